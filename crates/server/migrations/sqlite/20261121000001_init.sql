@@ -1,0 +1,69 @@
+-- Portable SQL: TEXT ids, BIGINT Unix-millisecond times, INTEGER flags.
+CREATE TABLE students (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    pesel TEXT,
+    album_number TEXT,
+    active INTEGER NOT NULL,
+    has_photo INTEGER NOT NULL,
+    els_number TEXT,
+    els_valid_until BIGINT,
+    els_issued_at BIGINT,
+    data_changed_at BIGINT,
+    study_level TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    student_id TEXT NOT NULL REFERENCES students(id),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE orders (
+    id TEXT PRIMARY KEY,
+    student_id TEXT NOT NULL REFERENCES students(id),
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    reveals INTEGER NOT NULL DEFAULT 0,
+    activation_secret TEXT,
+    activation_expires_at BIGINT,
+    reason TEXT
+);
+CREATE INDEX orders_by_student ON orders (student_id, created_at);
+-- One open order (pending, in progress, ready, received) per student.
+CREATE UNIQUE INDEX orders_one_open ON orders (student_id)
+    WHERE status IN ('pending', 'in_progress', 'ready', 'received');
+
+CREATE TABLE order_events (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    status TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT,
+    at BIGINT NOT NULL
+);
+CREATE INDEX order_events_by_order ON order_events (order_id, at);
+
+CREATE TABLE idempotency_keys (
+    student_id TEXT NOT NULL REFERENCES students(id),
+    idem_key TEXT NOT NULL,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (student_id, idem_key)
+);
+
+-- The issuer emulator's own records (what the ministry would keep).
+CREATE TABLE emulator_issued (
+    order_id TEXT PRIMARY KEY,
+    qr_payload TEXT NOT NULL UNIQUE,
+    manual_code TEXT NOT NULL UNIQUE,
+    activation_code_hash TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    superseded INTEGER NOT NULL DEFAULT 0,
+    activated_at BIGINT
+);

@@ -1,0 +1,20 @@
+//! Legitka's university backend: the student registry, mLegitymacja orders,
+//! the issuer adapter (with its emulator) and the live event stream.
+//! `main.rs` is thin; everything testable lives here.
+
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod issuer;
+pub mod registry;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+
+pub use settings::Settings;
+pub use startup::Application;

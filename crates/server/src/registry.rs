@@ -1,0 +1,105 @@
+//! The student registry the university feeds us.
+
+use crate::domain::eligibility::{RegistryFacts, StudyLevel};
+use crate::error::AppResult;
+use legitka_wire::StudentSummary;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+#[derive(Clone, Debug)]
+pub struct Student {
+    pub id: String,
+    pub password_hash: String,
+    pub summary: StudentSummary,
+    pub facts: RegistryFacts,
+}
+
+/// A student as the university's registry describes them (import and demo data).
+#[derive(Clone, Debug)]
+pub struct NewStudent {
+    pub username: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub pesel: Option<String>,
+    pub album_number: Option<String>,
+    pub active: bool,
+    pub has_photo: bool,
+    pub els_number: Option<String>,
+    pub els_valid_until: Option<i64>,
+    pub els_issued_at: Option<i64>,
+    pub data_changed_at: Option<i64>,
+    pub study_level: StudyLevel,
+}
+
+fn from_row(r: &AnyRow) -> AppResult<Student> {
+    let level: String = r.try_get("study_level")?;
+    let pesel: Option<String> = r.try_get("pesel")?;
+    let album: Option<String> = r.try_get("album_number")?;
+    let els: Option<String> = r.try_get("els_number")?;
+    Ok(Student {
+        id: r.try_get("id")?,
+        password_hash: r.try_get("password_hash")?,
+        summary: StudentSummary {
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            album_number: album.clone(),
+        },
+        facts: RegistryFacts {
+            active: r.try_get::<i64, _>("active")? != 0,
+            has_pesel: pesel.is_some(),
+            has_album_number: album.is_some(),
+            has_photo: r.try_get::<i64, _>("has_photo")? != 0,
+            has_els: els.is_some(),
+            els_valid_until: r.try_get("els_valid_until")?,
+            els_issued_at: r.try_get("els_issued_at")?,
+            data_changed_at: r.try_get("data_changed_at")?,
+            study_level: StudyLevel::parse(&level)
+                .ok_or_else(|| anyhow::anyhow!("unknown study level {level:?} in the registry"))?,
+        },
+    })
+}
+
+pub async fn by_username(pool: &AnyPool, username: &str) -> AppResult<Option<Student>> {
+    let row = sqlx::query("SELECT * FROM students WHERE username = $1")
+        .bind(username)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_id(pool: &AnyPool, id: &str) -> AppResult<Option<Student>> {
+    let row = sqlx::query("SELECT * FROM students WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Inserts a student unless the username exists. Returns whether it was inserted.
+pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO students (id, username, password_hash, first_name, last_name, pesel, \
+         album_number, active, has_photo, els_number, els_valid_until, els_issued_at, \
+         data_changed_at, study_level) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(&s.username)
+    .bind(&s.password_hash)
+    .bind(&s.first_name)
+    .bind(&s.last_name)
+    .bind(&s.pesel)
+    .bind(&s.album_number)
+    .bind(i64::from(s.active))
+    .bind(i64::from(s.has_photo))
+    .bind(&s.els_number)
+    .bind(s.els_valid_until)
+    .bind(s.els_issued_at)
+    .bind(s.data_changed_at)
+    .bind(s.study_level.as_str())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

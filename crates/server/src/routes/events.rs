@@ -1,0 +1,49 @@
+//! The live event stream (SSE) of one student's status changes.
+
+use crate::auth::AuthStudent;
+use crate::error::AppResult;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt, stream};
+use legitka_wire::StatusEvent;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+/// Opens with a `status` event for the current order (or `hello` if there is
+/// none), so a reconnecting client is in sync at once; then one `status`
+/// event per change. If the stream fell behind, a `resync` tells the client
+/// to read its state again.
+pub async fn stream(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Subscribe before reading the current state, so no change falls between.
+    let rx = state.orders.subscribe();
+    let first = match state.orders.current(&who.id).await? {
+        Some(order) => status_event(StatusEvent { order }),
+        None => Event::default().event("hello").data("{}"),
+    };
+    let student = who.id;
+    let changes = BroadcastStream::new(rx).filter_map(move |n| {
+        let ev = match n {
+            Ok(n) if n.student_id == student => Some(status_event(StatusEvent { order: n.order })),
+            Ok(_) => None,
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                Some(Event::default().event("resync").data("{}"))
+            }
+        };
+        std::future::ready(ev.map(Ok))
+    });
+    let events = stream::once(std::future::ready(Ok(first))).chain(changes);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn status_event(e: StatusEvent) -> Event {
+    Event::default()
+        .event("status")
+        .json_data(e)
+        .unwrap_or_else(|_| Event::default().event("resync").data("{}"))
+}

@@ -1,0 +1,97 @@
+//! Builds the whole server from typed settings; binds port 0 in tests.
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::SecretBox;
+use crate::db::Db;
+use crate::domain::orders::Orders;
+use crate::issuer::{Issuer, emulator};
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+use anyhow::Context;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url).await?;
+        let secrets = SecretBox::from_hex(&settings.activation_key)?;
+        let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets);
+        let emulator = emulator::Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
+        let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
+        let state = AppState {
+            db,
+            clock,
+            orders,
+            issuer: Arc::clone(&issuer),
+            settings: Arc::new(settings),
+        };
+        let router = routes::router(state.clone())
+            .nest("/emulator", emulator::router(emulator))
+            .layer(TraceLayer::new_for_http());
+        let listener = TcpListener::bind(state.settings.bind)
+            .await
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        // The issuer still owes answers for orders taken before a restart.
+        for id in state.orders.unfinished().await? {
+            issuer.submit(id).await?;
+        }
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
