@@ -1,0 +1,46 @@
+//! The Legitka app shell: commands the UI calls, the HTTP client to the
+//! university backend, the session in the OS keystore, live status events.
+
+mod api;
+mod commands;
+mod error;
+mod keystore;
+mod live;
+
+#[cfg(desktop)]
+mod desktop;
+#[cfg(mobile)]
+mod mobile;
+#[cfg(desktop)]
+use desktop as platform;
+#[cfg(mobile)]
+use mobile as platform;
+
+pub use commands::Shell;
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    run_app(tauri::Builder::default());
+}
+
+/// Builds the app on any runtime, so tests can drive it with a mock runtime.
+pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
+    // reqwest is built without a default TLS provider: ring works on every target.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let builder = platform::plugins(builder)
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(Shell::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_config,
+            commands::restore_session,
+            commands::sign_in,
+            commands::sign_out,
+            commands::student_state,
+            commands::place_order,
+            commands::reveal,
+            commands::copy_text,
+        ]);
+    builder
+        .run(tauri::generate_context!())
+        .expect("error while running the Legitka app");
+}

@@ -25,15 +25,16 @@ impl Db {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            anyhow::bail!("unsupported database URL (expected sqlite:…): {}", redact(url));
+            anyhow::bail!(
+                "unsupported database URL (expected sqlite:…): {}",
+                redact(url)
+            );
         };
-        if let Some(path) = sqlite_path(url) {
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                }
-            }
+        if let Some(dir) = sqlite_path(url)
+            .and_then(|p| std::path::Path::new(p).parent())
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let pool = AnyPoolOptions::new()
             .max_connections(8)
@@ -107,7 +108,10 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:l.db?mode=rwc"), Some("l.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(with_create_mode("sqlite://a.db"), "sqlite://a.db?mode=rwc");
-        assert_eq!(with_create_mode("sqlite://a.db?x=1"), "sqlite://a.db?x=1&mode=rwc");
+        assert_eq!(
+            with_create_mode("sqlite://a.db?x=1"),
+            "sqlite://a.db?x=1&mode=rwc"
+        );
     }
 
     #[test]

@@ -12,9 +12,19 @@ pub const DEMO_PASSWORD: &str = "legitka";
 /// (username, first name, last name, what makes them ineligible)
 pub const DEMO_STUDENTS: [(&str, &str, &str, &str); 5] = [
     ("anna", "Anna", "Nowak", "eligible"),
-    ("bartek", "Bartosz", "Wiśniewski", "ELS not extended this semester"),
+    (
+        "bartek",
+        "Bartosz",
+        "Wiśniewski",
+        "ELS not extended this semester",
+    ),
     ("celina", "Celina", "Kowalczyk", "no photo in the registry"),
-    ("dawid", "Dawid", "Zieliński", "removed from the student list"),
+    (
+        "dawid",
+        "Dawid",
+        "Zieliński",
+        "removed from the student list",
+    ),
     ("ewa", "Ewa", "Lewandowska", "doctoral student"),
 ];
 

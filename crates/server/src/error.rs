@@ -59,9 +59,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::OrderExists
         | ErrorCode::AlreadyActivated
         | ErrorCode::NotReady
-        | ErrorCode::InvalidTransition => {
-            StatusCode::CONFLICT
-        }
+        | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
         ErrorCode::RevealLimitReached | ErrorCode::ActivationExpired => StatusCode::GONE,
         ErrorCode::InvalidActivationCode => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

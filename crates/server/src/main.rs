@@ -69,7 +69,11 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     if cli.demo {
         let added = demo::seed(app.state()).await?;
-        tracing::info!(added, "demo students ready (password \"{}\")", demo::DEMO_PASSWORD);
+        tracing::info!(
+            added,
+            "demo students ready (password \"{}\")",
+            demo::DEMO_PASSWORD
+        );
     }
     println!("legitka-server listening on http://{}", app.local_addr());
     app.run_until_stopped().await?;

@@ -65,10 +65,8 @@ impl TestApp {
 
     async fn wait_for(&self, token: &str, status: OrderStatus) -> OrderView {
         for _ in 0..200 {
-            if let Some(o) = self.me(token).await.order {
-                if o.status == status {
-                    return o;
-                }
+            if let Some(o) = self.me(token).await.order.filter(|o| o.status == status) {
+                return o;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -120,13 +118,35 @@ async fn bad_input_gets_4xx_in_the_error_shape() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::BAD_REQUEST, ErrorCode::BadRequest));
-    let r = app.http.get(format!("{}/api/v1/me", app.base)).send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized));
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+    );
+    let r = app
+        .http
+        .get(format!("{}/api/v1/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+    );
     let r = app.post("not-a-token", "/orders").send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized));
-    let r = app.http.get(format!("{}/nowhere", app.base)).send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::NOT_FOUND, ErrorCode::NotFound));
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+    );
+    let r = app
+        .http
+        .get(format!("{}/nowhere", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
 }
 
 #[tokio::test]
@@ -141,10 +161,18 @@ async fn ineligible_students_see_why_and_cannot_order() {
         let token = app.sign_in(user).await;
         let state = app.me(&token).await;
         assert!(!state.eligible, "{user}");
-        let failing: Vec<_> = state.checks.iter().filter(|c| !c.ok).map(|c| c.code).collect();
+        let failing: Vec<_> = state
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.code)
+            .collect();
         assert_eq!(failing, vec![failed], "{user}");
         let r = app.post(&token, "/orders").send().await.unwrap();
-        assert_eq!(error_of(r).await, (StatusCode::FORBIDDEN, ErrorCode::NotEligible));
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::FORBIDDEN, ErrorCode::NotEligible)
+        );
     }
     let anna = app.sign_in("anna").await;
     assert!(app.me(&anna).await.eligible);
@@ -185,43 +213,78 @@ async fn order_to_received_with_live_events_and_three_reveals() {
     }
     assert_eq!(
         seen,
-        [OrderStatus::Pending, OrderStatus::InProgress, OrderStatus::Ready]
+        [
+            OrderStatus::Pending,
+            OrderStatus::InProgress,
+            OrderStatus::Ready
+        ]
     );
 
     // A second order while one is open is refused.
     let r = app.post(&token, "/orders").send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::CONFLICT, ErrorCode::OrderExists));
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::CONFLICT, ErrorCode::OrderExists)
+    );
 
     let mut revealed = vec![];
     for left in [2, 1, 0] {
-        let r = app.post(&token, "/orders/current/reveal").send().await.unwrap();
+        let r = app
+            .post(&token, "/orders/current/reveal")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let data: ActivationData = r.json().await.unwrap();
         assert_eq!(data.reveals_left, left);
         revealed.push(data);
     }
-    assert!(revealed.windows(2).all(|w| w[0] == ActivationData { reveals_left: w[0].reveals_left, ..w[1].clone() }));
-    let r = app.post(&token, "/orders/current/reveal").send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::GONE, ErrorCode::RevealLimitReached));
+    assert!(revealed.windows(2).all(|w| w[0]
+        == ActivationData {
+            reveals_left: w[0].reveals_left,
+            ..w[1].clone()
+        }));
+    let r = app
+        .post(&token, "/orders/current/reveal")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::GONE, ErrorCode::RevealLimitReached)
+    );
 
     let data = &revealed[0];
     // mObywatel refuses a wrong activation code and an unknown QR payload …
-    let wrong = if data.activation_code == "00000000" { "11111111" } else { "00000000" };
+    let wrong = if data.activation_code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let r = app
         .activate(json!({"qr_payload": data.qr_payload, "activation_code": wrong}))
         .await;
     assert_eq!(
         error_of(r).await,
-        (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidActivationCode)
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidActivationCode
+        )
     );
     let r = app
         .activate(json!({"qr_payload": "MLEG1.ffff", "activation_code": data.activation_code}))
         .await;
     assert_eq!(
         error_of(r).await,
-        (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidActivationCode)
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidActivationCode
+        )
     );
-    assert_eq!(app.me(&token).await.order.unwrap().status, OrderStatus::Ready);
+    assert_eq!(
+        app.me(&token).await.order.unwrap().status,
+        OrderStatus::Ready
+    );
 
     // … accepts the manual code typed loosely, once.
     let typed = data.manual_code.replace('-', " ").to_lowercase();
@@ -232,7 +295,10 @@ async fn order_to_received_with_live_events_and_three_reveals() {
     let r = app
         .activate(json!({"qr_payload": data.qr_payload, "activation_code": data.activation_code}))
         .await;
-    assert_eq!(error_of(r).await, (StatusCode::CONFLICT, ErrorCode::AlreadyActivated));
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::CONFLICT, ErrorCode::AlreadyActivated)
+    );
     let order = app.wait_for(&token, OrderStatus::Received).await;
     assert_eq!(order.reveals_left, 0);
 }
@@ -250,7 +316,11 @@ async fn concurrent_reveals_spend_exactly_three() {
     let statuses = futures_util::future::join_all(tries).await;
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(ok, 3, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::GONE));
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::GONE)
+    );
 }
 
 #[tokio::test]
@@ -258,7 +328,9 @@ async fn identical_orders_with_one_idempotency_key_make_one_order() {
     let app = spawn_app().await;
     let token = app.sign_in("anna").await;
     let tries = (0..50).map(|_| {
-        let req = app.post(&token, "/orders").header("Idempotency-Key", "tap-1");
+        let req = app
+            .post(&token, "/orders")
+            .header("Idempotency-Key", "tap-1");
         async move {
             let r = req.send().await.unwrap();
             let status = r.status();
@@ -266,7 +338,10 @@ async fn identical_orders_with_one_idempotency_key_make_one_order() {
         }
     });
     let results = futures_util::future::join_all(tries).await;
-    let created = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
     assert_eq!(created, 1);
     assert!(results.iter().all(|(_, id)| *id == results[0].1));
     assert!(results.iter().all(|(s, _)| s.is_success()));
@@ -284,6 +359,15 @@ async fn signing_out_ends_the_session() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = app.http.get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized));
+    let r = app
+        .http
+        .get(format!("{}/api/v1/me", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+    );
 }

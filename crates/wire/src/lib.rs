@@ -243,7 +243,10 @@ mod tests {
 
     #[test]
     fn open_statuses_are_the_ones_that_block_a_new_order() {
-        let open: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_open()).collect();
+        let open: Vec<_> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .collect();
         assert_eq!(
             open,
             [

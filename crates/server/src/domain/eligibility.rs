@@ -139,9 +139,18 @@ mod tests {
             (|f| f.has_photo = false, CheckCode::HasPhoto),
             (|f| f.els_valid_until = Some(NOW), CheckCode::ElsValid),
             (|f| f.els_valid_until = None, CheckCode::ElsValid),
-            (|f| f.data_changed_at = Some(NOW - 50), CheckCode::DataUnchangedSinceEls),
-            (|f| f.study_level = StudyLevel::Doctoral, CheckCode::StudyLevel),
-            (|f| f.study_level = StudyLevel::Postgraduate, CheckCode::StudyLevel),
+            (
+                |f| f.data_changed_at = Some(NOW - 50),
+                CheckCode::DataUnchangedSinceEls,
+            ),
+            (
+                |f| f.study_level = StudyLevel::Doctoral,
+                CheckCode::StudyLevel,
+            ),
+            (
+                |f| f.study_level = StudyLevel::Postgraduate,
+                CheckCode::StudyLevel,
+            ),
         ];
         assert!(failed(&eligible(), Policy::Seeds).is_empty());
         for (mutate, code) in table {
@@ -180,7 +189,10 @@ mod tests {
             .collect();
         assert!(!codes.contains(&CheckCode::HasEls));
         f.active = false;
-        assert_eq!(failed(&f, Policy::NoEls2025), vec![CheckCode::ActiveStudent]);
+        assert_eq!(
+            failed(&f, Policy::NoEls2025),
+            vec![CheckCode::ActiveStudent]
+        );
     }
 
     #[test]

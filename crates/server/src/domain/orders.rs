@@ -62,9 +62,13 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
     use OrderStatus::*;
     matches!(
         (from, to),
-        (Pending, InProgress | ReturnedForCorrection | Error | Cancelled)
-            | (InProgress, Ready | ReturnedForCorrection | Error | Cancelled)
-            | (Ready, Received | Cancelled | Expired)
+        (
+            Pending,
+            InProgress | ReturnedForCorrection | Error | Cancelled
+        ) | (
+            InProgress,
+            Ready | ReturnedForCorrection | Error | Cancelled
+        ) | (Ready, Received | Cancelled | Expired)
             | (Received, Revoked | Expired)
             | (ReturnedForCorrection, Pending | Cancelled)
     )
@@ -182,7 +186,8 @@ impl Orders {
         for _ in 0..3 {
             match self.try_place(student_id, idempotency_key).await {
                 Err(AppError::Unexpected(e))
-                    if e.downcast_ref::<sqlx::Error>().is_some_and(is_unique_violation) =>
+                    if e.downcast_ref::<sqlx::Error>()
+                        .is_some_and(is_unique_violation) =>
                 {
                     continue;
                 }
@@ -240,9 +245,16 @@ impl Orders {
         .bind(student_id)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        ?;
-        Self::record_event(&mut tx, &id, OrderStatus::Pending, Actor::Student, None, now).await?;
+        .await?;
+        Self::record_event(
+            &mut tx,
+            &id,
+            OrderStatus::Pending,
+            Actor::Student,
+            None,
+            now,
+        )
+        .await?;
         if let Some(key) = idempotency_key {
             sqlx::query(
                 "INSERT INTO idempotency_keys (student_id, idem_key, order_id, created_at) \
@@ -253,8 +265,7 @@ impl Orders {
             .bind(&id)
             .bind(now)
             .execute(&mut *tx)
-            .await
-            ?;
+            .await?;
         }
         let (_, view) = Self::load(&mut tx, &id)
             .await?
@@ -272,7 +283,8 @@ impl Orders {
         actor: Actor,
         reason: Option<&str>,
     ) -> AppResult<OrderView> {
-        self.transition_with(order_id, to, actor, reason, None).await
+        self.transition_with(order_id, to, actor, reason, None)
+            .await
     }
 
     /// The issuer's "ready": stores the activation data encrypted and starts its 30 days.
@@ -332,8 +344,7 @@ impl Orders {
         .bind(order_id)
         .bind(current.status.as_str())
         .execute(&mut *tx)
-        .await
-        ?;
+        .await?;
         if updated.rows_affected() != 1 {
             return Err(AppError::client(
                 ErrorCode::InvalidTransition,
@@ -356,7 +367,12 @@ impl Orders {
             .await?
             .ok_or_else(|| anyhow::anyhow!("order vanished inside its transaction"))?;
         tx.commit().await?;
-        tracing::info!(order_id, status = to.as_str(), actor = actor.as_str(), "order status");
+        tracing::info!(
+            order_id,
+            status = to.as_str(),
+            actor = actor.as_str(),
+            "order status"
+        );
         self.notify(student_id, view.clone());
         Ok(view)
     }
@@ -385,8 +401,7 @@ impl Orders {
         let expires_at: i64 = row.try_get("activation_expires_at")?;
         let plain = self.secrets.open(&sealed)?;
         let sealed: Sealed = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
-        let reveals_left =
-            MAX_REVEALS.saturating_sub(u8::try_from(reveals).unwrap_or(MAX_REVEALS));
+        let reveals_left = MAX_REVEALS.saturating_sub(u8::try_from(reveals).unwrap_or(MAX_REVEALS));
         if let Some(view) = self.current(student_id).await? {
             self.notify(student_id.to_owned(), view);
         }
@@ -407,9 +422,10 @@ impl Orders {
                 ErrorCode::NotReady,
                 format!("the order is {}, not ready", o.status.as_str()),
             ),
-            Ok(Some(o)) if o.activation_expires_at.is_none_or(|t| t <= now) => {
-                AppError::client(ErrorCode::ActivationExpired, "the activation data has expired")
-            }
+            Ok(Some(o)) if o.activation_expires_at.is_none_or(|t| t <= now) => AppError::client(
+                ErrorCode::ActivationExpired,
+                "the activation data has expired",
+            ),
             Ok(Some(_)) => AppError::client(
                 ErrorCode::RevealLimitReached,
                 "the activation data was already shown three times; order again",

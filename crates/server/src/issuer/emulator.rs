@@ -91,8 +91,12 @@ impl Emulator {
 
     /// mObywatel's side: activate with (QR payload or manual code) + activation code.
     pub async fn activate(&self, req: &ActivationRequest) -> AppResult<String> {
-        let invalid =
-            || AppError::client(ErrorCode::InvalidActivationCode, "wrong code or activation code");
+        let invalid = || {
+            AppError::client(
+                ErrorCode::InvalidActivationCode,
+                "wrong code or activation code",
+            )
+        };
         let row = match (&req.qr_payload, &req.manual_code) {
             (Some(qr), _) => {
                 sqlx::query("SELECT * FROM emulator_issued WHERE qr_payload = $1")
@@ -223,9 +227,11 @@ mod tests {
         assert!(a.qr_payload.starts_with("MLEG1.") && a.qr_payload.len() == 38);
         assert_eq!(a.manual_code.len(), 19);
         assert_eq!(a.manual_code.matches('-').count(), 3);
-        assert!(normalize_manual(&a.manual_code)
-            .bytes()
-            .all(|b| MANUAL_ALPHABET.contains(&b)));
+        assert!(
+            normalize_manual(&a.manual_code)
+                .bytes()
+                .all(|b| MANUAL_ALPHABET.contains(&b))
+        );
         let code = a.activation_code.expose();
         assert!(code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()));
         assert_ne!(generate(0).qr_payload, a.qr_payload);

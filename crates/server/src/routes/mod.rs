@@ -18,10 +18,7 @@ pub struct ApiJson<T>(pub T);
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route(
-            "/session",
-            post(session::sign_in).delete(session::sign_out),
-        )
+        .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/me", get(student::state))
         .route("/orders", post(student::place_order))
         .route("/orders/current/reveal", post(student::reveal))

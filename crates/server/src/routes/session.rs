@@ -35,10 +35,7 @@ pub async fn sign_in(
     }))
 }
 
-pub async fn sign_out(
-    State(state): State<AppState>,
-    who: AuthStudent,
-) -> AppResult<StatusCode> {
+pub async fn sign_out(State(state): State<AppState>, who: AuthStudent) -> AppResult<StatusCode> {
     auth::end_session(&state, &who.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

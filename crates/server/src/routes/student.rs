@@ -8,7 +8,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use legitka_wire::{ActivationData, ErrorCode, OrderView, StudentState};
 
-pub async fn state(State(state): State<AppState>, who: AuthStudent) -> AppResult<Json<StudentState>> {
+pub async fn state(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<Json<StudentState>> {
     let student = registry::by_id(&state.db.pool, &who.id)
         .await?
         .ok_or_else(|| AppError::client(ErrorCode::Unauthorized, "sign in again"))?;

@@ -1,0 +1,10 @@
+# Sourced by the scripts: one place for paths and tool locations.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/legitka/target}"
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# Android compile check (ring needs libc headers from the arm64 cross sysroot).
+export CC_aarch64_linux_android=clang
+export AR_aarch64_linux_android=llvm-ar
+export CFLAGS_aarch64_linux_android="--sysroot=/usr/aarch64-linux-gnu"
+export NO_AT_BRIDGE=1
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -1,0 +1,256 @@
+//! The commands the UI calls. Small and typed; errors carry a stable code.
+
+use crate::api::{Api, Session, normalize_server};
+use crate::error::{CommandError, CommandResult};
+use crate::{keystore, live};
+use legitka_wire::{ErrorCode, OrderView, SignInRequest, SignInResponse, StudentState};
+use reqwest::Method;
+use serde::Serialize;
+use std::sync::Mutex;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+/// The shell's state: the session in memory and the task following its events.
+#[derive(Default)]
+pub struct Shell {
+    api: Api,
+    session: Mutex<Option<Session>>,
+    live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+}
+
+impl Shell {
+    fn session(&self) -> CommandResult<Session> {
+        self.session
+            .lock()
+            .expect("session lock")
+            .clone()
+            .ok_or_else(|| CommandError::new(ErrorCode::Unauthorized, "not signed in"))
+    }
+
+    fn start<R: Runtime>(&self, app: AppHandle<R>, session: Session) {
+        let task = live::spawn(app, self.api.streaming().clone(), session.clone());
+        *self.session.lock().expect("session lock") = Some(session);
+        if let Some(old) = self.live.lock().expect("live lock").replace(task) {
+            old.abort();
+        }
+    }
+
+    fn stop(&self) {
+        *self.session.lock().expect("session lock") = None;
+        if let Some(task) = self.live.lock().expect("live lock").take() {
+            task.abort();
+        }
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+    ) -> CommandResult<T> {
+        let s = self.session()?;
+        self.api
+            .send(
+                method,
+                &s.server,
+                path,
+                Some(&s.token),
+                None::<&()>,
+                idempotency_key,
+            )
+            .await
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppConfig {
+    /// Pre-filled university server address.
+    pub default_server: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub server: String,
+    /// False when there is no OS keystore: the session lasts for this run only.
+    pub persisted: bool,
+}
+
+/// What the ready screen shows. Held in memory only while that screen is open.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevealedCodes {
+    pub qr_svg: String,
+    pub qr_payload: String,
+    pub manual_code: String,
+    pub activation_code: String,
+    pub expires_at: i64,
+    pub reveals_left: u8,
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .expect("keystore task panicked")
+}
+
+#[tauri::command]
+pub fn app_config() -> AppConfig {
+    AppConfig {
+        default_server: std::env::var("LEGITKA_SERVER")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+    }
+}
+
+/// Resumes the session saved in the keystore, if any.
+#[tauri::command]
+pub async fn restore_session<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+) -> CommandResult<Option<SessionInfo>> {
+    if let Ok(s) = shell.session() {
+        return Ok(Some(SessionInfo {
+            server: s.server,
+            persisted: false,
+        }));
+    }
+    let Some(session) = blocking(keystore::load).await else {
+        return Ok(None);
+    };
+    let info = SessionInfo {
+        server: session.server.clone(),
+        persisted: true,
+    };
+    shell.start(app, session);
+    Ok(Some(info))
+}
+
+#[tauri::command]
+pub async fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    server: String,
+    username: String,
+    password: String,
+) -> CommandResult<SessionInfo> {
+    let server = normalize_server(&server)?;
+    let req = SignInRequest {
+        username: username.trim().to_owned(),
+        password,
+    };
+    let resp: SignInResponse = shell
+        .api
+        .send(Method::POST, &server, "/session", None, Some(&req), None)
+        .await?;
+    let session = Session {
+        server: server.clone(),
+        token: resp.access_token,
+    };
+    let to_save = session.clone();
+    let persisted = match blocking(move || keystore::save(&to_save)).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "no OS keystore: the session lasts for this run only");
+            false
+        }
+    };
+    shell.start(app, session);
+    Ok(SessionInfo { server, persisted })
+}
+
+#[tauri::command]
+pub async fn sign_out(shell: State<'_, Shell>) -> CommandResult<()> {
+    let session = shell.session().ok();
+    shell.stop();
+    if let Err(e) = blocking(keystore::clear).await {
+        tracing::warn!(error = %e, "could not clear the keystore entry");
+    }
+    if let Some(s) = session {
+        // Best effort: the local session is gone whatever the server says.
+        let _: CommandResult<()> = shell
+            .api
+            .send(
+                Method::DELETE,
+                &s.server,
+                "/session",
+                Some(&s.token),
+                None::<&()>,
+                None,
+            )
+            .await;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn student_state(shell: State<'_, Shell>) -> CommandResult<StudentState> {
+    shell.call(Method::GET, "/me", None).await
+}
+
+#[tauri::command]
+pub async fn place_order(
+    shell: State<'_, Shell>,
+    idempotency_key: String,
+) -> CommandResult<OrderView> {
+    shell
+        .call(Method::POST, "/orders", Some(&idempotency_key))
+        .await
+}
+
+#[tauri::command]
+pub async fn reveal(shell: State<'_, Shell>) -> CommandResult<RevealedCodes> {
+    let data: legitka_wire::ActivationData = shell
+        .call(Method::POST, "/orders/current/reveal", None)
+        .await?;
+    Ok(RevealedCodes {
+        qr_svg: qr_svg(&data.qr_payload)?,
+        qr_payload: data.qr_payload,
+        manual_code: data.manual_code,
+        activation_code: data.activation_code,
+        expires_at: data.expires_at,
+        reveals_left: data.reveals_left,
+    })
+}
+
+#[tauri::command]
+pub fn copy_text<R: Runtime>(app: AppHandle<R>, text: String) -> CommandResult<()> {
+    app.clipboard()
+        .write_text(text)
+        .map_err(|e| CommandError::new(ErrorCode::Internal, format!("clipboard: {e}")))
+}
+
+/// A high-contrast QR code as SVG (black on white, with its quiet zone).
+pub fn qr_svg(payload: &str) -> CommandResult<String> {
+    let code = qrcode::QrCode::new(payload.as_bytes())
+        .map_err(|e| CommandError::new(ErrorCode::BadResponse, format!("QR payload: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: drop the XML prolog, keep the <svg> element.
+    Ok(svg
+        .find("<svg")
+        .map_or(svg.clone(), |start| svg[start..].to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_svg_is_an_svg_of_the_payload() {
+        let svg = qr_svg("MLEG1.00112233445566778899aabbccddeeff").unwrap();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("#000000"));
+        // A different payload draws a different code.
+        assert_ne!(
+            svg,
+            qr_svg("MLEG1.ffeeddccbbaa99887766554433221100").unwrap()
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Follows the student's event stream and re-emits it to the UI as Tauri
+//! events, reconnecting with backoff. The UI never has to refresh.
+
+use crate::api::{Session, url};
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use legitka_wire::StatusEvent;
+use serde::Serialize;
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Runtime};
+
+/// UI event: an order changed.
+pub const ORDER_STATUS: &str = "order-status";
+/// UI event: read the whole state again (stream lagged or reconnected).
+pub const RESYNC: &str = "resync";
+/// UI event: the stream is up or down.
+pub const CONNECTION: &str = "connection";
+/// UI event: the server no longer accepts the session.
+pub const SIGNED_OUT: &str = "signed-out";
+
+#[derive(Serialize, Clone)]
+pub struct Connection {
+    pub online: bool,
+}
+
+enum End {
+    /// The server refused the token: stop for good.
+    Unauthorized,
+    /// Network trouble or the stream ended: try again.
+    Retry,
+}
+
+pub fn spawn<R: Runtime>(
+    app: AppHandle<R>,
+    http: reqwest::Client,
+    session: Session,
+) -> tauri::async_runtime::JoinHandle<()> {
+    tauri::async_runtime::spawn(async move {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match follow(&app, &http, &session).await {
+                End::Unauthorized => {
+                    let _ = app.emit(SIGNED_OUT, ());
+                    return;
+                }
+                End::Retry => {
+                    let _ = app.emit(CONNECTION, Connection { online: false });
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(15));
+                }
+            }
+        }
+    })
+}
+
+async fn follow<R: Runtime>(app: &AppHandle<R>, http: &reqwest::Client, s: &Session) -> End {
+    let resp = match http
+        .get(url(&s.server, "/events"))
+        .bearer_auth(&s.token)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => return End::Retry,
+    };
+    if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+        return End::Unauthorized;
+    }
+    if !resp.status().is_success() {
+        return End::Retry;
+    }
+    let _ = app.emit(CONNECTION, Connection { online: true });
+    // Whatever changed while we were away, the UI reads it again.
+    let _ = app.emit(RESYNC, ());
+    let mut events = resp.bytes_stream().eventsource();
+    while let Some(ev) = events.next().await {
+        let Ok(ev) = ev else { return End::Retry };
+        match ev.event.as_str() {
+            "status" => {
+                if let Ok(status) = serde_json::from_str::<StatusEvent>(&ev.data) {
+                    let _ = app.emit(ORDER_STATUS, status);
+                }
+            }
+            "resync" => {
+                let _ = app.emit(RESYNC, ());
+            }
+            _ => {}
+        }
+    }
+    End::Retry
+}

@@ -1,0 +1,171 @@
+//! App state as a reducer shared through context, and the screen switch.
+
+use crate::invoke::{self, RevealedCodes};
+use crate::pages::{home::Home, sign_in::SignIn};
+use legitka_wire::{ErrorCode, OrderView, StatusEvent, StudentState};
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Screen {
+    Starting,
+    SignIn,
+    Home,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct Model {
+    pub screen: Screen,
+    pub default_server: String,
+    pub student: Option<StudentState>,
+    /// The revealed codes: in memory only while the ready screen shows them.
+    pub codes: Option<Rc<RevealedCodes>>,
+    pub online: bool,
+    /// No OS keystore: the session lasts for this run only.
+    pub session_not_saved: bool,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self {
+            screen: Screen::Starting,
+            default_server: String::new(),
+            student: None,
+            codes: None,
+            online: true,
+            session_not_saved: false,
+        }
+    }
+}
+
+pub enum Action {
+    Configured(String),
+    SignedIn { persisted: bool },
+    SignedOut,
+    Loaded(StudentState),
+    OrderChanged(OrderView),
+    Revealed(RevealedCodes),
+    HideCodes,
+    Online(bool),
+}
+
+impl Reducible for Model {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut m = (*self).clone();
+        match action {
+            Action::Configured(server) => m.default_server = server,
+            Action::SignedIn { persisted } => {
+                m.screen = Screen::Home;
+                m.session_not_saved = !persisted;
+            }
+            Action::SignedOut => {
+                m.screen = Screen::SignIn;
+                m.student = None;
+                m.codes = None;
+            }
+            Action::Loaded(state) => {
+                if state.order.as_ref().map(|o| o.status) != Some(legitka_wire::OrderStatus::Ready)
+                {
+                    m.codes = None;
+                }
+                m.student = Some(state);
+            }
+            Action::OrderChanged(order) => {
+                if order.status != legitka_wire::OrderStatus::Ready {
+                    m.codes = None;
+                }
+                if let Some(s) = m.student.as_mut() {
+                    let newer = s
+                        .order
+                        .as_ref()
+                        .is_none_or(|cur| cur.id == order.id || order.created_at >= cur.created_at);
+                    if newer {
+                        s.order = Some(order);
+                    }
+                }
+            }
+            Action::Revealed(codes) => {
+                if let Some(o) = m.student.as_mut().and_then(|s| s.order.as_mut()) {
+                    o.reveals_left = codes.reveals_left;
+                }
+                m.codes = Some(Rc::new(codes));
+            }
+            Action::HideCodes => m.codes = None,
+            Action::Online(online) => m.online = online,
+        }
+        Rc::new(m)
+    }
+}
+
+pub type Store = UseReducerHandle<Model>;
+
+/// Reads the student's state again; a dead session leads back to sign-in.
+pub fn reload(store: &Store) {
+    let d = store.dispatcher();
+    spawn_local(async move {
+        match invoke::student_state().await {
+            Ok(s) => d.dispatch(Action::Loaded(s)),
+            Err(e) if e.code == ErrorCode::Unauthorized => d.dispatch(Action::SignedOut),
+            Err(_) => d.dispatch(Action::Online(false)),
+        }
+    });
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let store = use_reducer(Model::default);
+    {
+        let store = store.clone();
+        use_effect_with((), move |()| {
+            let d = store.dispatcher();
+            invoke::listen(crate::pages::EVENT_ORDER_STATUS, {
+                let d = d.clone();
+                move |e: StatusEvent| d.dispatch(Action::OrderChanged(e.order))
+            });
+            invoke::listen(crate::pages::EVENT_CONNECTION, {
+                let d = d.clone();
+                move |c: Connection| d.dispatch(Action::Online(c.online))
+            });
+            invoke::listen(crate::pages::EVENT_SIGNED_OUT, {
+                let d = d.clone();
+                move |()| d.dispatch(Action::SignedOut)
+            });
+            invoke::listen(crate::pages::EVENT_RESYNC, {
+                let store = store.clone();
+                move |()| reload(&store)
+            });
+            spawn_local(async move {
+                if let Ok(c) = invoke::app_config().await {
+                    d.dispatch(Action::Configured(c.default_server));
+                }
+                match invoke::restore_session().await {
+                    Ok(Some(info)) => {
+                        d.dispatch(Action::SignedIn {
+                            persisted: info.persisted,
+                        });
+                        reload(&store);
+                    }
+                    _ => d.dispatch(Action::SignedOut),
+                }
+            });
+        });
+    }
+    let screen = match store.screen {
+        Screen::Starting => html! { <main class="starting" aria-busy="true"></main> },
+        Screen::SignIn => html! { <SignIn /> },
+        Screen::Home => html! { <Home /> },
+    };
+    html! {
+        <ContextProvider<Store> context={store.clone()}>
+            { screen }
+        </ContextProvider<Store>>
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Connection {
+    online: bool,
+}

@@ -1,0 +1,9 @@
+pub mod home;
+pub mod ready;
+pub mod sign_in;
+
+// The shell's event names (src-tauri/live.rs).
+pub const EVENT_ORDER_STATUS: &str = "order-status";
+pub const EVENT_RESYNC: &str = "resync";
+pub const EVENT_CONNECTION: &str = "connection";
+pub const EVENT_SIGNED_OUT: &str = "signed-out";

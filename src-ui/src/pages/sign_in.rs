@@ -1,0 +1,77 @@
+use crate::app::{Action, Store, reload};
+use crate::invoke;
+use crate::text::error_sentence;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[function_component(SignIn)]
+pub fn sign_in() -> Html {
+    let store = use_context::<Store>().expect("store");
+    let server = use_node_ref();
+    let username = use_node_ref();
+    let password = use_node_ref();
+    let error = use_state(|| None::<&'static str>);
+    let busy = use_state(|| false);
+
+    let onsubmit = {
+        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+        let (server, username, password) = (server.clone(), username.clone(), password.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value = |r: &NodeRef| {
+                r.cast::<HtmlInputElement>()
+                    .map(|i| i.value())
+                    .unwrap_or_default()
+            };
+            let (srv, user, pass) = (value(&server), value(&username), value(&password));
+            if user.trim().is_empty() || pass.is_empty() {
+                error.set(Some("Enter your username and password."));
+                return;
+            }
+            let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+            busy.set(true);
+            error.set(None);
+            spawn_local(async move {
+                match invoke::sign_in(&srv, &user, &pass).await {
+                    Ok(info) => {
+                        store.dispatch(Action::SignedIn {
+                            persisted: info.persisted,
+                        });
+                        reload(&store);
+                    }
+                    Err(e) => error.set(Some(error_sentence(e.code))),
+                }
+                busy.set(false);
+            });
+        })
+    };
+
+    html! {
+        <main class="page sign-in">
+            <header class="brand">
+                <img class="logo" src="/128x128.png" alt="" />
+                <h1>{ "Legitka" }</h1>
+                <p class="lead">{ "Your mLegitymacja, ordered and activated from your phone." }</p>
+            </header>
+            <form {onsubmit} novalidate=true>
+                <label for="username">{ "University username" }</label>
+                <input id="username" ref={username} autocomplete="username" autocapitalize="none" />
+                <label for="password">{ "Password" }</label>
+                <input id="password" ref={password} type="password" autocomplete="current-password" />
+                <details class="server">
+                    <summary>{ "University server" }</summary>
+                    <label for="server">{ "Server address" }</label>
+                    <input id="server" ref={server} type="url" inputmode="url"
+                        value={store.default_server.clone()} />
+                </details>
+                if let Some(msg) = *error {
+                    <p id="error" class="error" role="alert">{ msg }</p>
+                }
+                <button id="sign-in" class="primary" type="submit" disabled={*busy}>
+                    { if *busy { "Signing in…" } else { "Sign in" } }
+                </button>
+            </form>
+        </main>
+    }
+}

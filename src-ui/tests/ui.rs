@@ -1,0 +1,234 @@
+//! Component tests of the Yew UI in headless Chromium, with Tauri's `invoke`
+//! and `listen` replaced by a scripted mock on `window.__TAURI__`.
+
+use legitka_ui::app::App;
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const MOCK: &str = r#"
+window.__calls = [];
+window.__listeners = {};
+window.__TAURI__ = {
+  core: {
+    invoke: (cmd, args) => {
+      window.__calls.push(cmd);
+      const r = window.__mock[cmd];
+      if (r === undefined) return Promise.reject({ code: "internal", message: "unmocked " + cmd });
+      return "ok" in r ? Promise.resolve(r.ok) : Promise.reject(r.err);
+    },
+  },
+  event: {
+    listen: (name, cb) => { window.__listeners[name] = cb; return Promise.resolve(() => {}); },
+  },
+};
+"#;
+
+fn js(code: &str) -> JsValue {
+    js_sys::Function::new_no_args(code)
+        .call0(&JsValue::NULL)
+        .unwrap()
+}
+
+/// Installs the mock with `answers` (command → {"ok": …} or {"err": …}) and renders a fresh app.
+fn mount(answers: serde_json::Value) -> Element {
+    js(MOCK);
+    js(&format!("window.__mock = {answers};"));
+    let doc = web_sys::window().unwrap().document().unwrap();
+    if let Some(old) = doc.get_element_by_id("root") {
+        old.remove();
+    }
+    let root = doc.create_element("div").unwrap();
+    root.set_id("root");
+    doc.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    root
+}
+
+async fn tick() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+}
+
+async fn find(root: &Element, css: &str) -> Element {
+    for _ in 0..300 {
+        if let Some(e) = root.query_selector(css).unwrap() {
+            return e;
+        }
+        tick().await;
+    }
+    panic!("{css} never appeared; page: {}", root.inner_html());
+}
+
+fn emit(event: &str, payload: serde_json::Value) {
+    js(&format!(
+        "window.__listeners['{event}']({{ payload: {payload} }});"
+    ));
+}
+
+fn order(status: &str, reveals_left: u8) -> serde_json::Value {
+    json!({"id": "o1", "status": status, "created_at": 1, "updated_at": 2,
+           "reveals_left": reveals_left, "activation_expires_at": 1_800_000_000_000i64, "reason": null})
+}
+
+fn state(order: serde_json::Value, failed: &[&str]) -> serde_json::Value {
+    let checks: Vec<_> = ["active_student", "has_pesel", "has_photo", "els_valid"]
+        .iter()
+        .map(|c| json!({"code": c, "ok": !failed.contains(c)}))
+        .collect();
+    json!({"student": {"first_name": "Anna", "last_name": "Nowak", "album_number": "100200"},
+           "eligible": failed.is_empty(), "checks": checks, "order": order})
+}
+
+fn signed_in(state: serde_json::Value) -> serde_json::Value {
+    json!({
+        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:8080"}},
+        "restore_session": {"ok": {"server": "http://127.0.0.1:8080", "persisted": true}},
+        "student_state": {"ok": state},
+    })
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_password_shows_a_sentence_not_json() {
+    let root = mount(json!({
+        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:8080"}},
+        "restore_session": {"ok": null},
+        "sign_in": {"err": {"code": "invalid_credentials", "message": "wrong username or password"}},
+    }));
+    let user: HtmlInputElement = find(&root, "#username").await.dyn_into().unwrap();
+    user.set_value("anna");
+    let pass: HtmlInputElement = find(&root, "#password").await.dyn_into().unwrap();
+    pass.set_value("nope");
+    let server: HtmlInputElement = find(&root, "#server").await.dyn_into().unwrap();
+    assert_eq!(server.value(), "http://127.0.0.1:8080");
+    find(&root, "#sign-in")
+        .await
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
+    let error = find(&root, "#error").await.text_content().unwrap();
+    assert!(error.starts_with("Wrong username or password."), "{error}");
+    assert!(!error.contains("invalid_credentials"));
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_server_is_explained() {
+    let root = mount(json!({
+        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:9"}},
+        "restore_session": {"ok": null},
+        "sign_in": {"err": {"code": "server_unreachable", "message": "connection refused"}},
+    }));
+    let user: HtmlInputElement = find(&root, "#username").await.dyn_into().unwrap();
+    user.set_value("anna");
+    let pass: HtmlInputElement = find(&root, "#password").await.dyn_into().unwrap();
+    pass.set_value("legitka");
+    find(&root, "#sign-in")
+        .await
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
+    let error = find(&root, "#error").await.text_content().unwrap();
+    assert!(
+        error.contains("Can't reach the university server"),
+        "{error}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn status_events_update_home_live_and_reveal_shows_the_codes() {
+    let mut answers = signed_in(state(order("in_progress", 3), &[]));
+    answers["reveal"] = json!({"ok": {
+        "qrSvg": "<svg id='drawn'></svg>", "qrPayload": "MLEG1.ab",
+        "manualCode": "ABCD-EFGH-JKLM-NPQR", "activationCode": "12345678",
+        "expiresAt": 1_800_000_000_000i64, "revealsLeft": 2}});
+    let root = mount(answers);
+    find(&root, "#status[data-status='in_progress']").await;
+    assert!(root.query_selector("#reveal").unwrap().is_none());
+
+    emit("order-status", json!({"order": order("ready", 3)}));
+    find(&root, "#status[data-status='ready']").await;
+    let warn = find(&root, ".ready-actions .warn")
+        .await
+        .text_content()
+        .unwrap();
+    assert!(warn.contains("3 views left"), "{warn}");
+
+    find(&root, "#reveal")
+        .await
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
+    assert_eq!(
+        find(&root, "#manual-code").await.text_content().unwrap(),
+        "ABCD-EFGH-JKLM-NPQR"
+    );
+    assert_eq!(
+        find(&root, "#activation-code")
+            .await
+            .text_content()
+            .unwrap(),
+        "12345678"
+    );
+    find(&root, "#qr #drawn").await;
+
+    // "received" from the issuer closes the codes and shows the card as active.
+    emit("order-status", json!({"order": order("received", 2)}));
+    find(&root, "#status[data-status='received']").await;
+    assert!(root.query_selector("#activation-code").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn an_ineligible_student_sees_what_to_do_and_no_order_button() {
+    let root = mount(signed_in(state(serde_json::Value::Null, &["has_photo"])));
+    let failed = find(&root, ".checklist li.failed")
+        .await
+        .text_content()
+        .unwrap();
+    assert!(failed.contains("Add your photo"), "{failed}");
+    assert_eq!(
+        root.query_selector_all(".checklist li.failed")
+            .unwrap()
+            .length(),
+        1
+    );
+    assert!(root.query_selector("#order").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn an_eligible_student_can_order() {
+    let mut answers = signed_in(state(serde_json::Value::Null, &[]));
+    answers["place_order"] = json!({"ok": order("pending", 3)});
+    let root = mount(answers);
+    find(&root, "#order")
+        .await
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
+    find(&root, "#status[data-status='pending']").await;
+    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    assert!(calls.contains("place_order"), "{calls}");
+}
+
+#[wasm_bindgen_test]
+fn every_code_and_status_has_a_sentence_that_is_not_the_code() {
+    use legitka_ui::text::{error_sentence, status_hint, status_label};
+    use legitka_wire::{ErrorCode, OrderStatus};
+    for code in ErrorCode::ALL {
+        let s = error_sentence(code);
+        assert!(s.ends_with('.'), "{code:?}");
+        assert!(!s.contains('_') && !s.contains('{'), "{code:?}");
+    }
+    for status in OrderStatus::ALL {
+        assert!(!status_label(Some(status)).is_empty());
+        assert!(status_hint(Some(status)).ends_with('.'));
+    }
+}
