@@ -7,4 +7,6 @@ export CC_aarch64_linux_android=clang
 export AR_aarch64_linux_android=llvm-ar
 export CFLAGS_aarch64_linux_android="--sysroot=/usr/aarch64-linux-gnu"
 export NO_AT_BRIDGE=1
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

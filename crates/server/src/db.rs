@@ -1,6 +1,7 @@
-//! The database: SQLite by default (a file, WAL, created on first start).
+//! The database: SQLite by default (a file, WAL, created on first start) or
+//! PostgreSQL for multi-instance deployments, with the same migrations.
 //! Only this crate knows SQL; queries are written in the dialect both
-//! SQLite and PostgreSQL accept (`$n` placeholders, TEXT ids, BIGINT times).
+//! accept (`$n` placeholders, TEXT ids, BIGINT times and flags).
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -9,6 +10,7 @@ use sqlx::{AnyPool, Executor};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
 }
 
 #[derive(Clone)]
@@ -24,9 +26,11 @@ impl Db {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
         } else {
             anyhow::bail!(
-                "unsupported database URL (expected sqlite:…): {}",
+                "unsupported database URL (expected sqlite:… or postgres://…): {}",
                 redact(url)
             );
         };
@@ -37,21 +41,26 @@ impl Db {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .after_connect(|conn, _| {
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                    )
-                    .await?;
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
                     Ok(())
                 })
             })
             .connect(&with_create_mode(url))
             .await
             .with_context(|| format!("connecting to {}", redact(url)))?;
-        sqlx::migrate!("./migrations/sqlite")
+        sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .context("running migrations")?;
@@ -64,6 +73,7 @@ impl Db {
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
         }
     }
 }

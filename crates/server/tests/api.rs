@@ -1,101 +1,31 @@
 //! The server through its public surface: real HTTP on loopback, a fresh
-//! SQLite file per test, the issuer emulator with short delays.
+//! database per test (SQLite and PostgreSQL), the issuer emulator with short delays.
 
+mod common;
+
+use common::{Db, error_of, spawn_app};
 use futures_util::StreamExt;
-use legitka_server::{Application, Settings, demo};
-use legitka_wire::{
-    ActivationData, ApiError, CheckCode, ErrorCode, OrderStatus, OrderView, SignInResponse,
-    StatusEvent, StudentState,
-};
+use legitka_wire::{ActivationData, CheckCode, ErrorCode, OrderStatus, OrderView, StatusEvent};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
-struct TestApp {
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+both!(
+    wrong_password_and_unknown_user_are_the_same_401,
+    bad_input_gets_4xx_in_the_error_shape,
+    ineligible_students_see_why_and_cannot_order,
+    order_to_received_with_live_events_and_three_reveals,
+    concurrent_reveals_spend_exactly_three,
+    identical_orders_with_one_idempotency_key_make_one_order,
+    signing_out_ends_the_session,
+);
 
-async fn spawn_app() -> TestApp {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let app = Application::build(Settings::for_tests(url)).await.unwrap();
-    demo::seed(app.state()).await.unwrap();
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-impl TestApp {
-    async fn sign_in(&self, user: &str) -> String {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/session", self.base))
-            .json(&json!({"username": user, "password": demo::DEMO_PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json::<SignInResponse>().await.unwrap().access_token
-    }
-
-    fn post(&self, token: &str, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(format!("{}/api/v1{path}", self.base))
-            .bearer_auth(token)
-    }
-
-    async fn me(&self, token: &str) -> StudentState {
-        self.http
-            .get(format!("{}/api/v1/me", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn wait_for(&self, token: &str, status: OrderStatus) -> OrderView {
-        for _ in 0..200 {
-            if let Some(o) = self.me(token).await.order.filter(|o| o.status == status) {
-                return o;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("order never became {status:?}");
-    }
-
-    async fn activate(&self, body: serde_json::Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/emulator/mobywatel/activate", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-async fn error_of(r: reqwest::Response) -> (StatusCode, ErrorCode) {
-    let status = r.status();
-    let e: ApiError = r.json().await.expect("errors have the API shape");
-    (status, e.code)
-}
-
-#[tokio::test]
-async fn wrong_password_and_unknown_user_are_the_same_401() {
-    let app = spawn_app().await;
+async fn wrong_password_and_unknown_user_are_the_same_401(db: Db) {
+    let app = spawn_app(db).await;
     for (user, pass) in [("anna", "nope"), ("nobody", "legitka")] {
         let r = app
             .http
-            .post(format!("{}/api/v1/session", app.base))
+            .post(app.url("/session"))
             .json(&json!({"username": user, "password": pass}))
             .send()
             .await
@@ -107,12 +37,11 @@ async fn wrong_password_and_unknown_user_are_the_same_401() {
     }
 }
 
-#[tokio::test]
-async fn bad_input_gets_4xx_in_the_error_shape() {
-    let app = spawn_app().await;
+async fn bad_input_gets_4xx_in_the_error_shape(db: Db) {
+    let app = spawn_app(db).await;
     let r = app
         .http
-        .post(format!("{}/api/v1/session", app.base))
+        .post(app.url("/session"))
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -122,12 +51,7 @@ async fn bad_input_gets_4xx_in_the_error_shape() {
         error_of(r).await,
         (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
     );
-    let r = app
-        .http
-        .get(format!("{}/api/v1/me", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.get(app.url("/me")).send().await.unwrap();
     assert_eq!(
         error_of(r).await,
         (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
@@ -149,9 +73,8 @@ async fn bad_input_gets_4xx_in_the_error_shape() {
     );
 }
 
-#[tokio::test]
-async fn ineligible_students_see_why_and_cannot_order() {
-    let app = spawn_app().await;
+async fn ineligible_students_see_why_and_cannot_order(db: Db) {
+    let app = spawn_app(db).await;
     for (user, failed) in [
         ("bartek", CheckCode::ElsValid),
         ("celina", CheckCode::HasPhoto),
@@ -178,13 +101,12 @@ async fn ineligible_students_see_why_and_cannot_order() {
     assert!(app.me(&anna).await.eligible);
 }
 
-#[tokio::test]
-async fn order_to_received_with_live_events_and_three_reveals() {
-    let app = spawn_app().await;
+async fn order_to_received_with_live_events_and_three_reveals(db: Db) {
+    let app = spawn_app(db).await;
     let token = app.sign_in("anna").await;
     let events = app
         .http
-        .get(format!("{}/api/v1/events", app.base))
+        .get(app.url("/events"))
         .bearer_auth(&token)
         .send()
         .await
@@ -303,9 +225,8 @@ async fn order_to_received_with_live_events_and_three_reveals() {
     assert_eq!(order.reveals_left, 0);
 }
 
-#[tokio::test]
-async fn concurrent_reveals_spend_exactly_three() {
-    let app = spawn_app().await;
+async fn concurrent_reveals_spend_exactly_three(db: Db) {
+    let app = spawn_app(db).await;
     let token = app.sign_in("anna").await;
     app.post(&token, "/orders").send().await.unwrap();
     app.wait_for(&token, OrderStatus::Ready).await;
@@ -323,9 +244,8 @@ async fn concurrent_reveals_spend_exactly_three() {
     );
 }
 
-#[tokio::test]
-async fn identical_orders_with_one_idempotency_key_make_one_order() {
-    let app = spawn_app().await;
+async fn identical_orders_with_one_idempotency_key_make_one_order(db: Db) {
+    let app = spawn_app(db).await;
     let token = app.sign_in("anna").await;
     let tries = (0..50).map(|_| {
         let req = app
@@ -347,13 +267,12 @@ async fn identical_orders_with_one_idempotency_key_make_one_order() {
     assert!(results.iter().all(|(s, _)| s.is_success()));
 }
 
-#[tokio::test]
-async fn signing_out_ends_the_session() {
-    let app = spawn_app().await;
+async fn signing_out_ends_the_session(db: Db) {
+    let app = spawn_app(db).await;
     let token = app.sign_in("anna").await;
     let r = app
         .http
-        .delete(format!("{}/api/v1/session", app.base))
+        .delete(app.url("/session"))
         .bearer_auth(&token)
         .send()
         .await
@@ -361,7 +280,7 @@ async fn signing_out_ends_the_session() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = app
         .http
-        .get(format!("{}/api/v1/me", app.base))
+        .get(app.url("/me"))
         .bearer_auth(&token)
         .send()
         .await

@@ -1,4 +1,4 @@
--- Portable SQL: TEXT ids, BIGINT Unix-millisecond times, INTEGER flags.
+-- Portable SQL: TEXT ids, BIGINT Unix-millisecond times, BIGINT flags.
 CREATE TABLE students (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -7,8 +7,8 @@ CREATE TABLE students (
     last_name TEXT NOT NULL,
     pesel TEXT,
     album_number TEXT,
-    active INTEGER NOT NULL,
-    has_photo INTEGER NOT NULL,
+    active BIGINT NOT NULL,
+    has_photo BIGINT NOT NULL,
     els_number TEXT,
     els_valid_until BIGINT,
     els_issued_at BIGINT,
@@ -29,7 +29,7 @@ CREATE TABLE orders (
     status TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    reveals INTEGER NOT NULL DEFAULT 0,
+    reveals BIGINT NOT NULL DEFAULT 0,
     activation_secret TEXT,
     activation_expires_at BIGINT,
     reason TEXT
@@ -64,6 +64,6 @@ CREATE TABLE emulator_issued (
     manual_code TEXT NOT NULL UNIQUE,
     activation_code_hash TEXT NOT NULL,
     expires_at BIGINT NOT NULL,
-    superseded INTEGER NOT NULL DEFAULT 0,
+    superseded BIGINT NOT NULL DEFAULT 0,
     activated_at BIGINT
 );
