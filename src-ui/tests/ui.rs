@@ -76,17 +76,24 @@ fn emit(event: &str, payload: serde_json::Value) {
 }
 
 fn order(status: &str, reveals_left: u8) -> serde_json::Value {
-    json!({"id": "o1", "status": status, "created_at": 1, "updated_at": 2,
-           "reveals_left": reveals_left, "activation_expires_at": 1_800_000_000_000i64, "reason": null})
+    json!({"id": "o1", "kind": "new", "status": status, "created_at": 1, "updated_at": 2,
+           "reveals_left": reveals_left, "activation_expires_at": 1_800_000_000_000i64,
+           "card_valid_until": null, "reason": null})
 }
 
 fn state(order: serde_json::Value, failed: &[&str]) -> serde_json::Value {
+    let actions = match (failed.is_empty(), order["status"].as_str()) {
+        (true, None) => json!(["order"]),
+        (_, Some("ready")) => json!(["reveal", "cancel"]),
+        (_, Some("pending" | "in_progress")) => json!(["cancel"]),
+        _ => json!([]),
+    };
     let checks: Vec<_> = ["active_student", "has_pesel", "has_photo", "els_valid"]
         .iter()
         .map(|c| json!({"code": c, "ok": !failed.contains(c)}))
         .collect();
     json!({"student": {"first_name": "Anna", "last_name": "Nowak", "album_number": "100200"},
-           "eligible": failed.is_empty(), "checks": checks, "order": order})
+           "eligible": failed.is_empty(), "checks": checks, "order": order, "actions": actions})
 }
 
 fn signed_in(state: serde_json::Value) -> serde_json::Value {

@@ -13,7 +13,10 @@ CREATE TABLE students (
     els_valid_until BIGINT,
     els_issued_at BIGINT,
     data_changed_at BIGINT,
-    study_level TEXT NOT NULL
+    study_level TEXT NOT NULL,
+    -- Graduation or removal from the student list.
+    removed_at BIGINT,
+    removal_reason TEXT
 );
 
 CREATE TABLE sessions (
@@ -26,15 +29,20 @@ CREATE TABLE sessions (
 CREATE TABLE orders (
     id TEXT PRIMARY KEY,
     student_id TEXT NOT NULL REFERENCES students(id),
+    -- 1, 2, 3 … per student: the newest order is the current one.
+    seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
     status TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     reveals BIGINT NOT NULL DEFAULT 0,
+    -- Activation data, sealed with the key from settings.
     activation_secret TEXT,
     activation_expires_at BIGINT,
+    card_valid_until BIGINT,
     reason TEXT
 );
-CREATE INDEX orders_by_student ON orders (student_id, created_at);
+CREATE UNIQUE INDEX orders_by_student ON orders (student_id, seq);
 -- One open order (pending, in progress, ready, received) per student.
 CREATE UNIQUE INDEX orders_one_open ON orders (student_id)
     WHERE status IN ('pending', 'in_progress', 'ready', 'received');
@@ -42,12 +50,14 @@ CREATE UNIQUE INDEX orders_one_open ON orders (student_id)
 CREATE TABLE order_events (
     id TEXT PRIMARY KEY,
     order_id TEXT NOT NULL REFERENCES orders(id),
+    -- 1, 2, 3 … per order: the order of steps, even within one millisecond.
+    seq BIGINT NOT NULL,
     status TEXT NOT NULL,
     actor TEXT NOT NULL,
     reason TEXT,
     at BIGINT NOT NULL
 );
-CREATE INDEX order_events_by_order ON order_events (order_id, at);
+CREATE UNIQUE INDEX order_events_by_order ON order_events (order_id, seq);
 
 CREATE TABLE idempotency_keys (
     student_id TEXT NOT NULL REFERENCES students(id),

@@ -2,6 +2,7 @@
 //! the issuer adapter (with its emulator) and the live event stream.
 //! `main.rs` is thin; everything testable lives here.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod crypto;

@@ -63,8 +63,11 @@ async fn main() -> anyhow::Result<()> {
         issuer: IssuerSettings {
             accept_delay: Duration::from_millis(cli.issuer_accept_ms),
             ready_delay: Duration::from_millis(cli.issuer_ready_ms),
+            outcomes: vec![],
         },
         session_ttl: Duration::from_secs(30 * 24 * 3600),
+        default_card_validity: Duration::from_secs(183 * 24 * 3600),
+        sweep_interval: Duration::from_secs(60),
     };
     let app = Application::build(settings).await?;
     if cli.demo {

@@ -2,6 +2,7 @@
 
 use crate::crypto::Secret;
 use crate::domain::eligibility::Policy;
+use crate::issuer::Outcome;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,6 +16,10 @@ pub struct Settings {
     pub issuer: IssuerSettings,
     /// How long a session token stays valid.
     pub session_ttl: Duration,
+    /// Card validity when the registry has no ELS date (the 2025/26 policy).
+    pub default_card_validity: Duration,
+    /// How often expired activation data and cards are swept.
+    pub sweep_interval: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -23,6 +28,8 @@ pub struct IssuerSettings {
     pub accept_delay: Duration,
     /// in progress → ready
     pub ready_delay: Duration,
+    /// Failure injection: the answers to the next orders, in turn; then ready.
+    pub outcomes: Vec<Outcome>,
 }
 
 impl Settings {
@@ -36,8 +43,12 @@ impl Settings {
             issuer: IssuerSettings {
                 accept_delay: Duration::from_millis(50),
                 ready_delay: Duration::from_millis(50),
+                outcomes: vec![],
             },
-            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            // Tests move the clock by months; sessions must outlive that.
+            session_ttl: Duration::from_secs(400 * 24 * 3600),
+            default_card_validity: Duration::from_secs(183 * 24 * 3600),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }

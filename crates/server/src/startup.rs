@@ -32,7 +32,9 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url).await?;
         let secrets = SecretBox::from_hex(&settings.activation_key)?;
-        let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets);
+        let validity =
+            i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
+        let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets, validity);
         let emulator = emulator::Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
         let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
         let state = AppState {
@@ -52,6 +54,7 @@ impl Application {
         for id in state.orders.unfinished().await? {
             issuer.submit(id).await?;
         }
+        spawn_sweeper(state.orders.clone(), state.settings.sweep_interval);
         Ok(Self {
             listener,
             router,
@@ -74,6 +77,19 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
+}
+
+/// Expires activation data and cards on the clock's word, periodically.
+fn spawn_sweeper(orders: crate::domain::orders::Orders, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = orders.sweep().await {
+                tracing::error!(error = format!("{e:#}"), "sweeping expired orders failed");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -12,6 +12,9 @@ pub const API_PREFIX: &str = "/api/v1";
 /// How many times the activation data of one order may be revealed (seed 000).
 pub const MAX_REVEALS: u8 = 3;
 
+/// After revocation the card may stay valid this long (seed 004): 24 hours.
+pub const REVOCATION_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// The life cycle of an mLegitymacja order, as USOSweb names it (seed 001).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -179,11 +182,14 @@ pub struct StudentState {
     pub eligible: bool,
     pub checks: Vec<EligibilityCheck>,
     pub order: Option<OrderView>,
+    /// What the student may do now.
+    pub actions: Vec<StudentAction>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct OrderView {
     pub id: String,
+    pub kind: OrderKind,
     pub status: OrderStatus,
     pub created_at: i64,
     pub updated_at: i64,
@@ -191,8 +197,150 @@ pub struct OrderView {
     pub reveals_left: u8,
     /// When the activation data stops being accepted (30 days after generation).
     pub activation_expires_at: Option<i64>,
-    /// Why the issuer returned or failed the order, as a machine code.
-    pub reason: Option<String>,
+    /// Until when the card is valid (follows the ELS; set when it is issued).
+    pub card_valid_until: Option<i64>,
+    /// Why the order reached its status, when there is a reason.
+    pub reason: Option<Reason>,
+}
+
+/// Why an order was made.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// The first mLegitymacja, or a new one after the previous ended.
+    New,
+    /// After an ELS extension: the next semester (seeds 000, 002, 004).
+    Renewal,
+    /// New codes after a lost phone; the old card is invalidated (seed 003).
+    Replacement,
+}
+
+/// Machine codes for why an order reached its status; the app translates them.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Shown three times without receipt: the process starts again (seed 000).
+    RevealLimitReached,
+    /// Not activated within 30 days (seed 002).
+    ActivationExpired,
+    /// The card's validity (the ELS's) ended.
+    CardExpired,
+    /// Replaced by a renewal after an ELS extension.
+    Renewed,
+    /// Replaced after a lost phone.
+    LostPhone,
+    /// Graduation or removal from the student list (seeds 000, 002).
+    StudentRemoved,
+    /// The issuer reported an error.
+    IssuerError,
+    /// Returned for correction: the photo does not meet the requirements.
+    PhotoRejected,
+    /// Returned for correction: registry data does not match the state registers.
+    DataMismatch,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 9] = [
+        Self::RevealLimitReached,
+        Self::ActivationExpired,
+        Self::CardExpired,
+        Self::Renewed,
+        Self::LostPhone,
+        Self::StudentRemoved,
+        Self::IssuerError,
+        Self::PhotoRejected,
+        Self::DataMismatch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RevealLimitReached => "reveal_limit_reached",
+            Self::ActivationExpired => "activation_expired",
+            Self::CardExpired => "card_expired",
+            Self::Renewed => "renewed",
+            Self::LostPhone => "lost_phone",
+            Self::StudentRemoved => "student_removed",
+            Self::IssuerError => "issuer_error",
+            Self::PhotoRejected => "photo_rejected",
+            Self::DataMismatch => "data_mismatch",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl OrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Renewal => "renewal",
+            Self::Replacement => "replacement",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::New, Self::Renewal, Self::Replacement]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Who made a change in an order's history.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Student,
+    Issuer,
+    Admin,
+    System,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Student => "student",
+            Self::Issuer => "issuer",
+            Self::Admin => "admin",
+            Self::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Student, Self::Issuer, Self::Admin, Self::System]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// One step of an order's history, as the student sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub status: OrderStatus,
+    pub actor: Actor,
+    pub reason: Option<Reason>,
+    pub at: i64,
+}
+
+/// What the student may do now; the server decides, the app shows buttons.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StudentAction {
+    Order,
+    Renew,
+    Reveal,
+    Cancel,
+    Revoke,
+    Resubmit,
+    ReplaceLostPhone,
+}
+
+/// The answer to a revocation: the card may stay valid up to 24 hours (seed 004).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RevokeResponse {
+    pub order: OrderView,
+    pub may_stay_valid_until: i64,
 }
 
 /// The secret part: shown to the student, typed into mObywatel. Never pushed, never stored by the app.
@@ -256,6 +404,23 @@ mod tests {
                 OrderStatus::Received
             ]
         );
+    }
+
+    #[test]
+    fn reason_kind_and_actor_names_round_trip() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.as_str())
+            );
+        }
+        for k in [OrderKind::New, OrderKind::Renewal, OrderKind::Replacement] {
+            assert_eq!(OrderKind::parse(k.as_str()), Some(k));
+        }
+        for a in [Actor::Student, Actor::Issuer, Actor::Admin, Actor::System] {
+            assert_eq!(Actor::parse(a.as_str()), Some(a));
+        }
     }
 
     #[test]

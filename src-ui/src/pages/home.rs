@@ -3,7 +3,7 @@ use crate::invoke::{self, UiError};
 use crate::pages::ready::Ready;
 use crate::text::{check_text, error_sentence, status_hint, status_label};
 use crate::time::date;
-use legitka_wire::{OrderStatus, StudentState};
+use legitka_wire::{OrderStatus, StudentAction, StudentState};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -47,7 +47,8 @@ pub fn home() -> Html {
     };
 
     let status = state.order.as_ref().map(|o| o.status);
-    let can_order = state.eligible && status.is_none_or(|s| !s.is_open());
+    let can_order = state.actions.contains(&StudentAction::Order);
+    let can_renew = state.actions.contains(&StudentAction::Renew);
     let name = format!("{} {}", state.student.first_name, state.student.last_name);
     html! {
         <main class="page home">
@@ -83,9 +84,13 @@ pub fn home() -> Html {
             if status == Some(OrderStatus::Ready) {
                 { ready_actions(&state, reveal, *busy) }
             }
-            if can_order {
+            if can_order || can_renew {
                 <button id="order" class="primary" onclick={order} disabled={*busy}>
-                    { if *busy { "Ordering…" } else { "Order mLegitymacja" } }
+                    { match (*busy, can_renew) {
+                        (true, _) => "Ordering…",
+                        (false, true) => "Renew for the new semester",
+                        (false, false) => "Order mLegitymacja",
+                    } }
                 </button>
             }
             { checklist(&state) }

@@ -1,11 +1,15 @@
-//! The order life cycle (seed 001): every change is one transaction that
-//! updates the order, appends to its audit trail, and then tells listeners.
+//! The order life cycle (seed 001). Every change is one transaction that
+//! checks the transition, updates the order, appends to its audit trail —
+//! and only after commit tells listeners.
 
 use crate::clock::{Clock, DAY_MS};
 use crate::crypto::{Secret, SecretBox};
 use crate::db::{Db, Tx, is_unique_violation};
 use crate::error::{AppError, AppResult};
-use legitka_wire::{ActivationData, ErrorCode, MAX_REVEALS, OrderStatus, OrderView};
+use legitka_wire::{
+    ActivationData, Actor, ErrorCode, MAX_REVEALS, OrderKind, OrderStatus, OrderView, Reason,
+    StudentAction, TimelineEntry,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -15,25 +19,8 @@ use tokio::sync::broadcast;
 /// Activation data is accepted for 30 days after it is generated (seed 002).
 pub const ACTIVATION_VALIDITY_MS: i64 = 30 * DAY_MS;
 
-/// Who made a change; recorded in the audit trail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor {
-    Student,
-    Issuer,
-    Admin,
-    System,
-}
-
-impl Actor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Student => "student",
-            Self::Issuer => "issuer",
-            Self::Admin => "admin",
-            Self::System => "system",
-        }
-    }
-}
+/// After removal from the student list the card stays valid one month (seed 002).
+pub const VALID_AFTER_REMOVAL_MS: i64 = 30 * DAY_MS;
 
 /// A status change, as told to the event stream.
 #[derive(Clone, Debug)]
@@ -74,45 +61,119 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
     )
 }
 
+/// Why an open order may give way to a new one, if it may.
+pub fn supersede_reason(o: &OrderView, els_valid_until: Option<i64>, now: i64) -> Option<Reason> {
+    match o.status {
+        OrderStatus::Ready if o.activation_expires_at.is_none_or(|t| t <= now) => {
+            Some(Reason::ActivationExpired)
+        }
+        OrderStatus::Ready if o.reveals_left == 0 => Some(Reason::RevealLimitReached),
+        OrderStatus::Received if o.card_valid_until.is_some_and(|t| t <= now) => {
+            Some(Reason::CardExpired)
+        }
+        // The ELS was extended past the card's validity: a new semester (seed 000).
+        OrderStatus::Received
+            if els_valid_until.is_some_and(|els| o.card_valid_until.is_some_and(|c| els > c)) =>
+        {
+            Some(Reason::Renewed)
+        }
+        _ => None,
+    }
+}
+
+/// What the student may do now, given eligibility and the current order.
+pub fn available_actions(
+    eligible: bool,
+    order: Option<&OrderView>,
+    els_valid_until: Option<i64>,
+    now: i64,
+) -> Vec<StudentAction> {
+    use StudentAction as A;
+    let Some(o) =
+        order.filter(|o| o.status.is_open() || o.status == OrderStatus::ReturnedForCorrection)
+    else {
+        return if eligible { vec![A::Order] } else { vec![] };
+    };
+    let superseded = supersede_reason(o, els_valid_until, now);
+    let mut actions = match o.status {
+        OrderStatus::Pending | OrderStatus::InProgress => vec![A::Cancel],
+        OrderStatus::ReturnedForCorrection => vec![A::Resubmit, A::Cancel],
+        OrderStatus::Ready if superseded.is_none() => vec![A::Reveal, A::Cancel],
+        OrderStatus::Ready => vec![A::Cancel],
+        OrderStatus::Received if superseded == Some(Reason::CardExpired) => vec![],
+        OrderStatus::Received if eligible => vec![A::Revoke, A::ReplaceLostPhone],
+        _ => vec![A::Revoke],
+    };
+    if eligible {
+        match superseded {
+            Some(Reason::Renewed) => actions.push(A::Renew),
+            Some(_) => actions.push(A::Order),
+            None => {}
+        }
+    }
+    actions
+}
+
 #[derive(Clone)]
 pub struct Orders {
     db: Db,
     clock: Arc<dyn Clock>,
     secrets: SecretBox,
     events: broadcast::Sender<Notice>,
+    /// Card validity when the student has no ELS date (the 2025/26 policy).
+    default_card_validity_ms: i64,
 }
 
-const ORDER_COLUMNS: &str =
-    "id, student_id, status, created_at, updated_at, reveals, activation_expires_at, reason";
+const ORDER_COLUMNS: &str = "id, student_id, kind, status, created_at, updated_at, reveals, \
+                             activation_expires_at, card_valid_until, reason";
+
+fn parse_col<T>(row: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> AppResult<T> {
+    let s: String = row.try_get(col)?;
+    parse(&s).ok_or_else(|| anyhow::anyhow!("unknown {col} {s:?} in the database").into())
+}
 
 fn view_from_row(row: &AnyRow) -> AppResult<(String, OrderView)> {
-    let status: String = row.try_get("status")?;
-    let status = OrderStatus::parse(&status)
-        .ok_or_else(|| anyhow::anyhow!("unknown order status {status:?} in the database"))?;
     let reveals: i64 = row.try_get("reveals")?;
     let used = u8::try_from(reveals.clamp(0, i64::from(MAX_REVEALS))).unwrap_or(MAX_REVEALS);
+    let reason: Option<String> = row.try_get("reason")?;
     Ok((
         row.try_get("student_id")?,
         OrderView {
             id: row.try_get("id")?,
-            status,
+            kind: parse_col(row, "kind", OrderKind::parse)?,
+            status: parse_col(row, "status", OrderStatus::parse)?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             reveals_left: MAX_REVEALS - used,
             activation_expires_at: row.try_get("activation_expires_at")?,
-            reason: row.try_get("reason")?,
+            card_valid_until: row.try_get("card_valid_until")?,
+            reason: reason.as_deref().and_then(Reason::parse),
         },
     ))
 }
 
+fn no_order() -> AppError {
+    AppError::client(ErrorCode::NoOrder, "no such order")
+}
+
+/// Changes made in one transaction, told to listeners after commit.
+#[derive(Default)]
+struct Changes(Vec<(String, OrderView)>);
+
 impl Orders {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, secrets: SecretBox) -> Self {
-        let (events, _) = broadcast::channel(1024);
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        secrets: SecretBox,
+        default_card_validity_ms: i64,
+    ) -> Self {
+        let (events, _) = broadcast::channel(4096);
         Self {
             db,
             clock,
             secrets,
             events,
+            default_card_validity_ms,
         }
     }
 
@@ -124,22 +185,39 @@ impl Orders {
         self.events.subscribe()
     }
 
-    fn notify(&self, student_id: String, order: OrderView) {
-        // No listener is fine: nobody is connected right now.
-        let _ = self.events.send(Notice { student_id, order });
+    fn publish(&self, changes: Changes) {
+        for (student_id, order) in changes.0 {
+            // No listener is fine: nobody is connected right now.
+            let _ = self.events.send(Notice { student_id, order });
+        }
     }
 
     /// The student's latest order, if any.
     pub async fn current(&self, student_id: &str) -> AppResult<Option<OrderView>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE student_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 1"
+             ORDER BY seq DESC LIMIT 1"
         ));
         let row = sqlx::query(sql)
             .bind(student_id)
             .fetch_optional(&self.db.pool)
             .await?;
         row.map(|r| view_from_row(&r).map(|(_, v)| v)).transpose()
+    }
+
+    /// All of a student's orders, newest first.
+    pub async fn all_for(&self, student_id: &str) -> AppResult<Vec<OrderView>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE student_id = $1 \
+             ORDER BY seq DESC"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(student_id)
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter()
+            .map(|r| view_from_row(r).map(|(_, v)| v))
+            .collect()
     }
 
     async fn load(tx: &mut Tx, order_id: &str) -> AppResult<Option<(String, OrderView)>> {
@@ -151,179 +229,55 @@ impl Orders {
         row.map(|r| view_from_row(&r)).transpose()
     }
 
+    async fn open_order(tx: &mut Tx, student_id: &str) -> AppResult<Option<OrderView>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE student_id = $1 \
+             AND status IN ('pending', 'in_progress', 'ready', 'received', 'returned_for_correction') \
+             ORDER BY seq DESC LIMIT 1"
+        ));
+        let row = sqlx::query(sql)
+            .bind(student_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.map(|r| view_from_row(&r).map(|(_, v)| v)).transpose()
+    }
+
     async fn record_event(
         tx: &mut Tx,
         order_id: &str,
         status: OrderStatus,
         actor: Actor,
-        reason: Option<&str>,
+        reason: Option<Reason>,
         at: i64,
     ) -> AppResult<()> {
         sqlx::query(
-            "INSERT INTO order_events (id, order_id, status, actor, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO order_events (id, order_id, seq, status, actor, reason, at) \
+             VALUES ($1, $2, (SELECT COUNT(*) + 1 FROM order_events WHERE order_id = $2), \
+                     $3, $4, $5, $6)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(order_id)
         .bind(status.as_str())
         .bind(actor.as_str())
-        .bind(reason)
+        .bind(reason.map(Reason::as_str))
         .bind(at)
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
-    /// Places an order. With an idempotency key, a repeat returns the first
-    /// result (`false` = not newly created). The caller has checked eligibility.
-    pub async fn place(
+    /// One status change inside a transaction: checked, applied, recorded.
+    async fn apply(
         &self,
-        student_id: &str,
-        idempotency_key: Option<&str>,
-    ) -> AppResult<(OrderView, bool)> {
-        // A lost race on a unique index (possible on PostgreSQL) is retried:
-        // the second attempt sees the winner's row.
-        for _ in 0..3 {
-            match self.try_place(student_id, idempotency_key).await {
-                Err(AppError::Unexpected(e))
-                    if e.downcast_ref::<sqlx::Error>()
-                        .is_some_and(is_unique_violation) =>
-                {
-                    continue;
-                }
-                other => return other,
-            }
-        }
-        Err(AppError::client(
-            ErrorCode::OrderExists,
-            "an order is already open for this student",
-        ))
-    }
-
-    async fn try_place(
-        &self,
-        student_id: &str,
-        idempotency_key: Option<&str>,
-    ) -> AppResult<(OrderView, bool)> {
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        if let Some(key) = idempotency_key {
-            let earlier: Option<String> = sqlx::query_scalar(
-                "SELECT order_id FROM idempotency_keys WHERE student_id = $1 AND idem_key = $2",
-            )
-            .bind(student_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(order_id) = earlier {
-                let (_, view) = Self::load(&mut tx, &order_id)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("idempotency key points at a missing order"))?;
-                tx.commit().await?;
-                return Ok((view, false));
-            }
-        }
-        let open: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM orders WHERE student_id = $1 \
-             AND status IN ('pending', 'in_progress', 'ready', 'received')",
-        )
-        .bind(student_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if open.is_some() {
-            return Err(AppError::client(
-                ErrorCode::OrderExists,
-                "an order is already open for this student",
-            ));
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(
-            "INSERT INTO orders (id, student_id, status, created_at, updated_at, reveals) \
-             VALUES ($1, $2, 'pending', $3, $3, 0)",
-        )
-        .bind(&id)
-        .bind(student_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        Self::record_event(
-            &mut tx,
-            &id,
-            OrderStatus::Pending,
-            Actor::Student,
-            None,
-            now,
-        )
-        .await?;
-        if let Some(key) = idempotency_key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (student_id, idem_key, order_id, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(student_id)
-            .bind(key)
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let (_, view) = Self::load(&mut tx, &id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("order vanished inside its transaction"))?;
-        tx.commit().await?;
-        self.notify(student_id.to_owned(), view.clone());
-        Ok((view, true))
-    }
-
-    /// Moves an order to `to` if the life cycle allows it.
-    pub async fn transition(
-        &self,
+        tx: &mut Tx,
+        changes: &mut Changes,
         order_id: &str,
         to: OrderStatus,
         actor: Actor,
-        reason: Option<&str>,
-    ) -> AppResult<OrderView> {
-        self.transition_with(order_id, to, actor, reason, None)
-            .await
-    }
-
-    /// The issuer's "ready": stores the activation data encrypted and starts its 30 days.
-    pub async fn mark_ready(
-        &self,
-        order_id: &str,
-        activation: &IssuedActivation,
-    ) -> AppResult<OrderView> {
-        let sealed = serde_json::to_vec(&Sealed {
-            qr_payload: activation.qr_payload.clone(),
-            manual_code: activation.manual_code.clone(),
-            activation_code: activation.activation_code.expose().clone(),
-        })
-        .map_err(anyhow::Error::from)?;
-        let sealed = self.secrets.seal(&sealed)?;
-        let expires = activation.generated_at + ACTIVATION_VALIDITY_MS;
-        self.transition_with(
-            order_id,
-            OrderStatus::Ready,
-            Actor::Issuer,
-            None,
-            Some((sealed, expires)),
-        )
-        .await
-    }
-
-    async fn transition_with(
-        &self,
-        order_id: &str,
-        to: OrderStatus,
-        actor: Actor,
-        reason: Option<&str>,
-        activation: Option<(String, i64)>,
+        reason: Option<Reason>,
     ) -> AppResult<OrderView> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let (student_id, current) = Self::load(&mut tx, order_id)
-            .await?
-            .ok_or_else(|| AppError::client(ErrorCode::NoOrder, "no such order"))?;
+        let (_, current) = Self::load(tx, order_id).await?.ok_or_else(no_order)?;
         if !can_transition(current.status, to) {
             return Err(AppError::client(
                 ErrorCode::InvalidTransition,
@@ -340,10 +294,10 @@ impl Orders {
         )
         .bind(to.as_str())
         .bind(now)
-        .bind(reason)
+        .bind(reason.map(Reason::as_str))
         .bind(order_id)
         .bind(current.status.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if updated.rows_affected() != 1 {
             return Err(AppError::client(
@@ -351,29 +305,241 @@ impl Orders {
                 "the order changed meanwhile",
             ));
         }
-        if let Some((sealed, expires)) = activation {
-            sqlx::query(
-                "UPDATE orders SET activation_secret = $1, activation_expires_at = $2, reveals = 0 \
-                 WHERE id = $3",
-            )
-            .bind(sealed)
-            .bind(expires)
-            .bind(order_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        Self::record_event(&mut tx, order_id, to, actor, reason, now).await?;
-        let (_, view) = Self::load(&mut tx, order_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("order vanished inside its transaction"))?;
-        tx.commit().await?;
+        Self::record_event(tx, order_id, to, actor, reason, now).await?;
+        let (student_id, view) = Self::load(tx, order_id).await?.ok_or_else(no_order)?;
         tracing::info!(
             order_id,
             status = to.as_str(),
             actor = actor.as_str(),
             "order status"
         );
-        self.notify(student_id, view.clone());
+        changes.0.push((student_id, view.clone()));
+        Ok(view)
+    }
+
+    async fn insert(
+        &self,
+        tx: &mut Tx,
+        changes: &mut Changes,
+        student_id: &str,
+        kind: OrderKind,
+    ) -> AppResult<OrderView> {
+        let now = self.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO orders (id, student_id, seq, kind, status, created_at, updated_at, reveals) \
+             VALUES ($1, $2, (SELECT COUNT(*) + 1 FROM orders WHERE student_id = $2), \
+                     $3, 'pending', $4, $4, 0)",
+        )
+        .bind(&id)
+        .bind(student_id)
+        .bind(kind.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Self::record_event(tx, &id, OrderStatus::Pending, Actor::Student, None, now).await?;
+        let (_, view) = Self::load(tx, &id).await?.ok_or_else(no_order)?;
+        changes.0.push((student_id.to_owned(), view.clone()));
+        Ok(view)
+    }
+
+    /// Places an order (new, or a renewal after an ELS extension). An open
+    /// order that may give way (views spent, data expired, card expired, ELS
+    /// extended) is closed in the same transaction. With an idempotency key
+    /// a repeat returns the first result (`false` = not newly created). The
+    /// caller has checked eligibility.
+    pub async fn place(
+        &self,
+        student_id: &str,
+        idempotency_key: Option<&str>,
+        els_valid_until: Option<i64>,
+    ) -> AppResult<(OrderView, bool)> {
+        // A lost race on a unique index (possible on PostgreSQL) is retried:
+        // the second attempt sees the winner's row.
+        for _ in 0..5 {
+            match self
+                .try_place(student_id, idempotency_key, els_valid_until)
+                .await
+            {
+                Err(AppError::Unexpected(e))
+                    if e.downcast_ref::<sqlx::Error>()
+                        .is_some_and(is_unique_violation) =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+        Err(order_exists())
+    }
+
+    async fn try_place(
+        &self,
+        student_id: &str,
+        idempotency_key: Option<&str>,
+        els_valid_until: Option<i64>,
+    ) -> AppResult<(OrderView, bool)> {
+        let now = self.now();
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        if let Some(key) = idempotency_key {
+            let earlier: Option<String> = sqlx::query_scalar(
+                "SELECT order_id FROM idempotency_keys WHERE student_id = $1 AND idem_key = $2",
+            )
+            .bind(student_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(order_id) = earlier {
+                let (_, view) = Self::load(&mut tx, &order_id).await?.ok_or_else(no_order)?;
+                tx.commit().await?;
+                return Ok((view, false));
+            }
+        }
+        let mut kind = OrderKind::New;
+        if let Some(open) = Self::open_order(&mut tx, student_id).await? {
+            let reason = supersede_reason(&open, els_valid_until, now).ok_or_else(order_exists)?;
+            self.apply(
+                &mut tx,
+                &mut changes,
+                &open.id,
+                OrderStatus::Expired,
+                Actor::System,
+                Some(reason),
+            )
+            .await?;
+            if reason == Reason::Renewed {
+                kind = OrderKind::Renewal;
+            }
+        }
+        let view = self.insert(&mut tx, &mut changes, student_id, kind).await?;
+        if let Some(key) = idempotency_key {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (student_id, idem_key, order_id, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(student_id)
+            .bind(key)
+            .bind(&view.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.publish(changes);
+        Ok((view, true))
+    }
+
+    /// A lost phone (seed 003): the card is revoked and a replacement ordered
+    /// in one transaction. Returns (revoked, replacement).
+    pub async fn replace_lost_phone(&self, student_id: &str) -> AppResult<(OrderView, OrderView)> {
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        let open = Self::open_order(&mut tx, student_id)
+            .await?
+            .filter(|o| o.status == OrderStatus::Received)
+            .ok_or_else(|| {
+                AppError::client(
+                    ErrorCode::InvalidTransition,
+                    "only an mLegitymacja in use can be replaced",
+                )
+            })?;
+        let revoked = self
+            .apply(
+                &mut tx,
+                &mut changes,
+                &open.id,
+                OrderStatus::Revoked,
+                Actor::Student,
+                Some(Reason::LostPhone),
+            )
+            .await?;
+        let replacement = self
+            .insert(&mut tx, &mut changes, student_id, OrderKind::Replacement)
+            .await?;
+        tx.commit().await?;
+        self.publish(changes);
+        Ok((revoked, replacement))
+    }
+
+    /// Moves an order to `to` if the life cycle allows it.
+    pub async fn transition(
+        &self,
+        order_id: &str,
+        to: OrderStatus,
+        actor: Actor,
+        reason: Option<Reason>,
+    ) -> AppResult<OrderView> {
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        let view = self
+            .apply(&mut tx, &mut changes, order_id, to, actor, reason)
+            .await?;
+        tx.commit().await?;
+        self.publish(changes);
+        Ok(view)
+    }
+
+    /// Moves the student's current order: the student acting on their own order.
+    pub async fn student_transition(
+        &self,
+        student_id: &str,
+        to: OrderStatus,
+    ) -> AppResult<OrderView> {
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        let open = Self::open_order(&mut tx, student_id)
+            .await?
+            .ok_or_else(|| AppError::client(ErrorCode::NoOrder, "no open order"))?;
+        let view = self
+            .apply(&mut tx, &mut changes, &open.id, to, Actor::Student, None)
+            .await?;
+        tx.commit().await?;
+        self.publish(changes);
+        Ok(view)
+    }
+
+    /// The issuer's "ready": stores the activation data sealed, starts its 30
+    /// days, and sets the card's validity to the ELS's (or the default).
+    pub async fn mark_ready(
+        &self,
+        order_id: &str,
+        activation: &IssuedActivation,
+    ) -> AppResult<OrderView> {
+        let sealed = serde_json::to_vec(&Sealed {
+            qr_payload: activation.qr_payload.clone(),
+            manual_code: activation.manual_code.clone(),
+            activation_code: activation.activation_code.expose().clone(),
+        })
+        .map_err(anyhow::Error::from)?;
+        let sealed = self.secrets.seal(&sealed)?;
+        let expires = activation.generated_at + ACTIVATION_VALIDITY_MS;
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "UPDATE orders SET activation_secret = $1, activation_expires_at = $2, reveals = 0, \
+             card_valid_until = (SELECT COALESCE(s.els_valid_until, $3) FROM students s \
+                                 WHERE s.id = orders.student_id) \
+             WHERE id = $4 AND status = 'in_progress'",
+        )
+        .bind(sealed)
+        .bind(expires)
+        .bind(self.now() + self.default_card_validity_ms)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+        let view = self
+            .apply(
+                &mut tx,
+                &mut changes,
+                order_id,
+                OrderStatus::Ready,
+                Actor::Issuer,
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        self.publish(changes);
         Ok(view)
     }
 
@@ -403,7 +569,7 @@ impl Orders {
         let sealed: Sealed = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
         let reveals_left = MAX_REVEALS.saturating_sub(u8::try_from(reveals).unwrap_or(MAX_REVEALS));
         if let Some(view) = self.current(student_id).await? {
-            self.notify(student_id.to_owned(), view);
+            self.publish(Changes(vec![(student_id.to_owned(), view)]));
         }
         Ok(ActivationData {
             qr_payload: sealed.qr_payload,
@@ -433,6 +599,114 @@ impl Orders {
         }
     }
 
+    /// The history of one of the student's orders. Another student's order
+    /// is "not found", so its existence does not leak.
+    pub async fn timeline(
+        &self,
+        student_id: &str,
+        order_id: &str,
+    ) -> AppResult<Vec<TimelineEntry>> {
+        let rows = sqlx::query(
+            "SELECT e.status, e.actor, e.reason, e.at FROM order_events e \
+             JOIN orders o ON o.id = e.order_id \
+             WHERE e.order_id = $1 AND o.student_id = $2 ORDER BY e.seq",
+        )
+        .bind(order_id)
+        .bind(student_id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(no_order());
+        }
+        rows.iter()
+            .map(|r| {
+                let reason: Option<String> = r.try_get("reason")?;
+                Ok(TimelineEntry {
+                    status: parse_col(r, "status", OrderStatus::parse)?,
+                    actor: parse_col(r, "actor", Actor::parse)?,
+                    reason: reason.as_deref().and_then(Reason::parse),
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Expires what the clock says is over: activation data after 30 days,
+    /// cards after their validity. Returns how many orders changed.
+    pub async fn sweep(&self) -> AppResult<usize> {
+        let now = self.now();
+        let due: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, status FROM orders WHERE \
+             (status = 'ready' AND activation_expires_at <= $1) OR \
+             (status = 'received' AND card_valid_until <= $1)",
+        )
+        .bind(now)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut changed = 0;
+        for (id, status) in due {
+            let reason = if status == "ready" {
+                Reason::ActivationExpired
+            } else {
+                Reason::CardExpired
+            };
+            match self
+                .transition(&id, OrderStatus::Expired, Actor::System, Some(reason))
+                .await
+            {
+                Ok(_) => changed += 1,
+                // Changed meanwhile (received, revoked …): nothing to expire.
+                Err(AppError::Client { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Graduation or removal (seeds 000, 002): orders on the way are
+    /// cancelled; a card in use stays valid one month, then expires.
+    /// Returns the orders whose codes the issuer must void.
+    pub async fn student_removed(
+        &self,
+        student_id: &str,
+        removed_at: i64,
+    ) -> AppResult<Vec<String>> {
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        let mut voided = vec![];
+        if let Some(open) = Self::open_order(&mut tx, student_id).await? {
+            if open.status == OrderStatus::Received {
+                let until = removed_at + VALID_AFTER_REMOVAL_MS;
+                sqlx::query(
+                    "UPDATE orders SET card_valid_until = CASE \
+                     WHEN card_valid_until IS NULL OR card_valid_until > $1 THEN $1 \
+                     ELSE card_valid_until END, updated_at = $2 WHERE id = $3",
+                )
+                .bind(until)
+                .bind(self.now())
+                .bind(&open.id)
+                .execute(&mut *tx)
+                .await?;
+                let (sid, view) = Self::load(&mut tx, &open.id).await?.ok_or_else(no_order)?;
+                changes.0.push((sid, view));
+            } else {
+                self.apply(
+                    &mut tx,
+                    &mut changes,
+                    &open.id,
+                    OrderStatus::Cancelled,
+                    Actor::Admin,
+                    Some(Reason::StudentRemoved),
+                )
+                .await?;
+                voided.push(open.id);
+            }
+        }
+        tx.commit().await?;
+        self.publish(changes);
+        Ok(voided)
+    }
+
     /// Orders the issuer still owes an answer for (resubmitted after a restart).
     pub async fn unfinished(&self) -> AppResult<Vec<String>> {
         Ok(sqlx::query_scalar(
@@ -443,10 +717,18 @@ impl Orders {
     }
 }
 
+fn order_exists() -> AppError {
+    AppError::client(
+        ErrorCode::OrderExists,
+        "an order is already open for this student",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use OrderStatus::*;
+    use StudentAction as A;
 
     #[test]
     fn allowed_transitions() {
@@ -476,5 +758,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    const NOW: i64 = 1_000 * DAY_MS;
+
+    fn order(status: OrderStatus, reveals_left: u8) -> OrderView {
+        OrderView {
+            id: "o".into(),
+            kind: OrderKind::New,
+            status,
+            created_at: 0,
+            updated_at: 0,
+            reveals_left,
+            activation_expires_at: Some(NOW + DAY_MS),
+            card_valid_until: Some(NOW + 100 * DAY_MS),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn what_may_give_way_to_a_new_order() {
+        let els = Some(NOW + 100 * DAY_MS);
+        let check = |o: OrderView, els, want| assert_eq!(supersede_reason(&o, els, NOW), want);
+        check(order(Ready, 1), els, None);
+        check(order(Ready, 0), els, Some(Reason::RevealLimitReached));
+        let mut expired = order(Ready, 2);
+        expired.activation_expires_at = Some(NOW);
+        check(expired, els, Some(Reason::ActivationExpired));
+        check(order(Received, 0), els, None);
+        check(
+            order(Received, 0),
+            Some(NOW + 280 * DAY_MS),
+            Some(Reason::Renewed),
+        );
+        let mut card_over = order(Received, 0);
+        card_over.card_valid_until = Some(NOW);
+        check(card_over, els, Some(Reason::CardExpired));
+        for s in [Pending, InProgress, ReturnedForCorrection] {
+            check(order(s, 3), Some(NOW + 999 * DAY_MS), None);
+        }
+    }
+
+    #[test]
+    fn actions_follow_the_order() {
+        let els = Some(NOW + 100 * DAY_MS);
+        let acts =
+            |o: Option<OrderView>, eligible| available_actions(eligible, o.as_ref(), els, NOW);
+        assert_eq!(acts(None, true), [A::Order]);
+        assert_eq!(acts(None, false), []);
+        assert_eq!(acts(Some(order(Pending, 3)), true), [A::Cancel]);
+        assert_eq!(acts(Some(order(InProgress, 3)), true), [A::Cancel]);
+        assert_eq!(
+            acts(Some(order(ReturnedForCorrection, 3)), true),
+            [A::Resubmit, A::Cancel]
+        );
+        assert_eq!(acts(Some(order(Ready, 2)), true), [A::Reveal, A::Cancel]);
+        assert_eq!(acts(Some(order(Ready, 0)), true), [A::Cancel, A::Order]);
+        assert_eq!(acts(Some(order(Ready, 0)), false), [A::Cancel]);
+        assert_eq!(
+            acts(Some(order(Received, 0)), true),
+            [A::Revoke, A::ReplaceLostPhone]
+        );
+        assert_eq!(acts(Some(order(Received, 0)), false), [A::Revoke]);
+        for s in [Cancelled, Revoked, Expired, Error] {
+            assert_eq!(acts(Some(order(s, 0)), true), [A::Order]);
+        }
+        let renew = available_actions(
+            true,
+            Some(&order(Received, 0)),
+            Some(NOW + 280 * DAY_MS),
+            NOW,
+        );
+        assert_eq!(renew, [A::Revoke, A::ReplaceLostPhone, A::Renew]);
     }
 }

@@ -6,10 +6,10 @@
 //! It keeps its own records in `emulator_issued`, as the ministry would: the
 //! university side only ever sees the activation data sealed.
 
-use super::Issuer;
+use super::{Issuer, Outcome};
 use crate::crypto::{Secret, sha256_hex};
 use crate::db::Db;
-use crate::domain::orders::{ACTIVATION_VALIDITY_MS, Actor, IssuedActivation, Orders};
+use crate::domain::orders::{ACTIVATION_VALIDITY_MS, IssuedActivation, Orders};
 use crate::error::{AppError, AppResult};
 use crate::routes::ApiJson;
 use crate::settings::IssuerSettings;
@@ -17,10 +17,11 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::future::BoxFuture;
-use legitka_wire::{ActivationRequest, ActivationResponse, ErrorCode, OrderStatus};
+use legitka_wire::{ActivationRequest, ActivationResponse, Actor, ErrorCode, OrderStatus, Reason};
 use rand::Rng;
 use sqlx::Row;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 /// Letters and digits that cannot be mistaken for each other when typed.
 const MANUAL_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -29,15 +30,27 @@ pub struct Emulator {
     orders: Orders,
     db: Db,
     settings: IssuerSettings,
+    /// Scripted answers still to give (failure injection).
+    outcomes: Mutex<VecDeque<Outcome>>,
 }
 
 impl Emulator {
     pub fn new(orders: Orders, db: Db, settings: IssuerSettings) -> Arc<Self> {
+        let outcomes = Mutex::new(settings.outcomes.iter().copied().collect());
         Arc::new(Self {
             orders,
             db,
             settings,
+            outcomes,
         })
+    }
+
+    fn next_outcome(&self) -> Outcome {
+        self.outcomes
+            .lock()
+            .expect("outcomes lock")
+            .pop_front()
+            .unwrap_or(Outcome::Ready)
     }
 
     async fn process(self: Arc<Self>, order_id: String) -> AppResult<()> {
@@ -50,8 +63,32 @@ impl Emulator {
         }
         if self.status_of(&order_id).await? == Some(OrderStatus::InProgress) {
             tokio::time::sleep(self.settings.ready_delay).await;
-            let activation = self.issue(&order_id).await?;
-            self.orders.mark_ready(&order_id, &activation).await?;
+            match self.next_outcome() {
+                Outcome::Ready => {
+                    let activation = self.issue(&order_id).await?;
+                    self.orders.mark_ready(&order_id, &activation).await?;
+                }
+                Outcome::Error => {
+                    self.orders
+                        .transition(
+                            &order_id,
+                            OrderStatus::Error,
+                            Actor::Issuer,
+                            Some(Reason::IssuerError),
+                        )
+                        .await?;
+                }
+                Outcome::ReturnForCorrection(reason) => {
+                    self.orders
+                        .transition(
+                            &order_id,
+                            OrderStatus::ReturnedForCorrection,
+                            Actor::Issuer,
+                            Some(reason),
+                        )
+                        .await?;
+                }
+            }
         }
         Ok(())
     }
@@ -156,6 +193,17 @@ impl Emulator {
 }
 
 impl Issuer for Arc<Emulator> {
+    fn invalidate(&self, order_id: String) -> BoxFuture<'static, anyhow::Result<()>> {
+        let this = Arc::clone(self);
+        Box::pin(async move {
+            sqlx::query("UPDATE emulator_issued SET superseded = 1 WHERE order_id = $1")
+                .bind(order_id)
+                .execute(&this.db.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn submit(&self, order_id: String) -> BoxFuture<'static, anyhow::Result<()>> {
         let this = Arc::clone(self);
         Box::pin(async move {

@@ -20,8 +20,16 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/me", get(student::state))
-        .route("/orders", post(student::place_order))
+        .route(
+            "/orders",
+            post(student::place_order).get(student::list_orders),
+        )
         .route("/orders/current/reveal", post(student::reveal))
+        .route("/orders/current/cancel", post(student::cancel))
+        .route("/orders/current/revoke", post(student::revoke))
+        .route("/orders/current/resubmit", post(student::resubmit))
+        .route("/orders/current/replace", post(student::replace))
+        .route("/orders/{id}/timeline", get(student::timeline))
         .route("/events", get(events::stream));
     Router::new()
         .nest(API_PREFIX, api)

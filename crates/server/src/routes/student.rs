@@ -1,17 +1,21 @@
 use crate::auth::AuthStudent;
-use crate::domain::eligibility;
+use crate::domain::{eligibility, orders};
 use crate::error::{AppError, AppResult};
-use crate::registry;
+use crate::registry::{self, Student};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use legitka_wire::{ActivationData, ErrorCode, OrderView, StudentState};
+use legitka_wire::{
+    ActivationData, EligibilityCheck, ErrorCode, OrderStatus, OrderView, REVOCATION_GRACE_MS,
+    RevokeResponse, StudentState, TimelineEntry,
+};
 
-pub async fn state(
-    State(state): State<AppState>,
-    who: AuthStudent,
-) -> AppResult<Json<StudentState>> {
+/// The signed-in student's registry record and eligibility, evaluated now.
+async fn student_and_checks(
+    state: &AppState,
+    who: &AuthStudent,
+) -> AppResult<(Student, Vec<EligibilityCheck>)> {
     let student = registry::by_id(&state.db.pool, &who.id)
         .await?
         .ok_or_else(|| AppError::client(ErrorCode::Unauthorized, "sign in again"))?;
@@ -20,55 +24,149 @@ pub async fn state(
         state.settings.eligibility,
         state.clock.now_ms(),
     );
+    Ok((student, checks))
+}
+
+fn require_eligible(checks: &[EligibilityCheck]) -> AppResult<()> {
+    if eligibility::all_ok(checks) {
+        Ok(())
+    } else {
+        Err(AppError::client(
+            ErrorCode::NotEligible,
+            "the student does not meet every eligibility rule",
+        ))
+    }
+}
+
+pub async fn state(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<Json<StudentState>> {
+    let (student, checks) = student_and_checks(&state, &who).await?;
+    let eligible = eligibility::all_ok(&checks);
+    let order = state.orders.current(&who.id).await?;
+    let actions = orders::available_actions(
+        eligible,
+        order.as_ref(),
+        student.facts.els_valid_until,
+        state.clock.now_ms(),
+    );
     Ok(Json(StudentState {
         student: student.summary,
-        eligible: eligibility::all_ok(&checks),
+        eligible,
         checks,
-        order: state.orders.current(&who.id).await?,
+        order,
+        actions,
     }))
 }
 
-/// Places an order. `Idempotency-Key` makes retries safe: a repeat returns the first result.
+fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    AppError::client(ErrorCode::BadRequest, "invalid Idempotency-Key header")
+                })
+        })
+        .transpose()
+}
+
+/// Places an order, or renews after an ELS extension. `Idempotency-Key`
+/// makes retries safe: a repeat returns the first result.
 #[tracing::instrument(skip_all, fields(student_id = %who.id))]
 pub async fn place_order(
     State(state): State<AppState>,
     who: AuthStudent,
     headers: HeaderMap,
 ) -> AppResult<(StatusCode, Json<OrderView>)> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 200)
-                .ok_or_else(|| {
-                    AppError::client(ErrorCode::BadRequest, "invalid Idempotency-Key header")
-                })?
-                .to_owned(),
-        ),
-    };
-    let student = registry::by_id(&state.db.pool, &who.id)
-        .await?
-        .ok_or_else(|| AppError::client(ErrorCode::Unauthorized, "sign in again"))?;
-    let checks = eligibility::evaluate(
-        &student.facts,
-        state.settings.eligibility,
-        state.clock.now_ms(),
-    );
-    if !eligibility::all_ok(&checks) {
-        return Err(AppError::client(
-            ErrorCode::NotEligible,
-            "the student does not meet every eligibility rule",
-        ));
-    }
-    let (order, created) = state.orders.place(&who.id, key.as_deref()).await?;
+    let key = idempotency_key(&headers)?;
+    let (student, checks) = student_and_checks(&state, &who).await?;
+    require_eligible(&checks)?;
+    let (order, created) = state
+        .orders
+        .place(&who.id, key.as_deref(), student.facts.els_valid_until)
+        .await?;
     if created {
         state.issuer.submit(order.id.clone()).await?;
         Ok((StatusCode::CREATED, Json(order)))
     } else {
         Ok((StatusCode::OK, Json(order)))
     }
+}
+
+pub async fn list_orders(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<Json<Vec<OrderView>>> {
+    Ok(Json(state.orders.all_for(&who.id).await?))
+}
+
+pub async fn timeline(
+    State(state): State<AppState>,
+    who: AuthStudent,
+    Path(order_id): Path<String>,
+) -> AppResult<Json<Vec<TimelineEntry>>> {
+    Ok(Json(state.orders.timeline(&who.id, &order_id).await?))
+}
+
+/// Cancels the order before pickup; its codes stop working.
+pub async fn cancel(State(state): State<AppState>, who: AuthStudent) -> AppResult<Json<OrderView>> {
+    let order = state
+        .orders
+        .student_transition(&who.id, OrderStatus::Cancelled)
+        .await?;
+    state.issuer.invalidate(order.id.clone()).await?;
+    Ok(Json(order))
+}
+
+/// Revokes the card in use. The request goes on at once, but the card may
+/// stay valid up to 24 hours (seed 004).
+pub async fn revoke(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<Json<RevokeResponse>> {
+    let order = state
+        .orders
+        .student_transition(&who.id, OrderStatus::Revoked)
+        .await?;
+    state.issuer.invalidate(order.id.clone()).await?;
+    Ok(Json(RevokeResponse {
+        may_stay_valid_until: order.updated_at + REVOCATION_GRACE_MS,
+        order,
+    }))
+}
+
+/// Sends an order returned for correction back to the issuer.
+pub async fn resubmit(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<Json<OrderView>> {
+    let (_, checks) = student_and_checks(&state, &who).await?;
+    require_eligible(&checks)?;
+    let order = state
+        .orders
+        .student_transition(&who.id, OrderStatus::Pending)
+        .await?;
+    state.issuer.submit(order.id.clone()).await?;
+    Ok(Json(order))
+}
+
+/// A lost phone: new codes; the old card stops working (seed 003).
+pub async fn replace(
+    State(state): State<AppState>,
+    who: AuthStudent,
+) -> AppResult<(StatusCode, Json<OrderView>)> {
+    let (_, checks) = student_and_checks(&state, &who).await?;
+    require_eligible(&checks)?;
+    let (revoked, replacement) = state.orders.replace_lost_phone(&who.id).await?;
+    state.issuer.invalidate(revoked.id).await?;
+    state.issuer.submit(replacement.id.clone()).await?;
+    Ok((StatusCode::CREATED, Json(replacement)))
 }
 
 /// Reveals the activation data (at most three times). Never logged.

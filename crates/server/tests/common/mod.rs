@@ -6,8 +6,11 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use legitka_server::clock::ManualClock;
+use legitka_server::state::AppState;
 use legitka_server::{Application, Settings, demo};
-use legitka_wire::{ApiError, ErrorCode, OrderStatus, OrderView, SignInResponse, StudentState};
+use legitka_wire::{
+    ActivationData, ApiError, ErrorCode, OrderStatus, OrderView, SignInResponse, StudentState,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
@@ -22,6 +25,9 @@ pub enum Db {
 
 pub struct TestApp {
     pub base: String,
+    /// The server's state, for what a test drives directly: the clock's
+    /// sweeper, registry operations.
+    pub state: AppState,
     pub http: reqwest::Client,
     pub clock: ManualClock,
     pub db: Db,
@@ -97,9 +103,11 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestAp
         .unwrap();
     demo::seed(app.state()).await.unwrap();
     let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
+        state,
         http: reqwest::Client::new(),
         clock,
         db,
@@ -155,6 +163,25 @@ impl TestApp {
         assert_eq!(r.status(), StatusCode::CREATED);
         let order = self.wait_for(&token, OrderStatus::Ready).await;
         (token, order)
+    }
+
+    /// Reveals the codes once and activates them in mObywatel; waits for "received".
+    pub async fn receive(&self, token: &str) -> (ActivationData, OrderView) {
+        let r = self
+            .post(token, "/orders/current/reveal")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let data: ActivationData = r.json().await.unwrap();
+        let r = self
+            .activate(
+                json!({"qr_payload": data.qr_payload, "activation_code": data.activation_code}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let order = self.wait_for(token, OrderStatus::Received).await;
+        (data, order)
     }
 
     pub async fn activate(&self, body: serde_json::Value) -> reqwest::Response {
