@@ -69,3 +69,92 @@ pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> A
     }
     Ok(())
 }
+
+/// A student and their orders, for the IT team's eyes. The PESEL is masked.
+pub async fn show(state: &AppState, username: &str) -> AppResult<String> {
+    use crate::domain::eligibility;
+    use std::fmt::Write;
+    let s = crate::registry::by_username(&state.db.pool, username)
+        .await?
+        .ok_or_else(|| unknown(username))?;
+    let pesel: Option<String> = sqlx::query_scalar("SELECT pesel FROM students WHERE id = $1")
+        .bind(&s.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let masked = pesel.as_deref().map_or_else(
+        || "none".to_owned(),
+        |p| format!("*********{}", p.get(9..).unwrap_or("")),
+    );
+    let checks = eligibility::evaluate(&s.facts, state.settings.eligibility, state.clock.now_ms());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({username})",
+        s.summary.first_name, s.summary.last_name
+    );
+    let _ = writeln!(
+        out,
+        "  album {}  PESEL {masked}  study level {}",
+        s.summary.album_number.as_deref().unwrap_or("none"),
+        s.facts.study_level.as_str()
+    );
+    let _ = writeln!(
+        out,
+        "  ELS valid until {}",
+        s.facts.els_valid_until.map_or("none".to_owned(), day)
+    );
+    let _ = writeln!(
+        out,
+        "  eligible: {}",
+        if eligibility::all_ok(&checks) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    for c in checks.iter().filter(|c| !c.ok) {
+        let _ = writeln!(out, "    failed: {:?}", c.code);
+    }
+    let orders = state.orders.all_for(&s.id).await?;
+    if orders.is_empty() {
+        let _ = writeln!(out, "  no orders");
+    }
+    for o in orders {
+        let _ = writeln!(
+            out,
+            "  order {} ({}) {}{}  created {}  views left {}",
+            o.id,
+            o.kind.as_str(),
+            o.status.as_str(),
+            o.reason
+                .map(|r| format!(" ({})", r.as_str()))
+                .unwrap_or_default(),
+            day(o.created_at),
+            o.reveals_left
+        );
+        for e in state.orders.timeline(&s.id, &o.id).await? {
+            let _ = writeln!(
+                out,
+                "    {}  {:<24} by {}{}",
+                day(e.at),
+                e.status.as_str(),
+                e.actor.as_str(),
+                e.reason
+                    .map(|r| format!(" ({})", r.as_str()))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `YYYY-MM-DD` (UTC) for Unix milliseconds.
+fn day(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000).map_or_else(
+        |_| ms.to_string(),
+        |t| {
+            let d = t.date();
+            format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        },
+    )
+}

@@ -4,6 +4,7 @@
 use crate::auth::hash_password;
 use crate::clock::DAY_MS;
 use crate::domain::eligibility::StudyLevel;
+use crate::pesel::Pesel;
 use crate::registry::{self, NewStudent};
 use crate::state::AppState;
 
@@ -39,7 +40,11 @@ pub async fn seed(state: &AppState) -> anyhow::Result<usize> {
             password_hash: hash.clone(),
             first_name: first.to_owned(),
             last_name: last.to_owned(),
-            pesel: Some(format!("0{i}2{i}0112345")),
+            pesel: Some(
+                Pesel::with_check_digit(&format!("0{i}2{}0812{i}4", i + 1))?
+                    .expose()
+                    .to_owned(),
+            ),
             album_number: Some(format!("{}", 100_200 + i)),
             active: true,
             has_photo: true,

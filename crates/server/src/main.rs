@@ -1,84 +1,176 @@
+//! The `legitka-server` command: the server and the IT team's admin commands.
+
 use anyhow::Context;
-use clap::Parser;
-use legitka_server::crypto::Secret;
-use legitka_server::domain::eligibility::Policy;
-use legitka_server::settings::{IssuerSettings, Settings};
+use clap::{Parser, Subcommand, ValueEnum};
+use legitka_server::admin::{self, Removal};
+use legitka_server::clock::SystemClock;
+use legitka_server::import::{self, ImportError};
+use legitka_server::settings::Settings;
+use legitka_server::state::AppState;
 use legitka_server::{Application, demo};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
-/// A demo-only key, used when --demo runs without one. Never use it for real data.
-const DEMO_KEY: &str = "de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d";
-
-/// Legitka university backend.
+/// Legitka university backend: orders for mLegitymacja, the student
+/// registry, and the issuer adapter.
+///
+/// Settings come from defaults, then --config FILE (TOML), then APP_…
+/// environment variables (APP_DATABASE_URL, APP_ACTIVATION_KEY, APP_BIND,
+/// APP_ELIGIBILITY, APP_ISSUER_ACCEPT_MS, APP_ISSUER_READY_MS,
+/// APP_SESSION_TTL_DAYS, APP_CARD_VALIDITY_DAYS, APP_SWEEP_INTERVAL_SECS).
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, long_about)]
 struct Cli {
-    /// Address to listen on.
-    #[arg(long, env = "APP_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
-    /// Database URL (an SQLite file is created on first start).
-    #[arg(long, env = "APP_DATABASE_URL", default_value = "sqlite://legitka.db")]
-    database_url: String,
-    /// 64 hex digits: encrypts activation data at rest. Required unless --demo.
-    #[arg(long, env = "APP_ACTIVATION_KEY", hide_env_values = true)]
-    activation_key: Option<String>,
-    /// Eligibility policy: `seeds` (plastic ELS required) or `no-els-2025`.
-    #[arg(long, env = "APP_ELIGIBILITY", default_value = "seeds")]
-    eligibility: String,
-    /// Issuer emulator: milliseconds from pending to in progress.
-    #[arg(long, env = "APP_ISSUER_ACCEPT_MS", default_value_t = 3000)]
-    issuer_accept_ms: u64,
-    /// Issuer emulator: milliseconds from in progress to ready.
-    #[arg(long, env = "APP_ISSUER_READY_MS", default_value_t = 5000)]
-    issuer_ready_ms: u64,
-    /// Seed the demo students (password "legitka").
-    #[arg(long)]
-    demo: bool,
+    /// Settings file (TOML); environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server (API, event stream, issuer emulator).
+    Serve {
+        /// Seed the demo students (password "legitka") and allow the demo key.
+        #[arg(long)]
+        demo: bool,
+        /// Listen address (overrides `bind`).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Import students from CSV: all rows or none; every bad row is reported.
+    #[command(after_help = format!("Columns (header row, any order):\n  {}\n\
+        Dates are YYYY-MM-DD; flags are true/false; password_hash is an argon2 PHC \
+        string (see `hash-password`).", import::COLUMNS))]
+    ImportStudents {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Extend a student's ELS for a new semester (they may then renew).
+    ExtendEls {
+        username: String,
+        /// Last day the ELS is valid, YYYY-MM-DD.
+        #[arg(long)]
+        until: String,
+    },
+    /// Mark a student graduated or removed: orders on the way are
+    /// cancelled; a card in use stays valid one month.
+    Remove {
+        username: String,
+        #[arg(long, value_enum)]
+        reason: RemovalArg,
+    },
+    /// Show a student, their eligibility, and their orders with history.
+    Show { username: String },
+    /// Create the demo students (password "legitka").
+    DemoData,
+    /// Hash a password read from standard input (for the CSV's password_hash).
+    HashPassword,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RemovalArg {
+    Graduated,
+    Removed,
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let activation_key = match (cli.activation_key, cli.demo) {
-        (Some(k), _) => k,
-        (None, true) => {
-            tracing::warn!("no activation key given: using the demo key (demo data only)");
-            DEMO_KEY.to_owned()
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
-        (None, false) => anyhow::bail!("set APP_ACTIVATION_KEY (64 hex digits) or pass --demo"),
-    };
-    let settings = Settings {
-        bind: cli.bind,
-        database_url: cli.database_url,
-        activation_key: Secret::new(activation_key),
-        eligibility: Policy::parse(&cli.eligibility)
-            .with_context(|| format!("unknown eligibility policy {:?}", cli.eligibility))?,
-        issuer: IssuerSettings {
-            accept_delay: Duration::from_millis(cli.issuer_accept_ms),
-            ready_delay: Duration::from_millis(cli.issuer_ready_ms),
-            outcomes: vec![],
-        },
-        session_ttl: Duration::from_secs(30 * 24 * 3600),
-        default_card_validity: Duration::from_secs(183 * 24 * 3600),
-        sweep_interval: Duration::from_secs(60),
-    };
-    let app = Application::build(settings).await?;
-    if cli.demo {
-        let added = demo::seed(app.state()).await?;
-        tracing::info!(
-            added,
-            "demo students ready (password \"{}\")",
-            demo::DEMO_PASSWORD
-        );
     }
-    println!("legitka-server listening on http://{}", app.local_addr());
-    app.run_until_stopped().await?;
-    Ok(())
+}
+
+async fn state(cli_config: Option<&std::path::Path>, demo: bool) -> anyhow::Result<AppState> {
+    let settings = Settings::load(cli_config, demo)?;
+    Ok(AppState::build(settings, Arc::new(SystemClock)).await?.0)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve { demo, bind } => {
+            let mut settings = Settings::load(config, demo)?;
+            if let Some(b) = bind {
+                settings.bind = b;
+            }
+            let app = Application::build(settings).await?;
+            if demo {
+                let added = demo::seed(app.state()).await?;
+                tracing::info!(
+                    added,
+                    "demo students ready (password \"{}\")",
+                    demo::DEMO_PASSWORD
+                );
+            }
+            println!("legitka-server listening on http://{}", app.local_addr());
+            app.run_until_stopped().await?;
+        }
+        Command::ImportStudents { file } => {
+            let state = state(config, false).await?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            match import::import_students(&state, input).await {
+                Ok(r) => println!("imported: {} new, {} updated", r.inserted, r.updated),
+                Err(ImportError::BadRows(rows)) => {
+                    eprintln!("nothing was imported: {} bad row(s)", rows.len());
+                    for r in rows {
+                        eprintln!("  line {}: {}", r.line, r.reason);
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+                Err(ImportError::Failed(e)) => return Err(anyhow::Error::new(e)),
+            }
+        }
+        Command::ExtendEls { username, until } => {
+            let state = state(config, false).await?;
+            let until_ms = import::date_ms(&until).map_err(anyhow::Error::msg)?
+                + legitka_server::clock::DAY_MS;
+            admin::extend_els(&state, &username, until_ms).await?;
+            println!("{username}: ELS valid until {until}");
+        }
+        Command::Remove { username, reason } => {
+            let state = state(config, false).await?;
+            let how = match reason {
+                RemovalArg::Graduated => Removal::Graduated,
+                RemovalArg::Removed => Removal::Removed,
+            };
+            admin::remove_student(&state, &username, how).await?;
+            println!("{username}: marked {}", how.as_str());
+        }
+        Command::Show { username } => {
+            let state = state(config, false).await?;
+            print!("{}", admin::show(&state, &username).await?);
+        }
+        Command::DemoData => {
+            let state = state(config, true).await?;
+            let added = demo::seed(&state).await?;
+            println!(
+                "demo students: {added} added (password \"{}\")",
+                demo::DEMO_PASSWORD
+            );
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            anyhow::ensure!(!password.is_empty(), "empty password");
+            println!("{}", legitka_server::auth::hash_password(password).await?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

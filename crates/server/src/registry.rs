@@ -103,3 +103,42 @@ pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool>
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Inserts or updates a student by username inside an import transaction.
+/// Returns whether the student is new.
+pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
+    let existed: Option<String> = sqlx::query_scalar("SELECT id FROM students WHERE username = $1")
+        .bind(&s.username)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let id = existed
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    sqlx::query(
+        "INSERT INTO students (id, username, password_hash, first_name, last_name, pesel, \
+         album_number, active, has_photo, els_number, els_valid_until, els_issued_at, \
+         data_changed_at, study_level) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (username) DO UPDATE SET password_hash = $3, first_name = $4, \
+         last_name = $5, pesel = $6, album_number = $7, active = $8, has_photo = $9, \
+         els_number = $10, els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, \
+         study_level = $14",
+    )
+    .bind(&id)
+    .bind(&s.username)
+    .bind(&s.password_hash)
+    .bind(&s.first_name)
+    .bind(&s.last_name)
+    .bind(&s.pesel)
+    .bind(&s.album_number)
+    .bind(i64::from(s.active))
+    .bind(i64::from(s.has_photo))
+    .bind(&s.els_number)
+    .bind(s.els_valid_until)
+    .bind(s.els_issued_at)
+    .bind(s.data_changed_at)
+    .bind(s.study_level.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(existed.is_none())
+}

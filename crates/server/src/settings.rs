@@ -1,10 +1,19 @@
-//! Typed settings. Secrets are wrapped so they cannot be printed by accident.
+//! Typed settings: defaults, then an optional TOML file, then `APP_…`
+//! environment variables (`APP_DATABASE_URL`, `APP_ACTIVATION_KEY`, …).
+//! Secrets are wrapped so they cannot be printed by accident.
 
 use crate::crypto::Secret;
 use crate::domain::eligibility::Policy;
 use crate::issuer::Outcome;
+use anyhow::Context;
+use serde::Deserialize;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
+
+/// A demo-only key, used when the demo runs without one. Never for real data.
+pub const DEMO_ACTIVATION_KEY: &str =
+    "de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d0de4d";
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -32,8 +41,77 @@ pub struct IssuerSettings {
     pub outcomes: Vec<Outcome>,
 }
 
+/// The file/environment shape; every key has a default except the key.
+#[derive(Deserialize, Debug)]
+struct Raw {
+    bind: SocketAddr,
+    database_url: String,
+    activation_key: Option<String>,
+    eligibility: String,
+    issuer_accept_ms: u64,
+    issuer_ready_ms: u64,
+    session_ttl_days: u64,
+    card_validity_days: u64,
+    sweep_interval_secs: u64,
+}
+
 impl Settings {
-    /// Settings for tests and local runs: loopback, port 0, a given database.
+    /// Loads settings. `demo` allows the demo key when none is configured.
+    pub fn load(file: Option<&Path>, demo: bool) -> anyhow::Result<Self> {
+        let mut b = config::Config::builder()
+            .set_default("bind", "127.0.0.1:8080")?
+            .set_default("database_url", "sqlite://legitka.db")?
+            .set_default("eligibility", "seeds")?
+            .set_default("issuer_accept_ms", 3000)?
+            .set_default("issuer_ready_ms", 5000)?
+            .set_default("session_ttl_days", 30)?
+            .set_default("card_validity_days", 183)?
+            .set_default("sweep_interval_secs", 60)?;
+        if let Some(f) = file {
+            b = b.add_source(config::File::from(f).required(true));
+        }
+        let raw: Raw = b
+            .add_source(config::Environment::with_prefix("APP").try_parsing(true))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .context("reading settings")?;
+        Self::from_raw(raw, demo)
+    }
+
+    fn from_raw(raw: Raw, demo: bool) -> anyhow::Result<Self> {
+        let activation_key = match (raw.activation_key, demo) {
+            (Some(k), _) => k,
+            (None, true) => {
+                tracing::warn!("no activation key set: using the demo key (demo data only)");
+                DEMO_ACTIVATION_KEY.to_owned()
+            }
+            (None, false) => anyhow::bail!(
+                "set activation_key (APP_ACTIVATION_KEY): 64 hex digits that encrypt activation data"
+            ),
+        };
+        let days = |d: u64| Duration::from_secs(d * 24 * 3600);
+        Ok(Self {
+            bind: raw.bind,
+            database_url: raw.database_url,
+            activation_key: Secret::new(activation_key),
+            eligibility: Policy::parse(&raw.eligibility).with_context(|| {
+                format!(
+                    "unknown eligibility policy {:?} (seeds or no-els-2025)",
+                    raw.eligibility
+                )
+            })?,
+            issuer: IssuerSettings {
+                accept_delay: Duration::from_millis(raw.issuer_accept_ms),
+                ready_delay: Duration::from_millis(raw.issuer_ready_ms),
+                outcomes: vec![],
+            },
+            session_ttl: days(raw.session_ttl_days),
+            default_card_validity: days(raw.card_validity_days),
+            sweep_interval: Duration::from_secs(raw.sweep_interval_secs.max(1)),
+        })
+    }
+
+    /// Settings for tests: loopback, port 0, a given database, short issuer delays.
     pub fn for_tests(database_url: impl Into<String>) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -50,5 +128,44 @@ impl Settings {
             default_card_validity: Duration::from_secs(183 * 24 * 3600),
             sweep_interval: Duration::from_secs(60),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn toml(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    // The environment layer is tested through the binary (tests/cli.rs):
+    // setting variables in-process would need `unsafe`.
+    #[test]
+    fn file_over_defaults_and_the_key_rule() {
+        let f =
+            toml("bind = \"127.0.0.1:9000\"\neligibility = \"no-els-2025\"\nissuer_ready_ms = 7\n");
+        let s = Settings::load(Some(f.path()), true).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(s.eligibility, Policy::NoEls2025);
+        assert_eq!(s.issuer.ready_delay, Duration::from_millis(7));
+        assert_eq!(s.issuer.accept_delay, Duration::from_millis(3000));
+        assert_eq!(s.activation_key.expose(), DEMO_ACTIVATION_KEY);
+        assert!(
+            Settings::load(Some(f.path()), false).is_err(),
+            "no key outside the demo"
+        );
+
+        let bad = toml("eligibility = \"sometimes\"\n");
+        let err = Settings::load(Some(bad.path()), true).unwrap_err();
+        assert!(format!("{err:#}").contains("sometimes"), "{err:#}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/legitka.toml")), true).is_err());
     }
 }

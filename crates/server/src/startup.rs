@@ -1,10 +1,7 @@
 //! Builds the whole server from typed settings; binds port 0 in tests.
 
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::SecretBox;
-use crate::db::Db;
-use crate::domain::orders::Orders;
-use crate::issuer::{Issuer, emulator};
+use crate::issuer::emulator;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -30,20 +27,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url).await?;
-        let secrets = SecretBox::from_hex(&settings.activation_key)?;
-        let validity =
-            i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
-        let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets, validity);
-        let emulator = emulator::Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
-        let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
-        let state = AppState {
-            db,
-            clock,
-            orders,
-            issuer: Arc::clone(&issuer),
-            settings: Arc::new(settings),
-        };
+        let (state, emulator) = AppState::build(settings, clock).await?;
         let router = routes::router(state.clone())
             .nest("/emulator", emulator::router(emulator))
             .layer(TraceLayer::new_for_http());
@@ -52,7 +36,7 @@ impl Application {
             .with_context(|| format!("binding {}", state.settings.bind))?;
         // The issuer still owes answers for orders taken before a restart.
         for id in state.orders.unfinished().await? {
-            issuer.submit(id).await?;
+            state.issuer.submit(id).await?;
         }
         spawn_sweeper(state.orders.clone(), state.settings.sweep_interval);
         Ok(Self {

@@ -1,11 +1,13 @@
 use crate::clock::Clock;
+use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::domain::orders::Orders;
 use crate::issuer::Issuer;
+use crate::issuer::emulator::Emulator;
 use crate::settings::Settings;
 use std::sync::Arc;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler (or an admin command) needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
@@ -13,4 +15,30 @@ pub struct AppState {
     pub orders: Orders,
     pub issuer: Arc<dyn Issuer>,
     pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Connects (and migrates) the database and wires the services; no
+    /// listener, no background work. Also returns the issuer emulator, whose
+    /// mObywatel side the server mounts.
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<(Self, Arc<Emulator>)> {
+        let db = Db::connect(&settings.database_url).await?;
+        let secrets = SecretBox::from_hex(&settings.activation_key)?;
+        let validity =
+            i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
+        let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets, validity);
+        let emulator = Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
+        let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
+        let state = Self {
+            db,
+            clock,
+            orders,
+            issuer,
+            settings: Arc::new(settings),
+        };
+        Ok((state, emulator))
+    }
 }

@@ -68,7 +68,7 @@ pub fn postgres_available() -> bool {
 }
 
 /// A fresh, empty database URL for one test.
-async fn database_url(db: Db, dir: &tempfile::TempDir) -> String {
+pub async fn database_url(db: Db, dir: &tempfile::TempDir) -> String {
     match db {
         Db::Sqlite => format!("sqlite://{}", dir.path().join("t.db").display()),
         Db::Postgres => {

@@ -1,0 +1,207 @@
+//! Student registry import from CSV: every row is checked first; any bad
+//! row means nothing is written, and the report names each one by line.
+//! Good files are applied in one transaction (new usernames inserted,
+//! known ones updated: the semester's sync).
+
+use crate::domain::eligibility::StudyLevel;
+use crate::error::AppError;
+use crate::pesel::Pesel;
+use crate::registry::NewStudent;
+use crate::state::AppState;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The columns, in any order; empty optional cells mean "none".
+pub const COLUMNS: &str = "username,password_hash,first_name,last_name,pesel,album_number,\
+                           active,has_photo,els_number,els_valid_until,els_issued_at,\
+                           data_changed_at,study_level";
+
+#[derive(Deserialize)]
+struct Row {
+    username: String,
+    password_hash: String,
+    first_name: String,
+    last_name: String,
+    pesel: Option<String>,
+    album_number: Option<String>,
+    active: String,
+    has_photo: String,
+    els_number: Option<String>,
+    els_valid_until: Option<String>,
+    els_issued_at: Option<String>,
+    data_changed_at: Option<String>,
+    study_level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub inserted: usize,
+    pub updated: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} bad row(s); nothing was imported", .0.len())]
+    BadRows(Vec<BadRow>),
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+fn flag(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "tak" => Ok(true),
+        "0" | "false" | "no" | "nie" => Ok(false),
+        other => Err(format!("expected true/false, got {other:?}")),
+    }
+}
+
+/// A date (`YYYY-MM-DD`, UTC) as Unix milliseconds at the start of that day.
+pub fn date_ms(s: &str) -> Result<i64, String> {
+    let d = time::Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("expected a date as YYYY-MM-DD, got {:?}", s.trim()))?;
+    Ok(d.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// "Valid until 2027-03-31" means through that day.
+fn valid_until_ms(s: &str) -> Result<i64, String> {
+    Ok(date_ms(s)? + crate::clock::DAY_MS)
+}
+
+fn opt(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn opt_date(
+    v: Option<String>,
+    f: fn(&str) -> Result<i64, String>,
+    what: &str,
+) -> Result<Option<i64>, String> {
+    opt(v)
+        .map(|s| f(&s).map_err(|e| format!("{what}: {e}")))
+        .transpose()
+}
+
+fn check(row: Row) -> Result<NewStudent, String> {
+    let username = row.username.trim().to_owned();
+    if username.is_empty() || username.len() > 100 || username.chars().any(char::is_whitespace) {
+        return Err("username must be 1–100 characters without spaces".into());
+    }
+    let password_hash = row.password_hash.trim().to_owned();
+    argon2::password_hash::phc::PasswordHash::new(&password_hash)
+        .ok()
+        .filter(|h| h.algorithm.as_str().starts_with("argon2"))
+        .ok_or("password_hash must be an argon2 PHC string ($argon2id$…)")?;
+    let first_name = row.first_name.trim().to_owned();
+    let last_name = row.last_name.trim().to_owned();
+    if first_name.is_empty() || last_name.is_empty() {
+        return Err("first_name and last_name are required".into());
+    }
+    let pesel = opt(row.pesel)
+        .map(|p| Pesel::parse(&p).map_err(|e| e.to_string()))
+        .transpose()?;
+    let els_number = opt(row.els_number);
+    let els_valid_until = opt_date(row.els_valid_until, valid_until_ms, "els_valid_until")?;
+    if els_number.is_some() != els_valid_until.is_some() {
+        return Err("els_number and els_valid_until go together".into());
+    }
+    Ok(NewStudent {
+        username,
+        password_hash,
+        first_name,
+        last_name,
+        pesel: pesel.map(|p| p.expose().to_owned()),
+        album_number: opt(row.album_number),
+        active: flag(&row.active).map_err(|e| format!("active: {e}"))?,
+        has_photo: flag(&row.has_photo).map_err(|e| format!("has_photo: {e}"))?,
+        els_number,
+        els_valid_until,
+        els_issued_at: opt_date(row.els_issued_at, date_ms, "els_issued_at")?,
+        data_changed_at: opt_date(row.data_changed_at, date_ms, "data_changed_at")?,
+        study_level: StudyLevel::parse(row.study_level.trim()).ok_or_else(|| {
+            format!(
+                "study_level must be first_cycle, second_cycle, long_cycle, doctoral or postgraduate, got {:?}",
+                row.study_level.trim()
+            )
+        })?,
+    })
+}
+
+/// Reads and checks every row. Any bad row → all of them are reported.
+pub fn parse(input: impl Read) -> Result<Vec<NewStudent>, Vec<BadRow>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::Headers)
+        .from_reader(input);
+    let mut good = vec![];
+    let mut bad = vec![];
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            return Err(vec![BadRow {
+                line: 1,
+                reason: format!("unreadable header: {e}"),
+            }]);
+        }
+    };
+    for record in reader.records() {
+        let (line, result) = match record {
+            Err(e) => (
+                e.position().map_or(0, csv::Position::line),
+                Err(format!("unreadable row: {e}")),
+            ),
+            Ok(rec) => {
+                let line = rec.position().map_or(0, csv::Position::line);
+                let row = rec
+                    .deserialize::<Row>(Some(&headers))
+                    .map_err(|e| format!("missing or malformed column: {e}"));
+                (line, row.and_then(check))
+            }
+        };
+        match result {
+            Ok(s) => match seen.insert(s.username.clone(), line) {
+                Some(first) => bad.push(BadRow {
+                    line,
+                    reason: format!("username {:?} repeats line {first}", s.username),
+                }),
+                None => good.push(s),
+            },
+            Err(reason) => bad.push(BadRow { line, reason }),
+        }
+    }
+    if bad.is_empty() { Ok(good) } else { Err(bad) }
+}
+
+/// Imports a CSV file: all rows or none.
+pub async fn import_students(
+    state: &AppState,
+    input: impl Read,
+) -> Result<ImportReport, ImportError> {
+    let students = parse(input).map_err(ImportError::BadRows)?;
+    let mut report = ImportReport::default();
+    let mut tx = state.db.begin().await.map_err(AppError::from)?;
+    for s in &students {
+        if crate::registry::upsert(&mut tx, s).await? {
+            report.inserted += 1;
+        } else {
+            report.updated += 1;
+        }
+    }
+    tx.commit().await.map_err(AppError::from)?;
+    tracing::info!(
+        inserted = report.inserted,
+        updated = report.updated,
+        "students imported"
+    );
+    Ok(report)
+}

@@ -1,0 +1,217 @@
+//! The admin CLI as the IT team runs it: the real binary, settings from the
+//! environment, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{Db, database_url};
+use legitka_server::auth::hash_password;
+use legitka_server::pesel::Pesel;
+use std::process::{Command, Output};
+
+both!(
+    a_good_csv_imports_and_show_masks_the_pesel,
+    a_csv_with_bad_rows_imports_nothing_and_names_each_row,
+    extend_els_and_remove_change_the_registry,
+);
+
+const KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+
+struct Cli {
+    db_url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    async fn new(db: Db) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            db_url: database_url(db, &dir).await,
+            dir,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_legitka-server"))
+            .args(args)
+            .env("APP_DATABASE_URL", &self.db_url)
+            .env("APP_ACTIVATION_KEY", KEY)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    fn csv(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const HEADER: &str = "username,password_hash,first_name,last_name,pesel,album_number,active,has_photo,els_number,els_valid_until,els_issued_at,data_changed_at,study_level";
+
+async fn row(username: &str, pesel: &str, extra: &str) -> String {
+    let hash = hash_password("secret".into()).await.unwrap();
+    format!("{username},\"{hash}\",Jan,Kowalski,{pesel},{extra}")
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let bin = env!("CARGO_BIN_EXE_legitka-server");
+    for sub in [
+        "serve",
+        "import-students",
+        "extend-els",
+        "remove",
+        "show",
+        "demo-data",
+        "hash-password",
+    ] {
+        let o = Command::new(bin).args([sub, "--help"]).output().unwrap();
+        assert!(o.status.success(), "{sub}");
+        assert!(out(&o).contains("Usage:"), "{sub}: {}", out(&o));
+    }
+    let o = Command::new(bin).arg("--help").output().unwrap();
+    assert!(out(&o).contains("APP_ACTIVATION_KEY"));
+}
+
+#[test]
+fn without_a_key_the_cli_says_what_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_legitka-server"))
+        .args(["show", "anna"])
+        .env(
+            "APP_DATABASE_URL",
+            format!("sqlite://{}/x.db", dir.path().display()),
+        )
+        .env_remove("APP_ACTIVATION_KEY")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(err(&o).contains("APP_ACTIVATION_KEY"), "{}", err(&o));
+}
+
+async fn a_good_csv_imports_and_show_masks_the_pesel(db: Db) {
+    let cli = Cli::new(db).await;
+    let pesel = Pesel::with_check_digit("0321081234").unwrap();
+    let csv = format!(
+        "{HEADER}\n{}\n{}\n",
+        row(
+            "jan",
+            pesel.expose(),
+            "123456,true,yes,ELS/1,2027-03-31,2025-10-01,,first_cycle"
+        )
+        .await,
+        row("ola", "", ",true,false,,,,,second_cycle").await,
+    );
+    let o = cli.run(&["import-students", &cli.csv("good.csv", &csv)]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o).trim(), "imported: 2 new, 0 updated");
+    // The same file again updates instead of duplicating.
+    let o = cli.run(&["import-students", &cli.csv("good.csv", &csv)]);
+    assert_eq!(out(&o).trim(), "imported: 0 new, 2 updated");
+
+    let o = cli.run(&["show", "jan"]);
+    let shown = out(&o);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(shown.contains("Jan Kowalski (jan)"), "{shown}");
+    assert!(shown.contains("ELS valid until 2027-04-01"), "{shown}");
+    assert!(shown.contains("eligible: yes"), "{shown}");
+    assert!(!shown.contains(pesel.expose()), "{shown}");
+    assert!(
+        shown.contains(&format!("*********{}", &pesel.expose()[9..])),
+        "{shown}"
+    );
+    let o = cli.run(&["show", "ola"]);
+    assert!(out(&o).contains("eligible: no"), "{}", out(&o));
+    assert!(
+        out(&o).contains("HasPhoto") && out(&o).contains("HasEls"),
+        "{}",
+        out(&o)
+    );
+}
+
+async fn a_csv_with_bad_rows_imports_nothing_and_names_each_row(db: Db) {
+    let cli = Cli::new(db).await;
+    let good = Pesel::with_check_digit("0321081234").unwrap();
+    let mut bad_pesel = good.expose().to_owned();
+    bad_pesel.replace_range(10.., if bad_pesel.ends_with('0') { "1" } else { "0" });
+    let csv = format!(
+        "{HEADER}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        row(
+            "jan",
+            good.expose(),
+            "1,true,true,ELS/1,2027-03-31,,,first_cycle"
+        )
+        .await, // line 2 ok
+        row(
+            "bad1",
+            &bad_pesel,
+            "2,true,true,ELS/2,2027-03-31,,,first_cycle"
+        )
+        .await, // 3: checksum
+        row("bad2", "", "3,maybe,true,,,,,first_cycle").await, // 4: flag
+        row("bad3", "", "4,true,true,ELS/4,31.03.2027,,,first_cycle").await, // 5: date
+        row("bad4", "", "5,true,true,,,,,phd").await,          // 6: level
+        row(
+            "jan",
+            good.expose(),
+            "1,true,true,ELS/1,2027-03-31,,,first_cycle"
+        )
+        .await, // 7: repeat
+    );
+    let o = cli.run(&["import-students", &cli.csv("bad.csv", &csv)]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("nothing was imported: 5 bad row(s)"), "{e}");
+    for (line, words) in [
+        (3, "check digit"),
+        (4, "active"),
+        (5, "YYYY-MM-DD"),
+        (6, "study_level"),
+        (7, "repeats line 2"),
+    ] {
+        let l = e
+            .lines()
+            .find(|l| l.contains(&format!("line {line}:")))
+            .unwrap_or_else(|| panic!("line {line} not reported: {e}"));
+        assert!(l.contains(words), "{l}");
+    }
+    assert!(!e.contains(&bad_pesel), "a PESEL in the report: {e}");
+    // All or nothing: even the good row is not there.
+    let o = cli.run(&["show", "jan"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("no student \"jan\""), "{}", err(&o));
+}
+
+async fn extend_els_and_remove_change_the_registry(db: Db) {
+    let cli = Cli::new(db).await;
+    assert!(cli.run(&["demo-data"]).status.success());
+    let o = cli.run(&["show", "bartek"]);
+    assert!(out(&o).contains("eligible: no"), "{}", out(&o));
+    let o = cli.run(&["extend-els", "bartek", "--until", "2099-03-31"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = cli.run(&["show", "bartek"]);
+    assert!(out(&o).contains("eligible: yes"), "{}", out(&o));
+    assert!(
+        out(&o).contains("ELS valid until 2099-04-01"),
+        "{}",
+        out(&o)
+    );
+
+    let o = cli.run(&["remove", "bartek", "--reason", "graduated"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = cli.run(&["show", "bartek"]);
+    assert!(out(&o).contains("failed: ActiveStudent"), "{}", out(&o));
+    let o = cli.run(&["extend-els", "nobody", "--until", "2099-03-31"]);
+    assert!(err(&o).contains("no student \"nobody\""), "{}", err(&o));
+    let o = cli.run(&["extend-els", "anna", "--until", "someday"]);
+    assert!(err(&o).contains("YYYY-MM-DD"), "{}", err(&o));
+}
