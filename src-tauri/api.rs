@@ -6,18 +6,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-/// A signed-in session: which server, and the bearer token (kept in the OS keystore).
+/// A signed-in session: which server, and its tokens (kept in the OS keystore).
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub server: String,
-    pub token: String,
+    pub access_token: String,
+    pub refresh_token: String,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("server", &self.server)
-            .field("token", &"***")
+            .field("tokens", &"***")
             .finish()
     }
 }
@@ -140,8 +141,10 @@ mod tests {
     fn session_debug_hides_the_token() {
         let s = Session {
             server: "https://u".into(),
-            token: "abcdef".into(),
+            access_token: "abcdef".into(),
+            refresh_token: "ghijkl".into(),
         };
-        assert!(!format!("{s:?}").contains("abcdef"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("abcdef") && !shown.contains("ghijkl"));
     }
 }

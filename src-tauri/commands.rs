@@ -3,7 +3,9 @@
 use crate::api::{Api, Session, normalize_server};
 use crate::error::{CommandError, CommandResult};
 use crate::{keystore, live};
-use legitka_wire::{ErrorCode, OrderView, SignInRequest, SignInResponse, StudentState};
+use legitka_wire::{
+    ErrorCode, OrderView, RefreshRequest, SignInRequest, SignInResponse, StudentState, TokenPair,
+};
 use reqwest::Method;
 use serde::Serialize;
 use std::sync::Mutex;
@@ -15,11 +17,14 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 pub struct Shell {
     api: Api,
     session: Mutex<Option<Session>>,
+    /// One refresh at a time: a second concurrent one would present a spent
+    /// refresh token, which the server treats as theft.
+    refresh_lock: tokio::sync::Mutex<()>,
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl Shell {
-    fn session(&self) -> CommandResult<Session> {
+    pub fn session(&self) -> CommandResult<Session> {
         self.session
             .lock()
             .expect("session lock")
@@ -27,9 +32,13 @@ impl Shell {
             .ok_or_else(|| CommandError::new(ErrorCode::Unauthorized, "not signed in"))
     }
 
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
     fn start<R: Runtime>(&self, app: AppHandle<R>, session: Session) {
-        let task = live::spawn(app, self.api.streaming().clone(), session.clone());
         *self.session.lock().expect("session lock") = Some(session);
+        let task = live::spawn(app);
         if let Some(old) = self.live.lock().expect("live lock").replace(task) {
             old.abort();
         }
@@ -42,6 +51,54 @@ impl Shell {
         }
     }
 
+    /// Renews the tokens after `stale_access` was refused, unless another
+    /// caller already did. The rotated refresh token is saved at once: the
+    /// old one is spent. A refused refresh ends the session here too.
+    pub async fn refresh(&self, stale_access: &str) -> CommandResult<Session> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        let current = self.session()?;
+        if current.access_token != stale_access {
+            return Ok(current);
+        }
+        let req = RefreshRequest {
+            refresh_token: current.refresh_token.clone(),
+        };
+        let renewed: CommandResult<TokenPair> = self
+            .api
+            .send(
+                Method::POST,
+                &current.server,
+                "/session/refresh",
+                None,
+                Some(&req),
+                None,
+            )
+            .await;
+        match renewed {
+            Ok(pair) => {
+                let session = Session {
+                    server: current.server,
+                    access_token: pair.access_token,
+                    refresh_token: pair.refresh_token,
+                };
+                *self.session.lock().expect("session lock") = Some(session.clone());
+                let to_save = session.clone();
+                if let Err(e) = blocking(move || keystore::save(&to_save)).await {
+                    tracing::warn!(error = %e, "renewed session kept in memory only");
+                }
+                Ok(session)
+            }
+            Err(e) if e.code == ErrorCode::Unauthorized => {
+                *self.session.lock().expect("session lock") = None;
+                let _ = blocking(keystore::clear).await;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An authenticated call; a refused access token is renewed and the call
+    /// made once more (safe: a refused call did nothing).
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
@@ -49,16 +106,33 @@ impl Shell {
         idempotency_key: Option<&str>,
     ) -> CommandResult<T> {
         let s = self.session()?;
-        self.api
+        let first = self
+            .api
             .send(
-                method,
+                method.clone(),
                 &s.server,
                 path,
-                Some(&s.token),
+                Some(&s.access_token),
                 None::<&()>,
                 idempotency_key,
             )
-            .await
+            .await;
+        match first {
+            Err(e) if e.code == ErrorCode::Unauthorized => {
+                let s = self.refresh(&s.access_token).await?;
+                self.api
+                    .send(
+                        method,
+                        &s.server,
+                        path,
+                        Some(&s.access_token),
+                        None::<&()>,
+                        idempotency_key,
+                    )
+                    .await
+            }
+            other => other,
+        }
     }
 }
 
@@ -147,7 +221,8 @@ pub async fn sign_in<R: Runtime>(
         .await?;
     let session = Session {
         server: server.clone(),
-        token: resp.access_token,
+        access_token: resp.tokens.access_token,
+        refresh_token: resp.tokens.refresh_token,
     };
     let to_save = session.clone();
     let persisted = match blocking(move || keystore::save(&to_save)).await {
@@ -176,7 +251,7 @@ pub async fn sign_out(shell: State<'_, Shell>) -> CommandResult<()> {
                 Method::DELETE,
                 &s.server,
                 "/session",
-                Some(&s.token),
+                Some(&s.access_token),
                 None::<&()>,
                 None,
             )

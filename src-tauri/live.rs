@@ -1,13 +1,14 @@
 //! Follows the student's event stream and re-emits it to the UI as Tauri
 //! events, reconnecting with backoff. The UI never has to refresh.
 
-use crate::api::{Session, url};
+use crate::api::url;
+use crate::commands::Shell;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use legitka_wire::StatusEvent;
 use serde::Serialize;
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 /// UI event: an order changed.
 pub const ORDER_STATUS: &str = "order-status";
@@ -24,24 +25,28 @@ pub struct Connection {
 }
 
 enum End {
-    /// The server refused the token: stop for good.
-    Unauthorized,
+    /// The server refused this access token: renew it, then reconnect.
+    Unauthorized(String),
     /// Network trouble or the stream ended: try again.
     Retry,
 }
 
-pub fn spawn<R: Runtime>(
-    app: AppHandle<R>,
-    http: reqwest::Client,
-    session: Session,
-) -> tauri::async_runtime::JoinHandle<()> {
+/// Follows the current session's events until the session ends.
+pub fn spawn<R: Runtime>(app: AppHandle<R>) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         let mut backoff = Duration::from_millis(500);
         loop {
-            match follow(&app, &http, &session).await {
-                End::Unauthorized => {
-                    let _ = app.emit(SIGNED_OUT, ());
-                    return;
+            let shell = app.state::<Shell>();
+            let end = match shell.session() {
+                Ok(s) => follow(&app, shell.api().streaming(), &s.server, &s.access_token).await,
+                Err(_) => return,
+            };
+            match end {
+                End::Unauthorized(stale) => {
+                    if shell.refresh(&stale).await.is_err() {
+                        let _ = app.emit(SIGNED_OUT, ());
+                        return;
+                    }
                 }
                 End::Retry => {
                     let _ = app.emit(CONNECTION, Connection { online: false });
@@ -53,10 +58,15 @@ pub fn spawn<R: Runtime>(
     })
 }
 
-async fn follow<R: Runtime>(app: &AppHandle<R>, http: &reqwest::Client, s: &Session) -> End {
+async fn follow<R: Runtime>(
+    app: &AppHandle<R>,
+    http: &reqwest::Client,
+    server: &str,
+    access_token: &str,
+) -> End {
     let resp = match http
-        .get(url(&s.server, "/events"))
-        .bearer_auth(&s.token)
+        .get(url(server, "/events"))
+        .bearer_auth(access_token)
         .header("Accept", "text/event-stream")
         .send()
         .await
@@ -65,7 +75,7 @@ async fn follow<R: Runtime>(app: &AppHandle<R>, http: &reqwest::Client, s: &Sess
         Err(_) => return End::Retry,
     };
     if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
-        return End::Unauthorized;
+        return End::Unauthorized(access_token.to_owned());
     }
     if !resp.status().is_success() {
         return End::Retry;

@@ -143,6 +143,9 @@ async fn order_ready_handoff_received_in_the_real_app() {
         Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
     settings.issuer.accept_delay = Duration::from_millis(1000);
     settings.issuer.ready_delay = Duration::from_millis(1000);
+    // Short access tokens: the app must renew them mid-flow and after a
+    // restart, with the rotated refresh token it saved in the keystore.
+    settings.access_ttl = Duration::from_secs(2);
     let backend = Application::build(settings).await.unwrap();
     demo::seed(backend.state()).await.unwrap();
     let server = format!("http://{}", backend.local_addr());
@@ -220,7 +223,9 @@ async fn order_ready_handoff_received_in_the_real_app() {
     shot(&c, "06-received").await;
     c.close().await.unwrap();
 
-    // 7. The session survives a restart (it is in the OS keystore) …
+    // 7. The session survives a restart (it is in the OS keystore), even
+    //    after its access token expired …
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let c = launch(&driver).await;
     wait_css(&c, "#status[data-status='received']").await;
     // … and signing out wipes it.

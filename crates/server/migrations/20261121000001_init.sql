@@ -19,11 +19,28 @@ CREATE TABLE students (
     removal_reason TEXT
 );
 
+-- A signed-in device: one refresh token at a time (rotated on every use).
 CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
+    id TEXT PRIMARY KEY,
     student_id TEXT NOT NULL REFERENCES students(id),
+    refresh_hash TEXT NOT NULL UNIQUE,
     created_at BIGINT NOT NULL,
+    refresh_expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+-- Short-lived bearer tokens of a session.
+CREATE TABLE access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
     expires_at BIGINT NOT NULL
+);
+CREATE INDEX access_tokens_by_session ON access_tokens (session_id);
+
+-- Refresh tokens already used: presenting one again means it was stolen.
+CREATE TABLE spent_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id)
 );
 
 CREATE TABLE orders (

@@ -2,6 +2,7 @@
 //! stored only as their SHA-256.
 
 use crate::crypto::{new_token, sha256_hex};
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use argon2::Argon2;
@@ -9,7 +10,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use legitka_wire::ErrorCode;
+use legitka_wire::{ErrorCode, TokenPair};
 
 /// Hashes a password with argon2id (default parameters) on a blocking thread.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
@@ -38,36 +39,135 @@ pub async fn verify_password(password: String, hash: Option<String>) -> anyhow::
     .await?
 }
 
-/// Starts a session and returns the token (shown once, stored hashed).
-pub async fn create_session(state: &AppState, student_id: &str) -> AppResult<String> {
-    let token = new_token();
+/// Starts a session: a refresh token (one use, rotated) and an access token.
+pub async fn create_session(state: &AppState, student_id: &str) -> AppResult<TokenPair> {
     let now = state.clock.now_ms();
-    let ttl = i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    let refresh = new_token();
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let mut tx = state.db.begin().await?;
     sqlx::query(
-        "INSERT INTO sessions (token_hash, student_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (id, student_id, refresh_hash, created_at, refresh_expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(sha256_hex(&token))
+    .bind(&session_id)
     .bind(student_id)
+    .bind(sha256_hex(&refresh))
     .bind(now)
-    .bind(now.saturating_add(ttl))
-    .execute(&state.db.pool)
+    .bind(now.saturating_add(ms(state.settings.session_ttl)))
+    .execute(&mut *tx)
     .await?;
-    Ok(token)
+    let access = issue_access(state, &mut tx, &session_id, now).await?;
+    tx.commit().await?;
+    Ok(TokenPair {
+        access_token: access.0,
+        refresh_token: refresh,
+        access_expires_at: access.1,
+    })
 }
 
-pub async fn end_session(state: &AppState, token: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(sha256_hex(token))
-        .execute(&state.db.pool)
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+async fn issue_access(
+    state: &AppState,
+    tx: &mut Tx,
+    session_id: &str,
+    now: i64,
+) -> AppResult<(String, i64)> {
+    let token = new_token();
+    let expires = now.saturating_add(ms(state.settings.access_ttl));
+    sqlx::query(
+        "INSERT INTO access_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(sha256_hex(&token))
+    .bind(session_id)
+    .bind(expires)
+    .execute(&mut **tx)
+    .await?;
+    Ok((token, expires))
+}
+
+async fn revoke_session(tx: &mut Tx, session_id: &str, now: i64) -> AppResult<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM access_tokens WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// The signed-in student, from `Authorization: Bearer <token>`.
+/// Rotates a refresh token: the old one is spent, a new pair is issued and
+/// the session's older access tokens end. A spent token presented again
+/// means it was copied: the whole session is revoked.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPair> {
+    let now = state.clock.now_ms();
+    let hash = sha256_hex(refresh_token);
+    let mut tx = state.db.begin().await?;
+    let live: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE refresh_hash = $1 AND revoked_at IS NULL \
+         AND refresh_expires_at > $2",
+    )
+    .bind(&hash)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(session_id) = live else {
+        let stolen: Option<String> =
+            sqlx::query_scalar("SELECT session_id FROM spent_refresh_tokens WHERE token_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(session_id) = stolen {
+            tracing::warn!(
+                session_id,
+                "a spent refresh token was reused: session revoked"
+            );
+            revoke_session(&mut tx, &session_id, now).await?;
+            tx.commit().await?;
+        }
+        return Err(unauthorized());
+    };
+    let next = new_token();
+    sqlx::query("INSERT INTO spent_refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
+        .bind(&hash)
+        .bind(&session_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET refresh_hash = $1 WHERE id = $2")
+        .bind(sha256_hex(&next))
+        .bind(&session_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM access_tokens WHERE session_id = $1")
+        .bind(&session_id)
+        .execute(&mut *tx)
+        .await?;
+    let access = issue_access(state, &mut tx, &session_id, now).await?;
+    tx.commit().await?;
+    Ok(TokenPair {
+        access_token: access.0,
+        refresh_token: next,
+        access_expires_at: access.1,
+    })
+}
+
+/// Signs out: the session's refresh and access tokens all stop working.
+pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    revoke_session(&mut tx, session_id, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The signed-in student, from `Authorization: Bearer <access token>`.
 pub struct AuthStudent {
     pub id: String,
-    pub token: String,
+    pub session_id: String,
 }
 
 fn unauthorized() -> AppError {
@@ -86,16 +186,15 @@ impl FromRequestParts<AppState> for AuthStudent {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT student_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT s.student_id, s.id FROM access_tokens a JOIN sessions s ON s.id = a.session_id \
+             WHERE a.token_hash = $1 AND a.expires_at > $2 AND s.revoked_at IS NULL",
         )
         .bind(sha256_hex(token))
         .bind(state.clock.now_ms())
         .fetch_optional(&state.db.pool)
         .await?;
-        Ok(Self {
-            id: id.ok_or_else(unauthorized)?,
-            token: token.to_owned(),
-        })
+        let (id, session_id) = row.ok_or_else(unauthorized)?;
+        Ok(Self { id, session_id })
     }
 }

@@ -11,6 +11,9 @@ pub enum AppError {
     /// A client mistake or a refused action: shown to the client with its code.
     #[error("{message}")]
     Client { code: ErrorCode, message: String },
+    /// Too many requests: answered 429 with `Retry-After`.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// Anything unexpected: logged with its cause chain, never shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -27,6 +30,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Client { code, .. } => *code,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unexpected(_) => ErrorCode::Internal,
         }
     }
@@ -72,6 +76,21 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (code, message) = match self {
             Self::Client { code, message } => (code, message),
+            Self::RateLimited { retry_after_secs } => {
+                let body = ApiError {
+                    code: ErrorCode::RateLimited,
+                    message: format!("too many requests; retry in {retry_after_secs} s"),
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(
+                        axum::http::header::RETRY_AFTER,
+                        retry_after_secs.to_string(),
+                    )],
+                    Json(body),
+                )
+                    .into_response();
+            }
             Self::Unexpected(e) => {
                 tracing::error!(error = format!("{e:#}"), "unexpected error");
                 (ErrorCode::Internal, "internal error".to_owned())

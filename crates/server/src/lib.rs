@@ -13,6 +13,7 @@ pub mod error;
 pub mod import;
 pub mod issuer;
 pub mod pesel;
+pub mod ratelimit;
 pub mod registry;
 pub mod routes;
 pub mod settings;

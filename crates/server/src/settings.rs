@@ -5,6 +5,7 @@
 use crate::crypto::Secret;
 use crate::domain::eligibility::Policy;
 use crate::issuer::Outcome;
+use crate::ratelimit::RateSettings;
 use anyhow::Context;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -23,12 +24,16 @@ pub struct Settings {
     pub activation_key: Secret<String>,
     pub eligibility: Policy,
     pub issuer: IssuerSettings,
-    /// How long a session token stays valid.
+    /// How long a session (its refresh token) stays valid.
     pub session_ttl: Duration,
+    /// How long one access token stays valid.
+    pub access_ttl: Duration,
     /// Card validity when the registry has no ELS date (the 2025/26 policy).
     pub default_card_validity: Duration,
     /// How often expired activation data and cards are swept.
     pub sweep_interval: Duration,
+    /// Sign-in and reveal rate limits.
+    pub rates: RateSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -51,8 +56,13 @@ struct Raw {
     issuer_accept_ms: u64,
     issuer_ready_ms: u64,
     session_ttl_days: u64,
+    access_ttl_minutes: u64,
     card_validity_days: u64,
     sweep_interval_secs: u64,
+    rate_sign_in_per_account: u32,
+    rate_sign_in_per_address: u32,
+    rate_reveal_per_account: u32,
+    rate_reveal_per_address: u32,
 }
 
 impl Settings {
@@ -65,8 +75,13 @@ impl Settings {
             .set_default("issuer_accept_ms", 3000)?
             .set_default("issuer_ready_ms", 5000)?
             .set_default("session_ttl_days", 30)?
+            .set_default("access_ttl_minutes", 15)?
             .set_default("card_validity_days", 183)?
-            .set_default("sweep_interval_secs", 60)?;
+            .set_default("sweep_interval_secs", 60)?
+            .set_default("rate_sign_in_per_account", 10)?
+            .set_default("rate_sign_in_per_address", 30)?
+            .set_default("rate_reveal_per_account", 10)?
+            .set_default("rate_reveal_per_address", 60)?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -106,8 +121,15 @@ impl Settings {
                 outcomes: vec![],
             },
             session_ttl: days(raw.session_ttl_days),
+            access_ttl: Duration::from_secs(raw.access_ttl_minutes.max(1) * 60),
             default_card_validity: days(raw.card_validity_days),
             sweep_interval: Duration::from_secs(raw.sweep_interval_secs.max(1)),
+            rates: RateSettings {
+                sign_in_per_account: raw.rate_sign_in_per_account,
+                sign_in_per_address: raw.rate_sign_in_per_address,
+                reveal_per_account: raw.rate_reveal_per_account,
+                reveal_per_address: raw.rate_reveal_per_address,
+            },
         })
     }
 
@@ -123,10 +145,13 @@ impl Settings {
                 ready_delay: Duration::from_millis(50),
                 outcomes: vec![],
             },
-            // Tests move the clock by months; sessions must outlive that.
+            // Tests move the clock by months; sessions must outlive that
+            // (tests of expiry set these shorter).
             session_ttl: Duration::from_secs(400 * 24 * 3600),
+            access_ttl: Duration::from_secs(400 * 24 * 3600),
             default_card_validity: Duration::from_secs(183 * 24 * 3600),
             sweep_interval: Duration::from_secs(60),
+            rates: RateSettings::default(),
         }
     }
 }

@@ -38,7 +38,7 @@ impl Application {
         for id in state.orders.unfinished().await? {
             state.issuer.submit(id).await?;
         }
-        spawn_sweeper(state.orders.clone(), state.settings.sweep_interval);
+        spawn_sweeper(state.clone());
         Ok(Self {
             listener,
             router,
@@ -57,21 +57,27 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 }
 
-/// Expires activation data and cards on the clock's word, periodically.
-fn spawn_sweeper(orders: crate::domain::orders::Orders, every: std::time::Duration) {
+/// Periodic upkeep: expires activation data and cards on the clock's word,
+/// and lets rate-limit state for quiet keys go.
+fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval(state.settings.sweep_interval);
         loop {
             tick.tick().await;
-            if let Err(e) = orders.sweep().await {
+            if let Err(e) = state.orders.sweep().await {
                 tracing::error!(error = format!("{e:#}"), "sweeping expired orders failed");
             }
+            state.limits.prune();
         }
     });
 }

@@ -4,6 +4,7 @@ use crate::db::Db;
 use crate::domain::orders::Orders;
 use crate::issuer::Issuer;
 use crate::issuer::emulator::Emulator;
+use crate::ratelimit::Limits;
 use crate::settings::Settings;
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ pub struct AppState {
     pub orders: Orders,
     pub issuer: Arc<dyn Issuer>,
     pub settings: Arc<Settings>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -32,12 +34,14 @@ impl AppState {
         let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets, validity);
         let emulator = Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
         let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
+        let limits = Arc::new(Limits::new(settings.rates));
         let state = Self {
             db,
             clock,
             orders,
             issuer,
             settings: Arc::new(settings),
+            limits,
         };
         Ok((state, emulator))
     }

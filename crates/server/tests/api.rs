@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Db, error_of, spawn_app};
+use common::{Db, error_of, spawn_app, spawn_app_with};
 use futures_util::StreamExt;
 use legitka_wire::{ActivationData, CheckCode, ErrorCode, OrderStatus, OrderView, StatusEvent};
 use reqwest::StatusCode;
@@ -226,7 +226,12 @@ async fn order_to_received_with_live_events_and_three_reveals(db: Db) {
 }
 
 async fn concurrent_reveals_spend_exactly_three(db: Db) {
-    let app = spawn_app(db).await;
+    // All 200 must race at the database, not stop at the rate limiter.
+    let app = spawn_app_with(db, |s| {
+        s.rates.reveal_per_account = 1000;
+        s.rates.reveal_per_address = 1000;
+    })
+    .await;
     let token = app.sign_in("anna").await;
     app.post(&token, "/orders").send().await.unwrap();
     app.wait_for(&token, OrderStatus::Ready).await;

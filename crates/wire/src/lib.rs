@@ -144,8 +144,22 @@ pub struct SignInRequest {
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct SignInResponse {
-    pub access_token: String,
+    #[serde(flatten)]
+    pub tokens: TokenPair,
     pub student: StudentSummary,
+}
+
+/// A short-lived access token and the one-use refresh token that renews it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

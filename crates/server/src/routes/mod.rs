@@ -19,6 +19,7 @@ pub struct ApiJson<T>(pub T);
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/session", post(session::sign_in).delete(session::sign_out))
+        .route("/session/refresh", post(session::refresh))
         .route("/me", get(student::state))
         .route(
             "/orders",

@@ -1,16 +1,19 @@
 use super::ApiJson;
 use crate::auth::{self, AuthStudent};
 use crate::error::{AppError, AppResult};
+use crate::ratelimit::Bucket;
 use crate::registry;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use legitka_wire::{ErrorCode, SignInRequest, SignInResponse};
+use legitka_wire::{ErrorCode, RefreshRequest, SignInRequest, SignInResponse, TokenPair};
+use std::net::SocketAddr;
 
 #[tracing::instrument(skip_all, fields(username = %req.username))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> AppResult<Json<SignInResponse>> {
     if req.username.trim().is_empty() || req.password.is_empty() {
@@ -19,6 +22,13 @@ pub async fn sign_in(
             "username and password are required",
         ));
     }
+    // Limits first: a locked-out guesser learns nothing about the password.
+    state
+        .limits
+        .check(Bucket::SignInAddress, &peer.ip().to_string())?;
+    state
+        .limits
+        .check(Bucket::SignInAccount, &req.username.trim().to_lowercase())?;
     let student = registry::by_username(&state.db.pool, req.username.trim()).await?;
     let hash = student.as_ref().map(|s| s.password_hash.clone());
     if !auth::verify_password(req.password, hash).await? {
@@ -28,14 +38,22 @@ pub async fn sign_in(
         ));
     }
     let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
-    let token = auth::create_session(&state, &student.id).await?;
+    let tokens = auth::create_session(&state, &student.id).await?;
     Ok(Json(SignInResponse {
-        access_token: token,
+        tokens,
         student: student.summary,
     }))
 }
 
+/// Trades a refresh token for a new pair (the old refresh token is spent).
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> AppResult<Json<TokenPair>> {
+    Ok(Json(auth::refresh(&state, req.refresh_token.trim()).await?))
+}
+
 pub async fn sign_out(State(state): State<AppState>, who: AuthStudent) -> AppResult<StatusCode> {
-    auth::end_session(&state, &who.token).await?;
+    auth::end_session(&state, &who.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,15 +1,17 @@
 use crate::auth::AuthStudent;
 use crate::domain::{eligibility, orders};
 use crate::error::{AppError, AppResult};
+use crate::ratelimit::Bucket;
 use crate::registry::{self, Student};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use legitka_wire::{
     ActivationData, EligibilityCheck, ErrorCode, OrderStatus, OrderView, REVOCATION_GRACE_MS,
     RevokeResponse, StudentState, TimelineEntry,
 };
+use std::net::SocketAddr;
 
 /// The signed-in student's registry record and eligibility, evaluated now.
 async fn student_and_checks(
@@ -172,7 +174,12 @@ pub async fn replace(
 /// Reveals the activation data (at most three times). Never logged.
 pub async fn reveal(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     who: AuthStudent,
 ) -> AppResult<Json<ActivationData>> {
+    state
+        .limits
+        .check(Bucket::RevealAddress, &peer.ip().to_string())?;
+    state.limits.check(Bucket::RevealAccount, &who.id)?;
     Ok(Json(state.orders.reveal(&who.id).await?))
 }

@@ -129,7 +129,11 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        r.json::<SignInResponse>().await.unwrap().access_token
+        r.json::<SignInResponse>()
+            .await
+            .unwrap()
+            .tokens
+            .access_token
     }
 
     pub fn post(&self, token: &str, path: &str) -> reqwest::RequestBuilder {
