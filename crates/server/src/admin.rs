@@ -34,6 +34,9 @@ pub async fn extend_els(state: &AppState, username: &str, valid_until: i64) -> A
     .execute(&state.db.pool)
     .await?;
     if done.rows_affected() == 1 {
+        if let Some(s) = crate::registry::by_username(&state.db.pool, username).await? {
+            state.cache.bump(&s.id);
+        }
         return Ok(());
     }
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM students WHERE username = $1")
@@ -64,6 +67,7 @@ pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> A
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or_else(|| unknown(username))?;
+    state.cache.bump(&id);
     for order_id in state.orders.student_removed(&id, now).await? {
         state.issuer.invalidate(order_id).await?;
     }

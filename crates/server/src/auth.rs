@@ -1,6 +1,7 @@
 //! Sign-in with university credentials (argon2) and opaque session tokens,
 //! stored only as their SHA-256.
 
+use crate::cache::TokenEntry;
 use crate::crypto::{new_token, sha256_hex};
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
@@ -88,17 +89,28 @@ async fn issue_access(
     Ok((token, expires))
 }
 
-async fn revoke_session(tx: &mut Tx, session_id: &str, now: i64) -> AppResult<()> {
+/// Deletes a session's access tokens; returns their hashes, for the cache
+/// to forget once the transaction commits.
+async fn drop_access_tokens(tx: &mut Tx, session_id: &str) -> AppResult<Vec<String>> {
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM access_tokens WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    sqlx::query("DELETE FROM access_tokens WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(hashes)
+}
+
+async fn revoke_session(tx: &mut Tx, session_id: &str, now: i64) -> AppResult<Vec<String>> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(session_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM access_tokens WHERE session_id = $1")
-        .bind(session_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    drop_access_tokens(tx, session_id).await
 }
 
 /// Rotates a refresh token: the old one is spent, a new pair is issued and
@@ -127,8 +139,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPa
                 session_id,
                 "a spent refresh token was reused: session revoked"
             );
-            revoke_session(&mut tx, &session_id, now).await?;
+            let dropped = revoke_session(&mut tx, &session_id, now).await?;
             tx.commit().await?;
+            state.cache.forget_tokens(&dropped);
         }
         return Err(unauthorized());
     };
@@ -143,12 +156,10 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPa
         .bind(&session_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM access_tokens WHERE session_id = $1")
-        .bind(&session_id)
-        .execute(&mut *tx)
-        .await?;
+    let dropped = drop_access_tokens(&mut tx, &session_id).await?;
     let access = issue_access(state, &mut tx, &session_id, now).await?;
     tx.commit().await?;
+    state.cache.forget_tokens(&dropped);
     Ok(TokenPair {
         access_token: access.0,
         refresh_token: next,
@@ -159,8 +170,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPa
 /// Signs out: the session's refresh and access tokens all stop working.
 pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
-    revoke_session(&mut tx, session_id, state.clock.now_ms()).await?;
+    let dropped = revoke_session(&mut tx, session_id, state.clock.now_ms()).await?;
     tx.commit().await?;
+    state.cache.forget_tokens(&dropped);
     Ok(())
 }
 
@@ -186,15 +198,35 @@ impl FromRequestParts<AppState> for AuthStudent {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT s.student_id, s.id FROM access_tokens a JOIN sessions s ON s.id = a.session_id \
-             WHERE a.token_hash = $1 AND a.expires_at > $2 AND s.revoked_at IS NULL",
-        )
-        .bind(sha256_hex(token))
-        .bind(state.clock.now_ms())
-        .fetch_optional(&state.db.pool)
-        .await?;
-        let (id, session_id) = row.ok_or_else(unauthorized)?;
-        Ok(Self { id, session_id })
+        let now = state.clock.now_ms();
+        let hash = sha256_hex(token);
+        let entry = match state.cache.token(&hash) {
+            Some(e) => e,
+            None => {
+                let row: Option<(String, String, i64)> = sqlx::query_as(
+                    "SELECT s.student_id, s.id, a.expires_at FROM access_tokens a \
+                     JOIN sessions s ON s.id = a.session_id \
+                     WHERE a.token_hash = $1 AND s.revoked_at IS NULL",
+                )
+                .bind(&hash)
+                .fetch_optional(&state.db.pool)
+                .await?;
+                let (student_id, session_id, expires_at) = row.ok_or_else(unauthorized)?;
+                let e = TokenEntry {
+                    student_id,
+                    session_id,
+                    expires_at,
+                };
+                state.cache.put_token(hash, e.clone());
+                e
+            }
+        };
+        if entry.expires_at <= now {
+            return Err(unauthorized());
+        }
+        Ok(Self {
+            id: entry.student_id,
+            session_id: entry.session_id,
+        })
     }
 }

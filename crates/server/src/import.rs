@@ -198,6 +198,7 @@ pub async fn import_students(
         }
     }
     tx.commit().await.map_err(AppError::from)?;
+    state.cache.bump_all();
     tracing::info!(
         inserted = report.inserted,
         updated = report.updated,

@@ -34,6 +34,9 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// Sign-in and reveal rate limits.
     pub rates: RateSettings,
+    /// How long other processes' changes may take to show in status reads
+    /// (this process's own changes show at once). Zero turns the cache off.
+    pub read_cache_ttl: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -63,6 +66,7 @@ struct Raw {
     rate_sign_in_per_address: u32,
     rate_reveal_per_account: u32,
     rate_reveal_per_address: u32,
+    read_cache_ttl_ms: u64,
 }
 
 impl Settings {
@@ -81,7 +85,8 @@ impl Settings {
             .set_default("rate_sign_in_per_account", 10)?
             .set_default("rate_sign_in_per_address", 30)?
             .set_default("rate_reveal_per_account", 10)?
-            .set_default("rate_reveal_per_address", 60)?;
+            .set_default("rate_reveal_per_address", 60)?
+            .set_default("read_cache_ttl_ms", 2000)?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -130,6 +135,7 @@ impl Settings {
                 reveal_per_account: raw.rate_reveal_per_account,
                 reveal_per_address: raw.rate_reveal_per_address,
             },
+            read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
         })
     }
 
@@ -152,6 +158,7 @@ impl Settings {
             default_card_validity: Duration::from_secs(183 * 24 * 3600),
             sweep_interval: Duration::from_secs(60),
             rates: RateSettings::default(),
+            read_cache_ttl: Duration::from_secs(2),
         }
     }
 }

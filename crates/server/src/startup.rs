@@ -78,6 +78,7 @@ fn spawn_sweeper(state: AppState) {
                 tracing::error!(error = format!("{e:#}"), "sweeping expired orders failed");
             }
             state.limits.prune();
+            state.cache.prune();
         }
     });
 }

@@ -1,3 +1,4 @@
+use crate::cache::ReadCache;
 use crate::clock::Clock;
 use crate::crypto::SecretBox;
 use crate::db::Db;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub issuer: Arc<dyn Issuer>,
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
+    pub cache: Arc<ReadCache>,
 }
 
 impl AppState {
@@ -31,7 +33,14 @@ impl AppState {
         let secrets = SecretBox::from_hex(&settings.activation_key)?;
         let validity =
             i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
-        let orders = Orders::new(db.clone(), Arc::clone(&clock), secrets, validity);
+        let cache = Arc::new(ReadCache::new(settings.read_cache_ttl));
+        let orders = Orders::new(
+            db.clone(),
+            Arc::clone(&clock),
+            secrets,
+            validity,
+            Arc::clone(&cache),
+        );
         let emulator = Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
         let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
         let limits = Arc::new(Limits::new(settings.rates));
@@ -42,6 +51,7 @@ impl AppState {
             issuer,
             settings: Arc::new(settings),
             limits,
+            cache,
         };
         Ok((state, emulator))
     }

@@ -2,6 +2,7 @@
 //! checks the transition, updates the order, appends to its audit trail —
 //! and only after commit tells listeners.
 
+use crate::cache::ReadCache;
 use crate::clock::{Clock, DAY_MS};
 use crate::crypto::{Secret, SecretBox};
 use crate::db::{Db, Tx, is_unique_violation};
@@ -122,6 +123,7 @@ pub struct Orders {
     events: broadcast::Sender<Notice>,
     /// Card validity when the student has no ELS date (the 2025/26 policy).
     default_card_validity_ms: i64,
+    cache: Arc<ReadCache>,
 }
 
 const ORDER_COLUMNS: &str = "id, student_id, kind, status, created_at, updated_at, reveals, \
@@ -166,6 +168,7 @@ impl Orders {
         clock: Arc<dyn Clock>,
         secrets: SecretBox,
         default_card_validity_ms: i64,
+        cache: Arc<ReadCache>,
     ) -> Self {
         let (events, _) = broadcast::channel(4096);
         Self {
@@ -174,6 +177,7 @@ impl Orders {
             secrets,
             events,
             default_card_validity_ms,
+            cache,
         }
     }
 
@@ -185,8 +189,10 @@ impl Orders {
         self.events.subscribe()
     }
 
+    /// After commit: status reads see the change, then listeners hear of it.
     fn publish(&self, changes: Changes) {
         for (student_id, order) in changes.0 {
+            self.cache.bump(&student_id);
             // No listener is fine: nobody is connected right now.
             let _ = self.events.send(Notice { student_id, order });
         }

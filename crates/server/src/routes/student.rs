@@ -1,4 +1,5 @@
 use crate::auth::AuthStudent;
+use crate::cache::Snapshot;
 use crate::domain::{eligibility, orders};
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::Bucket;
@@ -12,6 +13,7 @@ use legitka_wire::{
     RevokeResponse, StudentState, TimelineEntry,
 };
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The signed-in student's registry record and eligibility, evaluated now.
 async fn student_and_checks(
@@ -40,24 +42,41 @@ fn require_eligible(checks: &[EligibilityCheck]) -> AppResult<()> {
     }
 }
 
+/// The status read: served from the read cache when this process has seen
+/// no change since (see `cache.rs`); eligibility is evaluated now.
 pub async fn state(
     State(state): State<AppState>,
     who: AuthStudent,
 ) -> AppResult<Json<StudentState>> {
-    let (student, checks) = student_and_checks(&state, &who).await?;
+    let snap = match state.cache.snapshot(&who.id) {
+        Some(s) => s,
+        None => {
+            let version = state.cache.version(&who.id);
+            let student = registry::by_id(&state.db.pool, &who.id)
+                .await?
+                .ok_or_else(|| AppError::client(ErrorCode::Unauthorized, "sign in again"))?;
+            let order = state.orders.current(&who.id).await?;
+            let snap = Arc::new(Snapshot { student, order });
+            state
+                .cache
+                .put_snapshot(&who.id, version, Arc::clone(&snap));
+            snap
+        }
+    };
+    let now = state.clock.now_ms();
+    let checks = eligibility::evaluate(&snap.student.facts, state.settings.eligibility, now);
     let eligible = eligibility::all_ok(&checks);
-    let order = state.orders.current(&who.id).await?;
     let actions = orders::available_actions(
         eligible,
-        order.as_ref(),
-        student.facts.els_valid_until,
-        state.clock.now_ms(),
+        snap.order.as_ref(),
+        snap.student.facts.els_valid_until,
+        now,
     );
     Ok(Json(StudentState {
-        student: student.summary,
+        student: snap.student.summary.clone(),
         eligible,
         checks,
-        order,
+        order: snap.order.clone(),
         actions,
     }))
 }

@@ -1,0 +1,262 @@
+//! `scripts/bench`: the backend's throughput and the semester wave, on
+//! SQLite and PostgreSQL, in one reproducible run. Server and load share
+//! the machine (2 cores here): the figures are for the whole system.
+//!
+//! 1. Status reads: `wrk` against `GET /api/v1/me` (auth, registry,
+//!    eligibility, current order) and, in the same run, against a bare axum
+//!    handler returning a JSON body of the same size class. Reports the ratio.
+//! 2. Order throughput: fresh students each place one order over HTTP.
+//! 3. The wave: N students order at once; the issuer emulator turns every
+//!    order ready; the clock stops when the last "ready" notice is published.
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use futures_util::StreamExt;
+use legitka_server::state::AppState;
+use legitka_server::{Application, Settings, auth, import, pesel::Pesel};
+use serde::Serialize;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// sqlite, postgres or both (postgres needs LEGITKA_TEST_PG, as in scripts/test).
+    #[arg(long, default_value = "both")]
+    db: String,
+    /// Students in the wave.
+    #[arg(long, default_value_t = 50_000)]
+    wave: usize,
+    /// Students for the order-throughput run.
+    #[arg(long, default_value_t = 5_000)]
+    orders: usize,
+    /// Seconds per wrk run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Concurrent HTTP clients for orders and the wave.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let dbs: Vec<&str> = match args.db.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        one => vec![one],
+    };
+    let bare = bare_axum().await?;
+    println!(
+        "| database | bare axum req/s | status read req/s | ratio | orders/s | wave: students | wave: seconds |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for db in dbs {
+        let r = run(db, &args, &bare)
+            .await
+            .with_context(|| format!("benchmark on {db}"))?;
+        println!(
+            "| {db} | {:.0} | {:.0} | {:.0} % | {:.0} | {} | {:.1} |",
+            r.bare,
+            r.status,
+            100.0 * r.status / r.bare,
+            r.orders_per_sec,
+            args.wave,
+            r.wave_secs
+        );
+    }
+    Ok(())
+}
+
+struct Figures {
+    bare: f64,
+    status: f64,
+    orders_per_sec: f64,
+    wave_secs: f64,
+}
+
+#[derive(Serialize)]
+struct Small {
+    status: &'static str,
+    count: u32,
+}
+
+/// The reference: axum returning a small JSON body, nothing else.
+async fn bare_axum() -> anyhow::Result<String> {
+    let app = axum::Router::new().route(
+        "/json",
+        axum::routing::get(|| async {
+            axum::Json(Small {
+                status: "ready",
+                count: 3,
+            })
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/json", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+/// wrk's requests per second for one URL.
+fn wrk(url: &str, token: Option<&str>, seconds: u32) -> anyhow::Result<f64> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency"]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let out = cmd
+        .arg(url)
+        .output()
+        .context("running wrk (apt install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        bail!("wrk saw errors:\n{text}");
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk output:\n{text}"))
+}
+
+async fn database(db: &str, dir: &tempfile::TempDir) -> anyhow::Result<String> {
+    match db {
+        "sqlite" => Ok(format!(
+            "sqlite://{}",
+            dir.path().join("bench.db").display()
+        )),
+        "postgres" => {
+            sqlx::any::install_default_drivers();
+            let admin = std::env::var("LEGITKA_TEST_PG").context("LEGITKA_TEST_PG not set")?;
+            let name = format!("legitka_test_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await?;
+            Ok(format!(
+                "{}/{name}",
+                admin.rsplit_once('/').context("admin URL")?.0
+            ))
+        }
+        other => bail!("unknown database {other}"),
+    }
+}
+
+/// `count` eligible students named `{prefix}{i}`, imported through the CSV path.
+async fn students(state: &AppState, prefix: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let hash = auth::hash_password("bench".into()).await?;
+    let mut csv = format!("{}\n", import::COLUMNS);
+    for i in 0..count {
+        let pesel = Pesel::with_check_digit(&format!(
+            "0{}2{}08{:04}",
+            i % 10,
+            1 + (i / 10) % 9,
+            i % 10_000
+        ))?;
+        csv.push_str(&format!(
+            "{prefix}{i},\"{hash}\",Student,{i},{},{i},true,true,ELS/{i},2099-12-31,2020-01-01,,first_cycle\n",
+            pesel.expose()
+        ));
+    }
+    import::import_students(state, csv.as_bytes())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM students WHERE username LIKE '{prefix}%'"
+    )))
+    .fetch_all(&state.db.pool)
+    .await?;
+    // Sessions directly: an argon2 check per student would measure argon2.
+    let tokens = futures_util::stream::iter(ids)
+        .map(|id| async move {
+            auth::create_session(state, &id)
+                .await
+                .map(|t| t.access_token)
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    tokens
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn place_all(base: &str, tokens: &[String], concurrency: usize) -> anyhow::Result<Duration> {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let results = futures_util::stream::iter(tokens)
+        .map(|t| {
+            let req = http.post(format!("{base}/api/v1/orders")).bearer_auth(t);
+            async move { req.send().await.map(|r| r.status()) }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed();
+    for r in results {
+        let status = r?;
+        if status != reqwest::StatusCode::CREATED {
+            bail!("an order failed: {status}");
+        }
+    }
+    Ok(elapsed)
+}
+
+async fn run(db: &str, args: &Args, bare_url: &str) -> anyhow::Result<Figures> {
+    let dir = tempfile::tempdir()?;
+    let mut settings = Settings::for_tests(database(db, &dir).await?);
+    settings.issuer.accept_delay = Duration::from_millis(100);
+    settings.issuer.ready_delay = Duration::from_millis(100);
+    settings.access_ttl = Duration::from_secs(3600);
+    let app = Application::build(settings).await?;
+    let state = app.state().clone();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    eprintln!("[{db}] seeding");
+
+    // 1. Status reads, one student with an order in progress.
+    let reader = students(&state, "reader", 1).await?;
+    let status = wrk(&format!("{base}/api/v1/me"), Some(&reader[0]), args.seconds)?;
+    let bare = wrk(bare_url, None, args.seconds)?;
+    eprintln!("[{db}] status {status:.0} req/s, bare {bare:.0} req/s");
+
+    // 2. Order throughput.
+    let orderers = students(&state, "orderer", args.orders).await?;
+    let took = place_all(&base, &orderers, args.concurrency).await?;
+    #[allow(clippy::cast_precision_loss)]
+    let orders_per_sec = orderers.len() as f64 / took.as_secs_f64();
+    eprintln!("[{db}] {orders_per_sec:.0} orders/s");
+    wait_all_ready(&state, args.orders).await?;
+
+    // 3. The wave: order → ready → notice published, for every student.
+    let wave = students(&state, "wave", args.wave).await?;
+    eprintln!("[{db}] wave of {}", wave.len());
+    let started = Instant::now();
+    place_all(&base, &wave, args.concurrency).await?;
+    wait_all_ready(&state, args.orders + args.wave).await?;
+    let wave_secs = started.elapsed().as_secs_f64();
+    Ok(Figures {
+        bare,
+        status,
+        orders_per_sec,
+        wave_secs,
+    })
+}
+
+/// Until `n` orders are ready. Each "ready" notice is published right after
+/// its commit, so this is also when the last notice went out (±50 ms).
+async fn wait_all_ready(state: &AppState, n: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let ready: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'ready'")
+            .fetch_one(&state.db.pool)
+            .await?;
+        if usize::try_from(ready)? >= n {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("only {ready} of {n} orders became ready");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
