@@ -43,6 +43,14 @@ CREATE TABLE spent_refresh_tokens (
     session_id TEXT NOT NULL REFERENCES sessions(id)
 );
 
+-- One-time pairing codes shown on the web page, exchanged by the app.
+CREATE TABLE pairing_codes (
+    code_hash TEXT PRIMARY KEY,
+    student_id TEXT NOT NULL REFERENCES students(id),
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+
 CREATE TABLE orders (
     id TEXT PRIMARY KEY,
     student_id TEXT NOT NULL REFERENCES students(id),

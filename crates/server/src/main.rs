@@ -70,6 +70,8 @@ enum Command {
     DemoData,
     /// Hash a password read from standard input (for the CSV's password_hash).
     HashPassword,
+    /// Print the OpenAPI document (docs/openapi.json).
+    Openapi,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -164,6 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo::DEMO_PASSWORD
             );
         }
+        Command::Openapi => print!("{}", legitka_server::routes::openapi_json()),
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;

@@ -295,3 +295,40 @@ async fn signing_out_ends_the_session(db: Db) {
         (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
     );
 }
+
+/// The served document is the checked-in one; regenerate with
+/// `cargo run -p legitka-server -- openapi > docs/openapi.json`.
+#[tokio::test]
+async fn the_openapi_document_is_served_and_checked_in() {
+    let app = spawn_app(Db::Sqlite).await;
+    let served: serde_json::Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let checked_in = std::fs::read_to_string(path).expect("docs/openapi.json exists");
+    assert_eq!(
+        legitka_server::routes::openapi_json(),
+        checked_in,
+        "docs/openapi.json is stale: regenerate it"
+    );
+    assert_eq!(
+        served,
+        serde_json::from_str::<serde_json::Value>(&checked_in).unwrap()
+    );
+    for path in [
+        "/api/v1/session",
+        "/api/v1/me",
+        "/api/v1/orders",
+        "/api/v1/orders/current/reveal",
+        "/api/v1/events",
+        "/emulator/mobywatel/activate",
+    ] {
+        assert!(served["paths"][path].is_object(), "{path} undocumented");
+    }
+}

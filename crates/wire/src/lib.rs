@@ -17,6 +17,7 @@ pub const REVOCATION_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The life cycle of an mLegitymacja order, as USOSweb names it (seed 001).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// "oczekujący": accepted, not yet taken by the issuer.
@@ -83,6 +84,7 @@ impl OrderStatus {
 /// Stable machine codes for every error the API or the app shell reports.
 /// Clients translate them; the `message` beside them is for logs and developers.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -131,18 +133,21 @@ impl ErrorCode {
 
 /// The one error shape of the API (and of the app shell's commands).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
     pub username: String,
     pub password: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInResponse {
     #[serde(flatten)]
     pub tokens: TokenPair,
@@ -151,18 +156,28 @@ pub struct SignInResponse {
 
 /// A short-lived access token and the one-use refresh token that renews it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     pub access_expires_at: i64,
 }
 
+/// A pairing code from the university's web page, traded for a session.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairRequest {
+    pub code: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StudentSummary {
     pub first_name: String,
     pub last_name: String,
@@ -171,6 +186,7 @@ pub struct StudentSummary {
 
 /// One eligibility rule (seeds 001, 002, 004).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckCode {
     ActiveStudent,
@@ -184,6 +200,7 @@ pub enum CheckCode {
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EligibilityCheck {
     pub code: CheckCode,
     pub ok: bool,
@@ -191,6 +208,7 @@ pub struct EligibilityCheck {
 
 /// What the home screen shows: who, whether they may order, and the current order.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StudentState {
     pub student: StudentSummary,
     pub eligible: bool,
@@ -201,6 +219,7 @@ pub struct StudentState {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderView {
     pub id: String,
     pub kind: OrderKind,
@@ -219,6 +238,7 @@ pub struct OrderView {
 
 /// Why an order was made.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderKind {
     /// The first mLegitymacja, or a new one after the previous ended.
@@ -231,6 +251,7 @@ pub enum OrderKind {
 
 /// Machine codes for why an order reached its status; the app translates them.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Shown three times without receipt: the process starts again (seed 000).
@@ -303,6 +324,7 @@ impl OrderKind {
 
 /// Who made a change in an order's history.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Student,
@@ -330,6 +352,7 @@ impl Actor {
 
 /// One step of an order's history, as the student sees it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub status: OrderStatus,
     pub actor: Actor,
@@ -339,6 +362,7 @@ pub struct TimelineEntry {
 
 /// What the student may do now; the server decides, the app shows buttons.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StudentAction {
     Order,
@@ -352,6 +376,7 @@ pub enum StudentAction {
 
 /// The answer to a revocation: the card may stay valid up to 24 hours (seed 004).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeResponse {
     pub order: OrderView,
     pub may_stay_valid_until: i64,
@@ -359,6 +384,7 @@ pub struct RevokeResponse {
 
 /// The secret part: shown to the student, typed into mObywatel. Never pushed, never stored by the app.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivationData {
     pub qr_payload: String,
     pub manual_code: String,
@@ -369,6 +395,7 @@ pub struct ActivationData {
 
 /// A live status notice on the event stream.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusEvent {
     pub order: OrderView,
 }
@@ -376,6 +403,7 @@ pub struct StatusEvent {
 /// What mObywatel sends to activate a card: the scanned QR payload or the
 /// manually typed code, plus the activation code.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivationRequest {
     #[serde(default)]
     pub qr_payload: Option<String>,
@@ -385,6 +413,7 @@ pub struct ActivationRequest {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivationResponse {
     pub activated: bool,
 }

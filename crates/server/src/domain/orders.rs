@@ -283,8 +283,30 @@ impl Orders {
         reason: Option<Reason>,
     ) -> AppResult<OrderView> {
         let now = self.now();
-        let (_, current) = Self::load(tx, order_id).await?.ok_or_else(no_order)?;
-        if !can_transition(current.status, to) {
+        // One statement: move only from a status the life cycle allows.
+        let from: Vec<String> = OrderStatus::ALL
+            .into_iter()
+            .filter(|f| can_transition(*f, to))
+            .map(|f| format!("'{}'", f.as_str()))
+            .collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE orders SET status = $1, updated_at = $2, reason = $3 \
+             WHERE id = $4 AND status IN ({}) RETURNING {ORDER_COLUMNS}",
+            if from.is_empty() {
+                "NULL".to_owned()
+            } else {
+                from.join(", ")
+            }
+        ));
+        let row = sqlx::query(sql)
+            .bind(to.as_str())
+            .bind(now)
+            .bind(reason.map(Reason::as_str))
+            .bind(order_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = row else {
+            let (_, current) = Self::load(tx, order_id).await?.ok_or_else(no_order)?;
             return Err(AppError::client(
                 ErrorCode::InvalidTransition,
                 format!(
@@ -293,26 +315,9 @@ impl Orders {
                     to.as_str()
                 ),
             ));
-        }
-        let updated = sqlx::query(
-            "UPDATE orders SET status = $1, updated_at = $2, reason = $3 \
-             WHERE id = $4 AND status = $5",
-        )
-        .bind(to.as_str())
-        .bind(now)
-        .bind(reason.map(Reason::as_str))
-        .bind(order_id)
-        .bind(current.status.as_str())
-        .execute(&mut **tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(AppError::client(
-                ErrorCode::InvalidTransition,
-                "the order changed meanwhile",
-            ));
-        }
+        };
+        let (student_id, view) = view_from_row(&row)?;
         Self::record_event(tx, order_id, to, actor, reason, now).await?;
-        let (student_id, view) = Self::load(tx, order_id).await?.ok_or_else(no_order)?;
         tracing::info!(
             order_id,
             status = to.as_str(),
@@ -332,19 +337,20 @@ impl Orders {
     ) -> AppResult<OrderView> {
         let now = self.now();
         let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(
+        let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO orders (id, student_id, seq, kind, status, created_at, updated_at, reveals) \
              VALUES ($1, $2, (SELECT COUNT(*) + 1 FROM orders WHERE student_id = $2), \
-                     $3, 'pending', $4, $4, 0)",
-        )
-        .bind(&id)
-        .bind(student_id)
-        .bind(kind.as_str())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+                     $3, 'pending', $4, $4, 0) RETURNING {ORDER_COLUMNS}"
+        ));
+        let row = sqlx::query(sql)
+            .bind(&id)
+            .bind(student_id)
+            .bind(kind.as_str())
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?;
+        let (_, view) = view_from_row(&row)?;
         Self::record_event(tx, &id, OrderStatus::Pending, Actor::Student, None, now).await?;
-        let (_, view) = Self::load(tx, &id).await?.ok_or_else(no_order)?;
         changes.0.push((student_id.to_owned(), view.clone()));
         Ok(view)
     }

@@ -54,40 +54,44 @@ impl Emulator {
     }
 
     async fn process(self: Arc<Self>, order_id: String) -> AppResult<()> {
-        let status = self.status_of(&order_id).await?;
-        if status == Some(OrderStatus::Pending) {
-            tokio::time::sleep(self.settings.accept_delay).await;
-            self.orders
-                .transition(&order_id, OrderStatus::InProgress, Actor::Issuer, None)
-                .await?;
+        match self.status_of(&order_id).await? {
+            Some(OrderStatus::Pending) => {
+                tokio::time::sleep(self.settings.accept_delay).await;
+                self.orders
+                    .transition(&order_id, OrderStatus::InProgress, Actor::Issuer, None)
+                    .await?;
+            }
+            // Resumed after a restart: the order was already taken.
+            Some(OrderStatus::InProgress) => {}
+            _ => return Ok(()),
         }
-        if self.status_of(&order_id).await? == Some(OrderStatus::InProgress) {
-            tokio::time::sleep(self.settings.ready_delay).await;
-            match self.next_outcome() {
-                Outcome::Ready => {
-                    let activation = self.issue(&order_id).await?;
+        tokio::time::sleep(self.settings.ready_delay).await;
+        match self.next_outcome() {
+            Outcome::Ready => {
+                // Cancelled meanwhile: nothing to issue.
+                if let Some(activation) = self.issue(&order_id).await? {
                     self.orders.mark_ready(&order_id, &activation).await?;
                 }
-                Outcome::Error => {
-                    self.orders
-                        .transition(
-                            &order_id,
-                            OrderStatus::Error,
-                            Actor::Issuer,
-                            Some(Reason::IssuerError),
-                        )
-                        .await?;
-                }
-                Outcome::ReturnForCorrection(reason) => {
-                    self.orders
-                        .transition(
-                            &order_id,
-                            OrderStatus::ReturnedForCorrection,
-                            Actor::Issuer,
-                            Some(reason),
-                        )
-                        .await?;
-                }
+            }
+            Outcome::Error => {
+                self.orders
+                    .transition(
+                        &order_id,
+                        OrderStatus::Error,
+                        Actor::Issuer,
+                        Some(Reason::IssuerError),
+                    )
+                    .await?;
+            }
+            Outcome::ReturnForCorrection(reason) => {
+                self.orders
+                    .transition(
+                        &order_id,
+                        OrderStatus::ReturnedForCorrection,
+                        Actor::Issuer,
+                        Some(reason),
+                    )
+                    .await?;
             }
         }
         Ok(())
@@ -101,11 +105,18 @@ impl Emulator {
         Ok(s.and_then(|s| OrderStatus::parse(&s)))
     }
 
-    /// Generates and records fresh activation data for an order.
-    async fn issue(&self, order_id: &str) -> AppResult<IssuedActivation> {
+    /// Generates and records fresh activation data for an order still in progress.
+    async fn issue(&self, order_id: &str) -> AppResult<Option<IssuedActivation>> {
         let now = self.orders.now();
         let activation = generate(now);
         let mut tx = self.db.begin().await?;
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if status.as_deref() != Some(OrderStatus::InProgress.as_str()) {
+            return Ok(None);
+        }
         sqlx::query("DELETE FROM emulator_issued WHERE order_id = $1")
             .bind(order_id)
             .execute(&mut *tx)
@@ -123,7 +134,7 @@ impl Emulator {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(activation)
+        Ok(Some(activation))
     }
 
     /// mObywatel's side: activate with (QR payload or manual code) + activation code.
@@ -257,7 +268,14 @@ pub fn router(emulator: Arc<Emulator>) -> Router {
         .with_state(emulator)
 }
 
-async fn activate(
+/// mObywatel (emulated): activate with the QR payload or manual code plus the activation code.
+#[utoipa::path(post, path = "/emulator/mobywatel/activate", tag = "emulator", request_body = ActivationRequest,
+    responses((status = 200, body = ActivationResponse),
+        (status = 400, body = legitka_wire::ApiError),
+        (status = 409, description = "already activated", body = legitka_wire::ApiError),
+        (status = 410, description = "expired", body = legitka_wire::ApiError),
+        (status = 422, description = "wrong code or activation code", body = legitka_wire::ApiError)))]
+pub async fn activate(
     State(emulator): State<Arc<Emulator>>,
     ApiJson(req): ApiJson<ActivationRequest>,
 ) -> AppResult<Json<ActivationResponse>> {

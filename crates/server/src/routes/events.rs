@@ -12,6 +12,9 @@ use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+#[utoipa::path(get, path = "/api/v1/events", tag = "student", security(("bearer" = [])),
+    responses((status = 200, description = "text/event-stream: `status` events carry a StatusEvent; `hello` and `resync` carry `{}`", content_type = "text/event-stream", body = StatusEvent),
+        (status = 401, description = "not signed in", body = legitka_wire::ApiError)))]
 /// Opens with a `status` event for the current order (or `hello` if there is
 /// none), so a reconnecting client is in sync at once; then one `status`
 /// event per change. If the stream fell behind, a `resync` tells the client

@@ -1,6 +1,7 @@
 //! The versioned HTTP API. Every error leaves as `{code, message}`.
 
 mod events;
+mod pairing;
 mod session;
 mod student;
 
@@ -10,6 +11,8 @@ use axum::Router;
 use axum::extract::FromRequest;
 use axum::routing::{get, post};
 use legitka_wire::{API_PREFIX, ErrorCode};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 /// `axum::Json`, with rejections in the API's error shape.
 #[derive(FromRequest)]
@@ -20,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/session/refresh", post(session::refresh))
+        .route("/session/pair", post(pairing::exchange))
         .route("/me", get(student::state))
         .route(
             "/orders",
@@ -31,10 +35,67 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/current/resubmit", post(student::resubmit))
         .route("/orders/current/replace", post(student::replace))
         .route("/orders/{id}/timeline", get(student::timeline))
-        .route("/events", get(events::stream));
+        .route("/events", get(events::stream))
+        .route(
+            "/openapi.json",
+            get(|| async { axum::Json(ApiDoc::openapi()) }),
+        );
     Router::new()
         .nest(API_PREFIX, api)
         .route("/health", get(|| async { "ok" }))
+        .route("/pair", get(pairing::pair_page).post(pairing::create_code))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })
         .with_state(state)
+}
+
+/// The API document, served at `/api/v1/openapi.json` and checked in as
+/// `docs/openapi.json` (a test keeps the two equal).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Legitka university API",
+        description = "Orders for mLegitymacja: eligibility, statuses, activation data, live events. \
+                       Every error is {code, message} with a stable code."
+    ),
+    paths(
+        session::sign_in,
+        session::refresh,
+        session::sign_out,
+        pairing::exchange,
+        student::state,
+        student::place_order,
+        student::list_orders,
+        student::timeline,
+        student::reveal,
+        student::cancel,
+        student::revoke,
+        student::resubmit,
+        student::replace,
+        events::stream,
+        crate::issuer::emulator::activate,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = api.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The document as checked in: pretty JSON with a final newline.
+pub fn openapi_json() -> String {
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the API document serializes");
+    s.push('\n');
+    s
 }

@@ -7,9 +7,14 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use legitka_wire::{ErrorCode, RefreshRequest, SignInRequest, SignInResponse, TokenPair};
+use legitka_wire::{ApiError, ErrorCode, RefreshRequest, SignInRequest, SignInResponse, TokenPair};
 use std::net::SocketAddr;
 
+/// Sign in with university credentials.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignInRequest,
+    responses((status = 200, body = SignInResponse),
+        (status = 400, body = ApiError), (status = 401, description = "wrong credentials", body = ApiError),
+        (status = 429, description = "rate limited (see Retry-After)", body = ApiError)))]
 #[tracing::instrument(skip_all, fields(username = %req.username))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -46,6 +51,8 @@ pub async fn sign_in(
 }
 
 /// Trades a refresh token for a new pair (the old refresh token is spent).
+#[utoipa::path(post, path = "/api/v1/session/refresh", tag = "session", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = ApiError)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -53,6 +60,9 @@ pub async fn refresh(
     Ok(Json(auth::refresh(&state, req.refresh_token.trim()).await?))
 }
 
+/// Sign out: the session's access and refresh tokens stop working.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("bearer" = [])),
+    responses((status = 204, description = "signed out"), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn sign_out(State(state): State<AppState>, who: AuthStudent) -> AppResult<StatusCode> {
     auth::end_session(&state, &who.session_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,0 +1,213 @@
+//! Sign-in by pairing QR. A student signs in on a small server-rendered web
+//! page and sees a one-time code, as a QR code and as text: valid 5 minutes,
+//! usable once. The app scans (or types) it and trades it for tokens.
+
+use super::ApiJson;
+use crate::auth;
+use crate::crypto::sha256_hex;
+use crate::error::{AppError, AppResult};
+use crate::ratelimit::Bucket;
+use crate::registry;
+use crate::state::AppState;
+use axum::Form;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::Html;
+use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse};
+use rand::Rng;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// How long a pairing code is accepted.
+pub const PAIRING_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// Unambiguous letters and digits, typed on a desktop without a camera.
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+fn new_code() -> String {
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Codes compare without case, spaces or dashes.
+pub fn normalize(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Legitka — parowanie / pairing</title><style>\
+         body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}}\
+         h1{{font-size:1.4rem}} label{{display:block;margin-top:.8rem;font-weight:600}}\
+         input{{font:inherit;width:100%;padding:.7rem;border:1px solid #bbb;border-radius:.6rem;box-sizing:border-box}}\
+         button{{font:inherit;font-weight:600;margin-top:1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#b3122e;color:#fff}}\
+         .code{{font:700 2rem ui-monospace,monospace;letter-spacing:.15em;text-align:center}}\
+         .qr svg{{display:block;width:16rem;height:auto;margin:1rem auto}}\
+         .error{{color:#b00020;font-weight:600}} .muted{{color:#555}}\
+         </style></head><body>{body}</body></html>"
+    ))
+}
+
+fn form(error: Option<&str>) -> Html<String> {
+    let error = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
+    });
+    page(&format!(
+        "<h1>Legitka</h1><p>Zaloguj się kontem uczelnianym, aby połączyć aplikację.<br>\
+         <span class=\"muted\">Sign in with your university account to pair the app.</span></p>{error}\
+         <form method=\"post\" action=\"/pair\">\
+         <label for=\"username\">Login / Username</label>\
+         <input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+         <label for=\"password\">Hasło / Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Pokaż kod parowania / Show pairing code</button></form>"
+    ))
+}
+
+/// The sign-in form.
+pub async fn pair_page() -> Html<String> {
+    form(None)
+}
+
+#[derive(Deserialize)]
+pub struct PairForm {
+    username: String,
+    password: String,
+}
+
+/// What the QR code carries: the server and the code, so one scan sets up
+/// both (`legitka://pair?server=…&code=…`).
+pub fn qr_payload(server: &str, code: &str) -> String {
+    format!("legitka://pair?server={server}&code={code}")
+}
+
+/// Checks the credentials and shows a fresh pairing code.
+pub async fn create_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<PairForm>,
+) -> AppResult<Html<String>> {
+    let username = f.username.trim().to_owned();
+    if username.is_empty() || f.password.is_empty() {
+        return Ok(form(Some(
+            "Podaj login i hasło. / Enter your username and password.",
+        )));
+    }
+    state
+        .limits
+        .check(Bucket::SignInAddress, &peer.ip().to_string())?;
+    state
+        .limits
+        .check(Bucket::SignInAccount, &username.to_lowercase())?;
+    let student = registry::by_username(&state.db.pool, &username).await?;
+    let hash = student.as_ref().map(|s| s.password_hash.clone());
+    if !auth::verify_password(f.password, hash).await? {
+        return Ok(form(Some(
+            "Nieprawidłowy login lub hasło. / Wrong username or password.",
+        )));
+    }
+    let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
+    let code = new_code();
+    sqlx::query(
+        "INSERT INTO pairing_codes (code_hash, student_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(sha256_hex(&code))
+    .bind(&student.id)
+    .bind(state.clock.now_ms() + PAIRING_TTL_MS)
+    .execute(&state.db.pool)
+    .await?;
+    let server = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map_or_else(|| state.settings.bind.to_string(), str::to_owned);
+    let scheme = if server.starts_with("127.") || server.starts_with("localhost") {
+        "http"
+    } else {
+        "https"
+    };
+    let qr = qrcode::QrCode::new(qr_payload(&format!("{scheme}://{server}"), &code).as_bytes())
+        .map_err(|e| anyhow::anyhow!("QR: {e}"))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build();
+    let svg = qr.find("<svg").map_or(qr.as_str(), |i| &qr[i..]);
+    let shown = format!("{}-{}", &code[..4], &code[4..]);
+    Ok(page(&format!(
+        "<h1>{} {}</h1><p>Zeskanuj kod w aplikacji Legitka albo wpisz go ręcznie. \
+         Ważny 5 minut, jednorazowy.<br><span class=\"muted\">Scan it in the Legitka app \
+         or type it. Valid 5 minutes, once.</span></p>\
+         <div class=\"qr\">{svg}</div><p class=\"code\" id=\"pairing-code\">{shown}</p>",
+        escape(&student.summary.first_name),
+        escape(&student.summary.last_name),
+    )))
+}
+
+/// The app trades a pairing code for a session. The code is taken in one
+/// conditional UPDATE: it works once, within five minutes.
+#[utoipa::path(post, path = "/api/v1/session/pair", tag = "session", request_body = PairRequest,
+    responses((status = 200, body = SignInResponse),
+        (status = 401, description = "unknown, used or expired code", body = ApiError),
+        (status = 429, description = "rate limited", body = ApiError)))]
+pub async fn exchange(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<PairRequest>,
+) -> AppResult<Json<SignInResponse>> {
+    state
+        .limits
+        .check(Bucket::SignInAddress, &peer.ip().to_string())?;
+    let now = state.clock.now_ms();
+    let student_id: Option<String> = sqlx::query_scalar(
+        "UPDATE pairing_codes SET used_at = $1 \
+         WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING student_id",
+    )
+    .bind(now)
+    .bind(sha256_hex(&normalize(&req.code)))
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let student_id = student_id.ok_or_else(|| {
+        AppError::client(
+            ErrorCode::Unauthorized,
+            "this pairing code is unknown, used or expired",
+        )
+    })?;
+    let student = registry::by_id(&state.db.pool, &student_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("pairing code of a missing student"))?;
+    let tokens = auth::create_session(&state, &student_id).await?;
+    Ok(Json(SignInResponse {
+        tokens,
+        student: student.summary,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_typeable_and_compare_loosely() {
+        let c = new_code();
+        assert_eq!(c.len(), 8);
+        assert!(c.bytes().all(|b| ALPHABET.contains(&b)));
+        assert_eq!(normalize(" abcd-efgh "), "ABCDEFGH");
+        assert_eq!(escape("<b>\"x\"</b>"), "&lt;b&gt;&quot;x&quot;&lt;/b&gt;");
+    }
+}

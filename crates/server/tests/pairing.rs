@@ -1,0 +1,104 @@
+//! Sign-in by pairing code: the web page shows a code once the student signs
+//! in; the app trades it for a session once, within five minutes.
+
+mod common;
+
+use common::{Db, TestApp, error_of, spawn_app};
+use legitka_wire::{ErrorCode, SignInResponse};
+use reqwest::StatusCode;
+use serde_json::json;
+
+both!(
+    a_code_from_the_page_signs_the_app_in_once,
+    a_code_expires_after_five_minutes,
+    wrong_credentials_on_the_page_show_no_code,
+);
+
+async fn pair_page(app: &TestApp, form: &str) -> (StatusCode, String) {
+    let r = app
+        .http
+        .post(format!("{}/pair", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+fn code_on(page: &str) -> String {
+    let start = page.find("id=\"pairing-code\">").expect("a pairing code") + 18;
+    page[start..start + 9].to_owned()
+}
+
+async fn exchange(app: &TestApp, code: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/session/pair"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_code_from_the_page_signs_the_app_in_once(db: Db) {
+    let app = spawn_app(db).await;
+    let r = app
+        .http
+        .get(format!("{}/pair", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<form method=\"post\" action=\"/pair\">")
+    );
+
+    let (status, page) = pair_page(&app, "username=anna&password=legitka").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<svg") && page.contains("Anna Nowak"),
+        "{page}"
+    );
+    let code = code_on(&page);
+    assert_eq!(code.len(), 9, "{code}"); // XXXX-XXXX
+
+    // Typed loosely on a desktop: lower case, no dash.
+    let r = exchange(&app, &code.replace('-', "").to_lowercase()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session: SignInResponse = r.json().await.unwrap();
+    assert_eq!(session.student.first_name, "Anna");
+    let me = app.me(&session.tokens.access_token).await;
+    assert_eq!(me.student.last_name, "Nowak");
+
+    let r = exchange(&app, &code).await;
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+    );
+}
+
+async fn a_code_expires_after_five_minutes(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, page) = pair_page(&app, "username=anna&password=legitka").await;
+    let code = code_on(&page);
+    app.clock.advance(5 * 60 * 1000);
+    let r = exchange(&app, &code).await;
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+    );
+}
+
+async fn wrong_credentials_on_the_page_show_no_code(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, page) = pair_page(&app, "username=anna&password=nope").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Wrong username or password") && !page.contains("pairing-code\">"));
+    let (_, page) = pair_page(&app, "username=%3Cscript%3E&password=x").await;
+    assert!(!page.contains("<script>"), "{page}");
+    let r = exchange(&app, "ABCD-EFGH").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
