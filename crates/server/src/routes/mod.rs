@@ -91,6 +91,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+impl ApiDoc {
+    /// The document as JSON, for tests that walk every operation.
+    pub fn openapi_value() -> serde_json::Value {
+        serde_json::to_value(Self::openapi()).expect("the API document serializes")
+    }
+}
+
 /// The document as checked in: pretty JSON with a final newline.
 pub fn openapi_json() -> String {
     let mut s = ApiDoc::openapi()
