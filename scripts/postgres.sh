@@ -10,8 +10,9 @@ start_postgres() {
   if ! pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
     $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start
   fi
-  local psql=(su postgres -c)
-  [ "$(id -u)" -eq 0 ] || psql=(sudo -u postgres sh -c)
+  # From /: the postgres user may not enter the caller's directory.
+  local psql=(env -C / su postgres -c)
+  [ "$(id -u)" -eq 0 ] || psql=(env -C / sudo -u postgres sh -c)
   "${psql[@]}" "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'legitka'\"" | grep -q 1 \
     || "${psql[@]}" "psql -qc \"CREATE ROLE legitka LOGIN CREATEDB PASSWORD 'legitka'\""
   "${psql[@]}" "psql -qtAc \"SELECT datname FROM pg_database WHERE datname LIKE 'legitka_test_%'\"" |

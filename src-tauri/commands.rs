@@ -3,11 +3,11 @@
 use crate::api::{Api, Session, normalize_server};
 use crate::error::{CommandError, CommandResult};
 use crate::{keystore, live};
+use legitka_wire::shell::{AppConfig, RevealedCodes, SessionInfo};
 use legitka_wire::{
     ErrorCode, OrderView, RefreshRequest, SignInRequest, SignInResponse, StudentState, TokenPair,
 };
 use reqwest::Method;
-use serde::Serialize;
 use std::sync::Mutex;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -134,33 +134,6 @@ impl Shell {
             other => other,
         }
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppConfig {
-    /// Pre-filled university server address.
-    pub default_server: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionInfo {
-    pub server: String,
-    /// False when there is no OS keystore: the session lasts for this run only.
-    pub persisted: bool,
-}
-
-/// What the ready screen shows. Held in memory only while that screen is open.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RevealedCodes {
-    pub qr_svg: String,
-    pub qr_payload: String,
-    pub manual_code: String,
-    pub activation_code: String,
-    pub expires_at: i64,
-    pub reveals_left: u8,
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

@@ -1,5 +1,6 @@
 //! The one module that talks to Tauri: typed commands and events.
 
+pub use legitka_wire::shell::{AppConfig, RevealedCodes, SessionInfo};
 use legitka_wire::{ErrorCode, OrderView, StudentState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -20,30 +21,6 @@ pub struct UiError {
     pub code: ErrorCode,
     #[serde(default)]
     pub message: String,
-}
-
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct AppConfig {
-    pub default_server: String,
-}
-
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionInfo {
-    pub server: String,
-    pub persisted: bool,
-}
-
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RevealedCodes {
-    pub qr_svg: String,
-    pub qr_payload: String,
-    pub manual_code: String,
-    pub activation_code: String,
-    pub expires_at: i64,
-    pub reveals_left: u8,
 }
 
 fn to_error(e: JsValue) -> UiError {

@@ -76,16 +76,19 @@ pub async fn by_id(pool: &AnyPool, id: &str) -> AppResult<Option<Student>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Inserts a student unless the username exists. Returns whether it was inserted.
-pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool> {
-    let done = sqlx::query(
-        "INSERT INTO students (id, username, password_hash, first_name, last_name, pesel, \
-         album_number, active, has_photo, els_number, els_valid_until, els_issued_at, \
-         data_changed_at, study_level) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (username) DO NOTHING",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
+const INSERT_STUDENT: &str = "INSERT INTO students (id, username, password_hash, first_name, \
+     last_name, pesel, album_number, active, has_photo, els_number, els_valid_until, \
+     els_issued_at, data_changed_at, study_level) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (username) ";
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as $1…$14.
+fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query<'q> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{INSERT_STUDENT}{on_conflict}"
+    )))
+    .bind(id)
     .bind(&s.username)
     .bind(&s.password_hash)
     .bind(&s.first_name)
@@ -99,8 +102,13 @@ pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool>
     .bind(s.els_issued_at)
     .bind(s.data_changed_at)
     .bind(s.study_level.as_str())
-    .execute(pool)
-    .await?;
+}
+
+/// Inserts a student unless the username exists. Returns whether it was inserted.
+pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool> {
+    let done = insert_student("DO NOTHING", uuid::Uuid::new_v4().to_string(), s)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -114,30 +122,13 @@ pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
     let id = existed
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    sqlx::query(
-        "INSERT INTO students (id, username, password_hash, first_name, last_name, pesel, \
-         album_number, active, has_photo, els_number, els_valid_until, els_issued_at, \
-         data_changed_at, study_level) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (username) DO UPDATE SET password_hash = $3, first_name = $4, \
-         last_name = $5, pesel = $6, album_number = $7, active = $8, has_photo = $9, \
-         els_number = $10, els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, \
-         study_level = $14",
+    insert_student(
+        "DO UPDATE SET password_hash = $3, first_name = $4, last_name = $5, pesel = $6, \
+         album_number = $7, active = $8, has_photo = $9, els_number = $10, \
+         els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, study_level = $14",
+        id,
+        s,
     )
-    .bind(&id)
-    .bind(&s.username)
-    .bind(&s.password_hash)
-    .bind(&s.first_name)
-    .bind(&s.last_name)
-    .bind(&s.pesel)
-    .bind(&s.album_number)
-    .bind(i64::from(s.active))
-    .bind(i64::from(s.has_photo))
-    .bind(&s.els_number)
-    .bind(s.els_valid_until)
-    .bind(s.els_issued_at)
-    .bind(s.data_changed_at)
-    .bind(s.study_level.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(existed.is_none())

@@ -418,6 +418,49 @@ pub struct ActivationResponse {
     pub activated: bool,
 }
 
+/// The app shell's answers to its UI (Tauri commands), in the webview's
+/// camelCase. Not part of the server's API.
+pub mod shell {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AppConfig {
+        /// Pre-filled university server address.
+        pub default_server: String,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "camelCase")]
+    pub struct SessionInfo {
+        pub server: String,
+        /// False when there is no OS keystore: the session lasts for this run only.
+        pub persisted: bool,
+    }
+
+    /// What the ready screen shows. Held in memory only while that screen is open.
+    #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RevealedCodes {
+        pub qr_svg: String,
+        pub qr_payload: String,
+        pub manual_code: String,
+        pub activation_code: String,
+        pub expires_at: i64,
+        pub reveals_left: u8,
+    }
+
+    /// Codes never print, even in a debug log.
+    impl std::fmt::Debug for RevealedCodes {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("RevealedCodes")
+                .field("expires_at", &self.expires_at)
+                .field("reveals_left", &self.reveals_left)
+                .finish_non_exhaustive()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +506,22 @@ mod tests {
         }
         for a in [Actor::Student, Actor::Issuer, Actor::Admin, Actor::System] {
             assert_eq!(Actor::parse(a.as_str()), Some(a));
+        }
+    }
+
+    #[test]
+    fn revealed_codes_never_print() {
+        let c = shell::RevealedCodes {
+            qr_svg: "<svg/>".into(),
+            qr_payload: "MLEG1.abc".into(),
+            manual_code: "ABCD-EFGH".into(),
+            activation_code: "12345678".into(),
+            expires_at: 1,
+            reveals_left: 2,
+        };
+        let shown = format!("{c:?}");
+        for secret in ["MLEG1.abc", "ABCD-EFGH", "12345678"] {
+            assert!(!shown.contains(secret), "{shown}");
         }
     }
 
