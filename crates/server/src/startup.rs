@@ -74,13 +74,23 @@ fn spawn_sweeper(state: AppState) {
         let mut tick = tokio::time::interval(state.settings.sweep_interval);
         loop {
             tick.tick().await;
-            if let Err(e) = state.orders.sweep().await {
-                tracing::error!(error = format!("{e:#}"), "sweeping expired orders failed");
+            if let Err(e) = expire_due(&state).await {
+                tracing::error!(error = format!("{e:#}"), "expiring orders failed");
             }
             state.limits.prune();
             state.cache.prune();
         }
     });
+}
+
+/// Expires what the clock says is over and voids those cards at the issuer.
+/// Returns how many orders expired.
+pub async fn expire_due(state: &AppState) -> anyhow::Result<usize> {
+    let expired = state.orders.sweep().await?;
+    for order_id in &expired {
+        state.issuer.invalidate(order_id.clone()).await?;
+    }
+    Ok(expired.len())
 }
 
 async fn shutdown_signal() {

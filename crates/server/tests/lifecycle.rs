@@ -7,6 +7,7 @@ use common::{Db, TestApp, error_of, spawn_app, spawn_app_with};
 use legitka_server::admin::{self, Removal};
 use legitka_server::clock::DAY_MS;
 use legitka_server::issuer::Outcome;
+use legitka_server::startup::expire_due;
 use legitka_wire::{
     ActivationData, Actor, ErrorCode, OrderKind, OrderStatus, OrderView, REVOCATION_GRACE_MS,
     Reason, RevokeResponse, StudentAction, TimelineEntry,
@@ -274,13 +275,13 @@ async fn activation_data_expires_after_30_days(db: Db) {
         error_of(r).await,
         (StatusCode::GONE, ErrorCode::ActivationExpired)
     );
-    assert_eq!(app.state.orders.sweep().await.unwrap(), 1);
+    assert_eq!(expire_due(&app.state).await.unwrap(), 1);
     let expired = app.me(&token).await.order.unwrap();
     assert_eq!(
         (expired.status, expired.reason),
         (OrderStatus::Expired, Some(Reason::ActivationExpired))
     );
-    assert_eq!(app.state.orders.sweep().await.unwrap(), 0);
+    assert_eq!(expire_due(&app.state).await.unwrap(), 0);
 }
 
 async fn a_lost_phone_gets_new_codes_and_voids_the_old_card(db: Db) {
@@ -354,9 +355,9 @@ async fn the_card_ends_with_the_els(db: Db) {
     let (_, received) = app.receive(&token).await;
     let until = received.card_valid_until.unwrap();
     app.clock.advance(until - common::START - 1);
-    assert_eq!(app.state.orders.sweep().await.unwrap(), 0);
+    assert_eq!(expire_due(&app.state).await.unwrap(), 0);
     app.clock.advance(1);
-    assert_eq!(app.state.orders.sweep().await.unwrap(), 1);
+    assert_eq!(expire_due(&app.state).await.unwrap(), 1);
     let me = app.me(&token).await;
     let o = me.order.unwrap();
     assert_eq!(
@@ -417,13 +418,19 @@ async fn removal_leaves_a_card_valid_for_one_month(db: Db) {
         Some(common::START + DAY_MS + 30 * DAY_MS)
     );
     app.clock.advance(30 * DAY_MS - 1);
-    assert_eq!(app.state.orders.sweep().await.unwrap(), 0);
+    assert_eq!(expire_due(&app.state).await.unwrap(), 0);
     app.clock.advance(1);
-    assert_eq!(app.state.orders.sweep().await.unwrap(), 1);
-    assert_eq!(
-        app.me(&token).await.order.unwrap().status,
-        OrderStatus::Expired
-    );
+    assert_eq!(expire_due(&app.state).await.unwrap(), 1);
+    let o = app.me(&token).await.order.unwrap();
+    assert_eq!(o.status, OrderStatus::Expired);
+    // … and the card is void at the issuer too.
+    let voided: i64 =
+        sqlx::query_scalar("SELECT superseded FROM emulator_issued WHERE order_id = $1")
+            .bind(&o.id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(voided, 1);
 }
 
 async fn one_student_cannot_see_or_touch_another_students_order(db: Db) {

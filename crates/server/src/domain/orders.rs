@@ -644,8 +644,9 @@ impl Orders {
     }
 
     /// Expires what the clock says is over: activation data after 30 days,
-    /// cards after their validity. Returns how many orders changed.
-    pub async fn sweep(&self) -> AppResult<usize> {
+    /// cards after their validity. Returns the orders that expired, for the
+    /// issuer to void.
+    pub async fn sweep(&self) -> AppResult<Vec<String>> {
         let now = self.now();
         let due: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, status FROM orders WHERE \
@@ -655,7 +656,7 @@ impl Orders {
         .bind(now)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut changed = 0;
+        let mut expired = vec![];
         for (id, status) in due {
             let reason = if status == "ready" {
                 Reason::ActivationExpired
@@ -666,13 +667,13 @@ impl Orders {
                 .transition(&id, OrderStatus::Expired, Actor::System, Some(reason))
                 .await
             {
-                Ok(_) => changed += 1,
+                Ok(_) => expired.push(id),
                 // Changed meanwhile (received, revoked …): nothing to expire.
                 Err(AppError::Client { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(changed)
+        Ok(expired)
     }
 
     /// Graduation or removal (seeds 000, 002): orders on the way are
