@@ -102,3 +102,39 @@ CREATE TABLE emulator_issued (
     superseded BIGINT NOT NULL DEFAULT 0,
     activated_at BIGINT
 );
+
+-- Devices that want push notices; removed when their session signs out.
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    student_id TEXT NOT NULL REFERENCES students(id),
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    platform TEXT NOT NULL,
+    token TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX devices_by_token ON devices (platform, token);
+CREATE INDEX devices_by_student ON devices (student_id);
+
+-- The transactional outbox: each status change writes its notice, and one
+-- delivery per registered device, in the change's own transaction.
+CREATE TABLE notices (
+    id TEXT PRIMARY KEY,
+    student_id TEXT NOT NULL REFERENCES students(id),
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    status TEXT NOT NULL,
+    reason TEXT,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    notice_id TEXT NOT NULL REFERENCES notices(id),
+    device_id TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    last_error TEXT
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at);

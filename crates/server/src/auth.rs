@@ -104,9 +104,14 @@ async fn drop_access_tokens(tx: &mut Tx, session_id: &str) -> AppResult<Vec<Stri
     Ok(hashes)
 }
 
+/// Ends a session: its tokens stop working and its devices get no more notices.
 async fn revoke_session(tx: &mut Tx, session_id: &str, now: i64) -> AppResult<Vec<String>> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM devices WHERE session_id = $1")
         .bind(session_id)
         .execute(&mut **tx)
         .await?;

@@ -418,6 +418,66 @@ pub struct ActivationResponse {
     pub activated: bool,
 }
 
+/// Which push service reaches a device.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PushPlatform {
+    /// Firebase Cloud Messaging (Android).
+    Fcm,
+    /// Apple Push Notification service (iOS).
+    Apns,
+    /// Web Push / UnifiedPush (RFC 8030).
+    WebPush,
+}
+
+impl PushPlatform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fcm => "fcm",
+            Self::Apns => "apns",
+            Self::WebPush => "web_push",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Fcm, Self::Apns, Self::WebPush]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// The languages notices are written in (seed 004: Polish and English).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Locale {
+    Pl,
+    En,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pl => "pl",
+            Self::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pl, Self::En].into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// A device asking for push notices. The token is the push service's.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceRegistration {
+    pub platform: PushPlatform,
+    pub token: String,
+    pub locale: Locale,
+}
+
 /// The app shell's answers to its UI (Tauri commands), in the webview's
 /// camelCase. Not part of the server's API.
 pub mod shell {

@@ -272,6 +272,41 @@ impl Orders {
         Ok(())
     }
 
+    /// The outbox: the notice of a status change and one delivery per device
+    /// of the student, written in the change's own transaction. The notice id
+    /// is the same on every device, so the app can drop duplicates.
+    async fn enqueue_notice(
+        tx: &mut Tx,
+        student_id: &str,
+        order: &OrderView,
+        now: i64,
+    ) -> AppResult<()> {
+        let notice_id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO notices (id, student_id, order_id, status, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&notice_id)
+        .bind(student_id)
+        .bind(&order.id)
+        .bind(order.status.as_str())
+        .bind(order.reason.map(Reason::as_str))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        // Delivery ids: the notice id plus the device id, unique per pair.
+        sqlx::query(
+            "INSERT INTO deliveries (id, notice_id, device_id, next_attempt_at) \
+             SELECT $1 || ':' || d.id, $1, d.id, $2 FROM devices d WHERE d.student_id = $3",
+        )
+        .bind(&notice_id)
+        .bind(now)
+        .bind(student_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// One status change inside a transaction: checked, applied, recorded.
     async fn apply(
         &self,
@@ -318,6 +353,7 @@ impl Orders {
         };
         let (student_id, view) = view_from_row(&row)?;
         Self::record_event(tx, order_id, to, actor, reason, now).await?;
+        Self::enqueue_notice(tx, &student_id, &view, now).await?;
         tracing::info!(
             order_id,
             status = to.as_str(),
@@ -351,6 +387,7 @@ impl Orders {
             .await?;
         let (_, view) = view_from_row(&row)?;
         Self::record_event(tx, &id, OrderStatus::Pending, Actor::Student, None, now).await?;
+        Self::enqueue_notice(tx, student_id, &view, now).await?;
         changes.0.push((student_id.to_owned(), view.clone()));
         Ok(view)
     }

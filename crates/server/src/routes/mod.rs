@@ -1,5 +1,6 @@
 //! The versioned HTTP API. Every error leaves as `{code, message}`.
 
+mod devices;
 mod events;
 mod pairing;
 mod session;
@@ -37,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/timeline", get(student::timeline))
         .route("/events", get(events::stream))
         .route(
+            "/devices",
+            post(devices::register).delete(devices::unregister),
+        )
+        .route(
             "/openapi.json",
             get(|| async { axum::Json(ApiDoc::openapi()) }),
         );
@@ -72,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         student::resubmit,
         student::replace,
         events::stream,
+        devices::register,
+        devices::unregister,
         crate::issuer::emulator::activate,
     ),
     modifiers(&BearerAuth)

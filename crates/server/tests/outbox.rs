@@ -1,0 +1,198 @@
+//! Device registration and the transactional outbox: every status change
+//! writes its notice, and a delivery per registered device, in the change's
+//! own transaction — on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{Db, TestApp, error_of, spawn_app};
+use legitka_wire::{ErrorCode, OrderStatus};
+use reqwest::StatusCode;
+use serde_json::json;
+
+both!(
+    every_status_change_leaves_a_notice_for_every_device,
+    a_refused_change_leaves_no_notice,
+    signing_out_removes_the_sessions_devices,
+    a_token_belongs_to_whoever_registered_it_last,
+    bad_registrations_are_400,
+);
+
+async fn register(app: &TestApp, token: &str, push_token: &str) -> StatusCode {
+    app.post(token, "/devices")
+        .json(&json!({"platform": "fcm", "token": push_token, "locale": "pl"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// (notice id, status, device token) of every delivery for a student, in order.
+async fn deliveries(app: &TestApp, username: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT n.id, n.status, d.token FROM deliveries x \
+         JOIN notices n ON n.id = x.notice_id JOIN devices d ON d.id = x.device_id \
+         JOIN students s ON s.id = n.student_id WHERE s.username = $1 \
+         ORDER BY n.created_at, n.status, d.token",
+    )
+    .bind(username)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn notices(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM notices")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn every_status_change_leaves_a_notice_for_every_device(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.sign_in("anna").await;
+    assert_eq!(
+        register(&app, &token, "phone-1").await,
+        StatusCode::NO_CONTENT
+    );
+    app.post(&token, "/orders").send().await.unwrap();
+    app.wait_for(&token, OrderStatus::Ready).await;
+    let mut statuses: Vec<String> = deliveries(&app, "anna")
+        .await
+        .into_iter()
+        .map(|d| d.1)
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["in_progress", "pending", "ready"]);
+
+    // A second device hears of the next change, under the same notice id.
+    assert_eq!(
+        register(&app, &token, "tablet-2").await,
+        StatusCode::NO_CONTENT
+    );
+    app.post(&token, "/orders/current/cancel")
+        .send()
+        .await
+        .unwrap();
+    let cancelled: Vec<_> = deliveries(&app, "anna")
+        .await
+        .into_iter()
+        .filter(|d| d.1 == "cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 2);
+    assert_eq!(cancelled[0].0, cancelled[1].0);
+    assert_ne!(cancelled[0].2, cancelled[1].2);
+    // Nothing for students without devices, nothing across students.
+    assert!(deliveries(&app, "bartek").await.is_empty());
+}
+
+async fn a_refused_change_leaves_no_notice(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, _) = app.ready_order("anna").await;
+    let before = notices(&app).await;
+    let r = app
+        .post(&token, "/orders/current/revoke")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::CONFLICT, ErrorCode::InvalidTransition)
+    );
+    let r = app.post(&token, "/orders").send().await.unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::CONFLICT, ErrorCode::OrderExists)
+    );
+    assert_eq!(notices(&app).await, before);
+}
+
+async fn signing_out_removes_the_sessions_devices(db: Db) {
+    let app = spawn_app(db).await;
+    let phone = app.sign_in("anna").await;
+    let laptop = app.sign_in("anna").await;
+    register(&app, &phone, "phone-1").await;
+    register(&app, &laptop, "laptop-1").await;
+    let r = app
+        .http
+        .delete(app.url("/session"))
+        .bearer_auth(&phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let left: Vec<String> = sqlx::query_scalar("SELECT token FROM devices")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["laptop-1"]);
+}
+
+async fn a_token_belongs_to_whoever_registered_it_last(db: Db) {
+    let app = spawn_app(db).await;
+    let anna = app.sign_in("anna").await;
+    let bartek = app.sign_in("bartek").await;
+    register(&app, &anna, "shared-phone").await;
+    register(&app, &bartek, "shared-phone").await;
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT s.username FROM devices d JOIN students s ON s.id = d.student_id",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(owners, ["bartek"]);
+    // Anna can no longer remove it; bartek can.
+    let body = json!({"platform": "fcm", "token": "shared-phone", "locale": "pl"});
+    let r = app
+        .http
+        .delete(app.url("/devices"))
+        .bearer_auth(&anna)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+    let r = app
+        .http
+        .delete(app.url("/devices"))
+        .bearer_auth(&bartek)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+async fn bad_registrations_are_400(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.sign_in("anna").await;
+    for body in [
+        json!({"platform": "fcm", "token": "", "locale": "pl"}),
+        json!({"platform": "fcm", "token": "x".repeat(5000), "locale": "pl"}),
+        json!({"platform": "carrier-pigeon", "token": "t", "locale": "pl"}),
+        json!({"platform": "fcm", "token": "t", "locale": "de"}),
+        json!({"platform": "fcm", "token": "a\nb", "locale": "en"}),
+    ] {
+        let r = app
+            .post(&token, "/devices")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            "{body}"
+        );
+    }
+    let r = app
+        .http
+        .post(app.url("/devices"))
+        .json(&json!({"platform": "fcm", "token": "t", "locale": "pl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
