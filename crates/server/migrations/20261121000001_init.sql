@@ -138,3 +138,13 @@ CREATE TABLE deliveries (
     last_error TEXT
 );
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at);
+
+-- Deliveries that could not be made: poison messages and spent retries.
+CREATE TABLE dead_deliveries (
+    id TEXT PRIMARY KEY,
+    notice_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    last_error TEXT NOT NULL,
+    dead_at BIGINT NOT NULL
+);

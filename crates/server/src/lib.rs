@@ -14,6 +14,7 @@ pub mod error;
 pub mod import;
 pub mod issuer;
 pub mod pesel;
+pub mod push;
 pub mod ratelimit;
 pub mod registry;
 pub mod routes;

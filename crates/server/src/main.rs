@@ -82,6 +82,8 @@ enum RemovalArg {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // reqwest is built without a default TLS provider (push senders use it).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

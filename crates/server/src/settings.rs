@@ -5,6 +5,7 @@
 use crate::crypto::Secret;
 use crate::domain::eligibility::Policy;
 use crate::issuer::Outcome;
+use crate::push::fcm::FcmSettings;
 use crate::ratelimit::RateSettings;
 use anyhow::Context;
 use serde::Deserialize;
@@ -37,6 +38,8 @@ pub struct Settings {
     /// How long other processes' changes may take to show in status reads
     /// (this process's own changes show at once). Zero turns the cache off.
     pub read_cache_ttl: Duration,
+    /// FCM HTTP v1; push is off without it.
+    pub fcm: Option<FcmSettings>,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +70,11 @@ struct Raw {
     rate_reveal_per_account: u32,
     rate_reveal_per_address: u32,
     read_cache_ttl_ms: u64,
+    fcm_project_id: Option<String>,
+    fcm_endpoint: String,
+    fcm_token_uri: String,
+    fcm_client_email: Option<String>,
+    fcm_private_key_file: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -86,7 +94,9 @@ impl Settings {
             .set_default("rate_sign_in_per_address", 30)?
             .set_default("rate_reveal_per_account", 10)?
             .set_default("rate_reveal_per_address", 60)?
-            .set_default("read_cache_ttl_ms", 2000)?;
+            .set_default("read_cache_ttl_ms", 2000)?
+            .set_default("fcm_endpoint", "https://fcm.googleapis.com")?
+            .set_default("fcm_token_uri", "https://oauth2.googleapis.com/token")?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -99,6 +109,26 @@ impl Settings {
     }
 
     fn from_raw(raw: Raw, demo: bool) -> anyhow::Result<Self> {
+        let fcm = match (
+            raw.fcm_project_id,
+            raw.fcm_client_email,
+            raw.fcm_private_key_file,
+        ) {
+            (Some(project_id), Some(client_email), Some(key)) => Some(FcmSettings {
+                project_id,
+                endpoint: raw.fcm_endpoint.trim_end_matches('/').to_owned(),
+                token_uri: raw.fcm_token_uri,
+                client_email,
+                private_key_pem: Secret::new(
+                    std::fs::read_to_string(&key)
+                        .with_context(|| format!("reading {}", key.display()))?,
+                ),
+            }),
+            (None, None, None) => None,
+            _ => anyhow::bail!(
+                "FCM needs fcm_project_id, fcm_client_email and fcm_private_key_file together"
+            ),
+        };
         let activation_key = match (raw.activation_key, demo) {
             (Some(k), _) => k,
             (None, true) => {
@@ -136,6 +166,7 @@ impl Settings {
                 reveal_per_address: raw.rate_reveal_per_address,
             },
             read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
+            fcm,
         })
     }
 
@@ -159,6 +190,7 @@ impl Settings {
             sweep_interval: Duration::from_secs(60),
             rates: RateSettings::default(),
             read_cache_ttl: Duration::from_secs(2),
+            fcm: None,
         }
     }
 }

@@ -2,11 +2,16 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::issuer::emulator;
+use crate::push::Sender;
+use crate::push::dispatcher::Dispatcher;
+use crate::push::fcm::FcmSender;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
 use anyhow::Context;
 use axum::Router;
+use legitka_wire::PushPlatform;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -39,6 +44,15 @@ impl Application {
             state.issuer.submit(id).await?;
         }
         spawn_sweeper(state.clone());
+        if let Some(fcm) = state.settings.fcm.clone() {
+            let sender: Arc<dyn Sender> = Arc::new(FcmSender::new(fcm));
+            let dispatcher = Dispatcher::new(
+                state.db.clone(),
+                Arc::clone(&state.clock),
+                HashMap::from([(PushPlatform::Fcm, sender)]),
+            );
+            tokio::spawn(dispatcher.run());
+        }
         Ok(Self {
             listener,
             router,

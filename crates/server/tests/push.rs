@@ -1,0 +1,361 @@
+//! The push dispatcher against the loopback FCM emulator: exactly one
+//! correctly signed notice per device and change, Retry-After honoured,
+//! exponential backoff, dead tokens forgotten, poison messages buried — on
+//! SQLite and PostgreSQL. The service-account key is a fresh RSA key.
+
+mod common;
+
+use common::{Db, TestApp, spawn_app_with};
+use legitka_server::crypto::Secret;
+use legitka_server::push::Sender;
+use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
+use legitka_server::push::fcm::{FcmSender, FcmSettings};
+use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_wire::{ActivationData, OrderStatus, PushPlatform};
+use serde_json::json;
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+both!(
+    each_device_gets_each_notice_exactly_once_and_never_a_code,
+    retry_after_is_honoured,
+    failures_back_off_and_end_in_dead_letters,
+    an_unregistered_token_is_removed,
+    a_poison_message_is_buried,
+    a_wrong_service_account_key_sends_nothing,
+    the_running_server_pushes_by_itself,
+);
+
+/// (private PEM, public PEM) of a fresh 2048-bit RSA key.
+fn rsa_pair() -> (String, String) {
+    let private = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("openssl");
+    assert!(private.status.success());
+    let mut public = Command::new("openssl")
+        .args(["pkey", "-pubout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    public
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&private.stdout)
+        .unwrap();
+    let public = public.wait_with_output().unwrap();
+    (
+        String::from_utf8(private.stdout).unwrap(),
+        String::from_utf8(public.stdout).unwrap(),
+    )
+}
+
+struct Push {
+    app: TestApp,
+    fcm: Arc<FcmEmulator>,
+    dispatcher: Dispatcher,
+}
+
+async fn setup(db: Db, issuer_waits: bool) -> Push {
+    let app = spawn_app_with(db, |s| {
+        if issuer_waits {
+            s.issuer.accept_delay = Duration::from_secs(3600);
+        }
+    })
+    .await;
+    let (private, public) = rsa_pair();
+    let fcm = FcmEmulator::start(
+        "legitka-test",
+        "push@legitka-test.iam.gserviceaccount.com",
+        &public,
+    )
+    .await
+    .unwrap();
+    let dispatcher = dispatcher_with_key(&app, &fcm, private);
+    Push {
+        app,
+        fcm,
+        dispatcher,
+    }
+}
+
+fn dispatcher_with_key(app: &TestApp, fcm: &FcmEmulator, private_pem: String) -> Dispatcher {
+    let sender: Arc<dyn Sender> = Arc::new(FcmSender::new(FcmSettings {
+        project_id: fcm.project_id.clone(),
+        endpoint: fcm.base_url.clone(),
+        token_uri: fcm.token_uri.clone(),
+        client_email: fcm.client_email.clone(),
+        private_key_pem: Secret::new(private_pem),
+    }));
+    Dispatcher::new(
+        app.state.db.clone(),
+        Arc::new(app.clock.clone()),
+        HashMap::from([(PushPlatform::Fcm, sender)]),
+    )
+}
+
+async fn register(app: &TestApp, token: &str, device: &str, locale: &str) {
+    let r = app
+        .post(token, "/devices")
+        .json(&json!({"platform": "fcm", "token": device, "locale": locale}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+}
+
+async fn drain(d: &Dispatcher) -> Vec<ExecutionOutcome> {
+    let mut seen = vec![];
+    loop {
+        match d.try_execute_task().await.unwrap() {
+            ExecutionOutcome::Empty => return seen,
+            other => seen.push(other),
+        }
+    }
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn each_device_gets_each_notice_exactly_once_and_never_a_code(db: Db) {
+    let p = setup(db, false).await;
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "phone-pl", "pl").await;
+    register(&p.app, &token, "tablet-en", "en").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    p.app.wait_for(&token, OrderStatus::Ready).await;
+    let r = p
+        .app
+        .post(&token, "/orders/current/reveal")
+        .send()
+        .await
+        .unwrap();
+    let codes: ActivationData = r.json().await.unwrap();
+
+    let outcomes = drain(&p.dispatcher).await;
+    assert_eq!(outcomes, vec![ExecutionOutcome::Delivered; 6]);
+    assert_eq!(drain(&p.dispatcher).await, [], "nothing is sent twice");
+
+    let got = p.fcm.received();
+    assert_eq!(got.len(), 6);
+    let mut per_device: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for m in &got {
+        per_device
+            .entry(m["token"].as_str().unwrap())
+            .or_default()
+            .push((
+                m["data"]["status"].as_str().unwrap(),
+                m["data"]["notice_id"].as_str().unwrap(),
+            ));
+        let text = m.to_string();
+        for secret in [
+            &codes.activation_code,
+            &codes.manual_code,
+            &codes.qr_payload,
+        ] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a code travelled in a push"
+            );
+        }
+    }
+    for device in ["phone-pl", "tablet-en"] {
+        let mut statuses: Vec<_> = per_device[device].iter().map(|(s, _)| *s).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, ["in_progress", "pending", "ready"], "{device}");
+    }
+    // One notice id per change, the same on both devices.
+    let mut ids: Vec<_> = per_device["phone-pl"].iter().map(|(_, id)| *id).collect();
+    let mut other: Vec<_> = per_device["tablet-en"].iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    other.sort_unstable();
+    assert_eq!(ids, other);
+    let ready_pl = got
+        .iter()
+        .find(|m| m["token"] == "phone-pl" && m["data"]["status"] == "ready")
+        .unwrap();
+    assert_eq!(ready_pl["notification"]["title"], "mLegitymacja gotowa");
+    let ready_en = got
+        .iter()
+        .find(|m| m["token"] == "tablet-en" && m["data"]["status"] == "ready")
+        .unwrap();
+    assert_eq!(
+        ready_en["notification"]["title"],
+        "Your mLegitymacja is ready"
+    );
+    assert_eq!(count(&p.app, "SELECT COUNT(*) FROM deliveries").await, 0);
+}
+
+async fn retry_after_is_honoured(db: Db) {
+    let p = setup(db, true).await; // only the "pending" notice exists
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "phone", "pl").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    p.fcm.fail_next(503, Some(7));
+    assert_eq!(
+        p.dispatcher.try_execute_task().await.unwrap(),
+        ExecutionOutcome::Retrying {
+            next_attempt_at: common::START + 7_000
+        }
+    );
+    assert_eq!(drain(&p.dispatcher).await, []);
+    p.app.clock.advance(6_999);
+    assert_eq!(drain(&p.dispatcher).await, []);
+    p.app.clock.advance(1);
+    assert_eq!(drain(&p.dispatcher).await, [ExecutionOutcome::Delivered]);
+    assert_eq!(p.fcm.received().len(), 1);
+}
+
+async fn failures_back_off_and_end_in_dead_letters(db: Db) {
+    let mut p = setup(db, true).await;
+    p.dispatcher.max_attempts = 3;
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "phone", "pl").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    for _ in 0..3 {
+        p.fcm.fail_next(500, None);
+    }
+    // 2 s, then 4 s: exponential, from base_backoff.
+    assert_eq!(
+        p.dispatcher.try_execute_task().await.unwrap(),
+        ExecutionOutcome::Retrying {
+            next_attempt_at: common::START + 2_000
+        }
+    );
+    p.app.clock.advance(2_000);
+    assert_eq!(
+        p.dispatcher.try_execute_task().await.unwrap(),
+        ExecutionOutcome::Retrying {
+            next_attempt_at: common::START + 2_000 + 4_000
+        }
+    );
+    p.app.clock.advance(4_000);
+    assert_eq!(
+        p.dispatcher.try_execute_task().await.unwrap(),
+        ExecutionOutcome::DeadLettered
+    );
+    assert_eq!(
+        count(&p.app, "SELECT COUNT(*) FROM dead_deliveries").await,
+        1
+    );
+    assert_eq!(count(&p.app, "SELECT COUNT(*) FROM deliveries").await, 0);
+    assert!(p.fcm.received().is_empty());
+}
+
+async fn an_unregistered_token_is_removed(db: Db) {
+    let p = setup(db, false).await;
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "uninstalled", "pl").await;
+    register(&p.app, &token, "alive", "en").await;
+    p.fcm.unregister("uninstalled");
+    p.app.post(&token, "/orders").send().await.unwrap();
+    p.app.wait_for(&token, OrderStatus::Ready).await;
+    let outcomes = drain(&p.dispatcher).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == ExecutionOutcome::TokenDropped)
+            .count(),
+        1
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == ExecutionOutcome::Delivered)
+            .count(),
+        3
+    );
+    let left: Vec<String> = sqlx::query_scalar("SELECT token FROM devices")
+        .fetch_all(&p.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["alive"]);
+    assert!(p.fcm.received().iter().all(|m| m["token"] == "alive"));
+}
+
+async fn a_poison_message_is_buried(db: Db) {
+    let p = setup(db, true).await;
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "phone", "pl").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    p.fcm.fail_next(400, None);
+    assert_eq!(
+        p.dispatcher.try_execute_task().await.unwrap(),
+        ExecutionOutcome::DeadLettered
+    );
+    let error: String = sqlx::query_scalar("SELECT last_error FROM dead_deliveries")
+        .fetch_one(&p.app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(error.contains("400"), "{error}");
+}
+
+async fn a_wrong_service_account_key_sends_nothing(db: Db) {
+    let p = setup(db, true).await;
+    let (other_private, _) = rsa_pair();
+    let forged = dispatcher_with_key(&p.app, &p.fcm, other_private);
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "phone", "pl").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    assert!(matches!(
+        forged.try_execute_task().await.unwrap(),
+        ExecutionOutcome::Retrying { .. }
+    ));
+    assert!(p.fcm.received().is_empty());
+}
+
+async fn the_running_server_pushes_by_itself(db: Db) {
+    let (private, public) = rsa_pair();
+    let fcm = FcmEmulator::start(
+        "legitka-test",
+        "push@legitka-test.iam.gserviceaccount.com",
+        &public,
+    )
+    .await
+    .unwrap();
+    let settings = FcmSettings {
+        project_id: fcm.project_id.clone(),
+        endpoint: fcm.base_url.clone(),
+        token_uri: fcm.token_uri.clone(),
+        client_email: fcm.client_email.clone(),
+        private_key_pem: Secret::new(private),
+    };
+    let app = spawn_app_with(db, move |s| s.fcm = Some(settings)).await;
+    let token = app.sign_in("anna").await;
+    register(&app, &token, "phone", "en").await;
+    app.post(&token, "/orders").send().await.unwrap();
+    app.wait_for(&token, OrderStatus::Ready).await;
+    for _ in 0..200 {
+        if fcm
+            .received()
+            .iter()
+            .any(|m| m["data"]["status"] == "ready")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Push services promise no order; the app reads the state on any notice.
+    let mut statuses: Vec<String> = fcm
+        .received()
+        .iter()
+        .map(|m| m["data"]["status"].as_str().unwrap().to_owned())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["in_progress", "pending", "ready"]);
+}
