@@ -90,14 +90,19 @@ async fn setup(db: Db, issuer_waits: bool) -> Push {
     }
 }
 
-fn dispatcher_with_key(app: &TestApp, fcm: &FcmEmulator, private_pem: String) -> Dispatcher {
-    let sender: Arc<dyn Sender> = Arc::new(FcmSender::new(FcmSettings {
+/// FCM settings pointing at the emulator, signing with `private_pem`.
+fn fcm_settings(fcm: &FcmEmulator, private_pem: String) -> FcmSettings {
+    FcmSettings {
         project_id: fcm.project_id.clone(),
         endpoint: fcm.base_url.clone(),
         token_uri: fcm.token_uri.clone(),
         client_email: fcm.client_email.clone(),
         private_key_pem: Secret::new(private_pem),
-    }));
+    }
+}
+
+fn dispatcher_with_key(app: &TestApp, fcm: &FcmEmulator, private_pem: String) -> Dispatcher {
+    let sender: Arc<dyn Sender> = Arc::new(FcmSender::new(fcm_settings(fcm, private_pem)));
     Dispatcher::new(
         app.state.db.clone(),
         Arc::new(app.clock.clone()),
@@ -328,13 +333,7 @@ async fn the_running_server_pushes_by_itself(db: Db) {
     )
     .await
     .unwrap();
-    let settings = FcmSettings {
-        project_id: fcm.project_id.clone(),
-        endpoint: fcm.base_url.clone(),
-        token_uri: fcm.token_uri.clone(),
-        client_email: fcm.client_email.clone(),
-        private_key_pem: Secret::new(private),
-    };
+    let settings = fcm_settings(&fcm, private);
     let app = spawn_app_with(db, move |s| s.fcm = Some(settings)).await;
     let token = app.sign_in("anna").await;
     register(&app, &token, "phone", "en").await;
