@@ -5,6 +5,7 @@
 use crate::crypto::Secret;
 use crate::domain::eligibility::Policy;
 use crate::issuer::Outcome;
+use crate::push::apns::ApnsSettings;
 use crate::push::fcm::FcmSettings;
 use crate::ratelimit::RateSettings;
 use anyhow::Context;
@@ -38,8 +39,10 @@ pub struct Settings {
     /// How long other processes' changes may take to show in status reads
     /// (this process's own changes show at once). Zero turns the cache off.
     pub read_cache_ttl: Duration,
-    /// FCM HTTP v1; push is off without it.
+    /// FCM HTTP v1 (Android); off without it.
     pub fcm: Option<FcmSettings>,
+    /// APNs (iOS); off without it.
+    pub apns: Option<ApnsSettings>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +78,11 @@ struct Raw {
     fcm_token_uri: String,
     fcm_client_email: Option<String>,
     fcm_private_key_file: Option<std::path::PathBuf>,
+    apns_endpoint: String,
+    apns_team_id: Option<String>,
+    apns_key_id: Option<String>,
+    apns_key_file: Option<std::path::PathBuf>,
+    apns_topic: String,
 }
 
 impl Settings {
@@ -96,7 +104,9 @@ impl Settings {
             .set_default("rate_reveal_per_address", 60)?
             .set_default("read_cache_ttl_ms", 2000)?
             .set_default("fcm_endpoint", "https://fcm.googleapis.com")?
-            .set_default("fcm_token_uri", "https://oauth2.googleapis.com/token")?;
+            .set_default("fcm_token_uri", "https://oauth2.googleapis.com/token")?
+            .set_default("apns_endpoint", "https://api.push.apple.com")?
+            .set_default("apns_topic", "pl.legitka.app")?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -128,6 +138,20 @@ impl Settings {
             _ => anyhow::bail!(
                 "FCM needs fcm_project_id, fcm_client_email and fcm_private_key_file together"
             ),
+        };
+        let apns = match (raw.apns_team_id, raw.apns_key_id, raw.apns_key_file) {
+            (Some(team_id), Some(key_id), Some(key)) => Some(ApnsSettings {
+                endpoint: raw.apns_endpoint.trim_end_matches('/').to_owned(),
+                team_id,
+                key_id,
+                private_key_pem: Secret::new(
+                    std::fs::read_to_string(&key)
+                        .with_context(|| format!("reading {}", key.display()))?,
+                ),
+                topic: raw.apns_topic,
+            }),
+            (None, None, None) => None,
+            _ => anyhow::bail!("APNs needs apns_team_id, apns_key_id and apns_key_file together"),
         };
         let activation_key = match (raw.activation_key, demo) {
             (Some(k), _) => k,
@@ -167,6 +191,7 @@ impl Settings {
             },
             read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
             fcm,
+            apns,
         })
     }
 
@@ -191,6 +216,7 @@ impl Settings {
             rates: RateSettings::default(),
             read_cache_ttl: Duration::from_secs(2),
             fcm: None,
+            apns: None,
         }
     }
 }

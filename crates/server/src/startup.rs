@@ -3,6 +3,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::issuer::emulator;
 use crate::push::Sender;
+use crate::push::apns::ApnsSender;
 use crate::push::dispatcher::Dispatcher;
 use crate::push::fcm::FcmSender;
 use crate::routes;
@@ -44,13 +45,15 @@ impl Application {
             state.issuer.submit(id).await?;
         }
         spawn_sweeper(state.clone());
+        let mut senders: HashMap<PushPlatform, Arc<dyn Sender>> = HashMap::new();
         if let Some(fcm) = state.settings.fcm.clone() {
-            let sender: Arc<dyn Sender> = Arc::new(FcmSender::new(fcm));
-            let dispatcher = Dispatcher::new(
-                state.db.clone(),
-                Arc::clone(&state.clock),
-                HashMap::from([(PushPlatform::Fcm, sender)]),
-            );
+            senders.insert(PushPlatform::Fcm, Arc::new(FcmSender::new(fcm)));
+        }
+        if let Some(apns) = state.settings.apns.clone() {
+            senders.insert(PushPlatform::Apns, Arc::new(ApnsSender::new(apns)));
+        }
+        if !senders.is_empty() {
+            let dispatcher = Dispatcher::new(state.db.clone(), Arc::clone(&state.clock), senders);
             tokio::spawn(dispatcher.run());
         }
         Ok(Self {

@@ -5,9 +5,11 @@
 
 mod common;
 
-use common::{Db, TestApp, spawn_app_with};
+use common::{Db, TestApp, spawn_app, spawn_app_with};
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
+use legitka_server::push::apns::{ApnsSender, ApnsSettings};
+use legitka_server::push::apns_emulator::ApnsEmulator;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::fcm::{FcmSender, FcmSettings};
 use legitka_server::push::fcm_emulator::FcmEmulator;
@@ -26,18 +28,24 @@ both!(
     a_poison_message_is_buried,
     a_wrong_service_account_key_sends_nothing,
     the_running_server_pushes_by_itself,
+    apns_gets_signed_http2_pushes_with_the_right_headers,
+    apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing,
 );
 
 /// (private PEM, public PEM) of a fresh 2048-bit RSA key.
 fn rsa_pair() -> (String, String) {
+    key_pair(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+}
+
+/// (private PKCS#8 PEM, public PEM) of a fresh P-256 key, like an APNs .p8.
+fn ec_pair() -> (String, String) {
+    key_pair(&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+}
+
+fn key_pair(genpkey: &[&str]) -> (String, String) {
     let private = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
+        .arg("genpkey")
+        .args(genpkey)
         .output()
         .expect("openssl");
     assert!(private.status.success());
@@ -357,4 +365,90 @@ async fn the_running_server_pushes_by_itself(db: Db) {
         .collect();
     statuses.sort();
     assert_eq!(statuses, ["in_progress", "pending", "ready"]);
+}
+
+const IPHONE: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+async fn apns_setup(
+    db: Db,
+    signing_key: Option<String>,
+) -> (TestApp, Arc<ApnsEmulator>, Dispatcher) {
+    let app = spawn_app(db).await;
+    let (private, public) = ec_pair();
+    let apns = ApnsEmulator::start("TEAM123456", "KEY7654321", "pl.legitka.app", &public)
+        .await
+        .unwrap();
+    let sender: Arc<dyn Sender> = Arc::new(ApnsSender::new(ApnsSettings {
+        endpoint: apns.base_url.clone(),
+        team_id: apns.team_id.clone(),
+        key_id: apns.key_id.clone(),
+        private_key_pem: Secret::new(signing_key.unwrap_or(private)),
+        topic: apns.topic.clone(),
+    }));
+    let d = Dispatcher::new(
+        app.state.db.clone(),
+        Arc::new(app.clock.clone()),
+        HashMap::from([(PushPlatform::Apns, sender)]),
+    );
+    (app, apns, d)
+}
+
+async fn register_apns(app: &TestApp, token: &str, device: &str) {
+    let r = app
+        .post(token, "/devices")
+        .json(&json!({"platform": "apns", "token": device, "locale": "pl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+}
+
+async fn apns_gets_signed_http2_pushes_with_the_right_headers(db: Db) {
+    let (app, apns, dispatcher) = apns_setup(db, None).await;
+    let token = app.sign_in("anna").await;
+    register_apns(&app, &token, IPHONE).await;
+    app.post(&token, "/orders").send().await.unwrap();
+    app.wait_for(&token, OrderStatus::Ready).await;
+    assert_eq!(
+        drain(&dispatcher).await,
+        vec![ExecutionOutcome::Delivered; 3]
+    );
+    let got = apns.received();
+    assert!(got.iter().all(|(t, _)| t == IPHONE));
+    let ready = got.iter().find(|(_, p)| p["status"] == "ready").unwrap();
+    assert_eq!(ready.1["aps"]["alert"]["title"], "mLegitymacja gotowa");
+    assert!(ready.1["notice_id"].is_string() && ready.1["order_id"].is_string());
+}
+
+async fn apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing(db: Db) {
+    let (other, _) = ec_pair();
+    let (app, apns, forged) = apns_setup(db, Some(other)).await;
+    let token = app.sign_in("anna").await;
+    register_apns(&app, &token, IPHONE).await;
+    app.post(&token, "/orders").send().await.unwrap();
+    assert!(matches!(
+        forged.try_execute_task().await.unwrap(),
+        ExecutionOutcome::Retrying { .. }
+    ));
+    assert!(apns.received().is_empty());
+
+    // With the right key: a 410 Unregistered forgets the device …
+    let (app, apns, dispatcher) = apns_setup(db, None).await;
+    let token = app.sign_in("anna").await;
+    register_apns(&app, &token, IPHONE).await;
+    register_apns(&app, &token, "not-a-device-token").await;
+    apns.unregister(IPHONE);
+    app.post(&token, "/orders").send().await.unwrap();
+    let outcomes = drain(&dispatcher).await;
+    // … and so does a malformed token (400 BadDeviceToken).
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == ExecutionOutcome::TokenDropped)
+            .count(),
+        2,
+        "{outcomes:?}"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM devices").await, 0);
+    assert!(apns.received().is_empty());
 }

@@ -4,6 +4,8 @@
 //! provider protocols. A notice is a signal — notice id, type, order id,
 //! status and a localized title and body — never activation data.
 
+pub mod apns;
+pub mod apns_emulator;
 pub mod dispatcher;
 pub mod fcm;
 pub mod fcm_emulator;
