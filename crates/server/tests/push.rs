@@ -30,6 +30,7 @@ both!(
     the_running_server_pushes_by_itself,
     apns_gets_signed_http2_pushes_with_the_right_headers,
     apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing,
+    two_dispatchers_share_the_outbox_without_sending_twice,
 );
 
 /// (private PEM, public PEM) of a fresh 2048-bit RSA key.
@@ -451,4 +452,30 @@ async fn apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing(db: Db) {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM devices").await, 0);
     assert!(apns.received().is_empty());
+}
+
+/// Two dispatchers (as two server processes would run) drain one outbox at
+/// the same time: every delivery goes out exactly once.
+async fn two_dispatchers_share_the_outbox_without_sending_twice(db: Db) {
+    let p = setup(db, false).await;
+    let token = p.app.sign_in("anna").await;
+    for i in 0..20 {
+        register(&p.app, &token, &format!("device-{i:02}"), "pl").await;
+    }
+    p.app.post(&token, "/orders").send().await.unwrap();
+    p.app.wait_for(&token, OrderStatus::Ready).await;
+    let second = p.dispatcher.clone_as_another_process();
+    let (a, b) = tokio::join!(drain(&p.dispatcher), drain(&second));
+    let delivered = |v: &[ExecutionOutcome]| {
+        v.iter()
+            .filter(|o| **o == ExecutionOutcome::Delivered)
+            .count()
+    };
+    assert_eq!(delivered(&a) + delivered(&b), 60, "{a:?} {b:?}");
+    let got = p.fcm.received();
+    let unique: std::collections::HashSet<(String, String)> = got
+        .iter()
+        .map(|m| (m["token"].to_string(), m["data"]["notice_id"].to_string()))
+        .collect();
+    assert_eq!((got.len(), unique.len()), (60, 60));
 }

@@ -72,6 +72,16 @@ impl Dispatcher {
         i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// The same dispatcher with its own lease identity, as a second server
+    /// process would have (tests of shared outboxes).
+    #[must_use]
+    pub fn clone_as_another_process(&self) -> Self {
+        Self {
+            owner: uuid::Uuid::new_v4().to_string(),
+            ..self.clone()
+        }
+    }
+
     /// Takes the oldest due delivery nobody holds, under a lease.
     async fn claim(&self, now: i64) -> AppResult<Option<Claimed>> {
         let pick = match self.db.backend {
