@@ -122,6 +122,8 @@ CREATE TABLE notices (
     id TEXT PRIMARY KEY,
     student_id TEXT NOT NULL REFERENCES students(id),
     order_id TEXT NOT NULL REFERENCES orders(id),
+    -- 'status' for a status change, or a reminder's kind.
+    kind TEXT NOT NULL,
     status TEXT NOT NULL,
     reason TEXT,
     created_at BIGINT NOT NULL
@@ -147,4 +149,12 @@ CREATE TABLE dead_deliveries (
     attempts BIGINT NOT NULL,
     last_error TEXT NOT NULL,
     dead_at BIGINT NOT NULL
+);
+
+-- Reminders already sent: each once per order.
+CREATE TABLE reminders_sent (
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    kind TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (order_id, kind)
 );

@@ -85,7 +85,7 @@ impl Application {
 }
 
 /// Periodic upkeep: expires activation data and cards on the clock's word,
-/// and lets rate-limit state for quiet keys go.
+/// queues reminders, and lets rate-limit state for quiet keys go.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.settings.sweep_interval);
@@ -93,6 +93,9 @@ fn spawn_sweeper(state: AppState) {
             tick.tick().await;
             if let Err(e) = expire_due(&state).await {
                 tracing::error!(error = format!("{e:#}"), "expiring orders failed");
+            }
+            if let Err(e) = state.orders.remind_due().await {
+                tracing::error!(error = format!("{e:#}"), "queueing reminders failed");
             }
             state.limits.prune();
             state.cache.prune();

@@ -5,6 +5,8 @@
 mod common;
 
 use common::{Db, TestApp, error_of, spawn_app};
+use legitka_server::admin;
+use legitka_server::clock::DAY_MS;
 use legitka_wire::{ErrorCode, OrderStatus};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -15,6 +17,8 @@ both!(
     signing_out_removes_the_sessions_devices,
     a_token_belongs_to_whoever_registered_it_last,
     bad_registrations_are_400,
+    activation_reminders_come_3_days_and_1_day_before_once_each,
+    card_reminders_say_it_ends_soon_and_when_renewal_is_possible,
 );
 
 async fn register(app: &TestApp, token: &str, push_token: &str) -> StatusCode {
@@ -195,4 +199,68 @@ async fn bad_registrations_are_400(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Reminder notices (kind) for a student, oldest first, with delivery counts.
+async fn reminders(app: &TestApp, username: &str) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT n.kind, (SELECT COUNT(*) FROM deliveries x WHERE x.notice_id = n.id) \
+         FROM notices n JOIN students s ON s.id = n.student_id \
+         WHERE s.username = $1 AND n.kind <> 'status' ORDER BY n.created_at, n.kind",
+    )
+    .bind(username)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn activation_reminders_come_3_days_and_1_day_before_once_each(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, ready) = app.ready_order("anna").await;
+    register(&app, &token, "phone-1").await;
+    assert_eq!(
+        ready.activation_expires_at,
+        Some(common::START + 30 * DAY_MS)
+    );
+    let remind = || async { app.state.orders.remind_due().await.unwrap() };
+    app.clock.advance(27 * DAY_MS - 1);
+    assert_eq!(remind().await, 0);
+    app.clock.advance(1); // three days left
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0, "once");
+    app.clock.advance(2 * DAY_MS); // one day left
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0);
+    assert_eq!(
+        reminders(&app, "anna").await,
+        [
+            ("activation_expires_3d".to_owned(), 1),
+            ("activation_expires_1d".to_owned(), 1)
+        ]
+    );
+}
+
+async fn card_reminders_say_it_ends_soon_and_when_renewal_is_possible(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, _) = app.ready_order("anna").await;
+    let (_, received) = app.receive(&token).await;
+    register(&app, &token, "phone-1").await;
+    let until = received.card_valid_until.unwrap();
+    let remind = || async { app.state.orders.remind_due().await.unwrap() };
+    assert_eq!(remind().await, 0);
+    app.clock.advance(until - common::START - 14 * DAY_MS);
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0);
+    admin::extend_els(&app.state, "anna", until + 180 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0);
+    assert_eq!(
+        reminders(&app, "anna").await,
+        [
+            ("card_ends_soon".to_owned(), 1),
+            ("renewal_available".to_owned(), 1)
+        ]
+    );
 }

@@ -281,14 +281,26 @@ impl Orders {
         order: &OrderView,
         now: i64,
     ) -> AppResult<()> {
+        Self::enqueue(tx, student_id, order, "status", now).await
+    }
+
+    /// A notice of `kind` ("status" or a reminder's kind) with its deliveries.
+    async fn enqueue(
+        tx: &mut Tx,
+        student_id: &str,
+        order: &OrderView,
+        kind: &str,
+        now: i64,
+    ) -> AppResult<()> {
         let notice_id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
-            "INSERT INTO notices (id, student_id, order_id, status, reason, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO notices (id, student_id, order_id, kind, status, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&notice_id)
         .bind(student_id)
         .bind(&order.id)
+        .bind(kind)
         .bind(order.status.as_str())
         .bind(order.reason.map(Reason::as_str))
         .bind(now)
@@ -713,6 +725,50 @@ impl Orders {
         Ok(expired)
     }
 
+    /// Reminders that are due and not yet sent, each once per order:
+    /// activation data expiring in 3 days and in 1 day, a card ending within
+    /// 14 days, and a renewal possible after an ELS extension. Each is an
+    /// outbox notice like a status change. Returns how many were queued.
+    pub async fn remind_due(&self) -> AppResult<usize> {
+        let now = self.now();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT o.{cols}, s.els_valid_until AS els FROM orders o \
+             JOIN students s ON s.id = o.student_id \
+             WHERE (o.status = 'ready' AND o.activation_expires_at <= $1) \
+                OR (o.status = 'received' AND (o.card_valid_until <= $2 \
+                    OR s.els_valid_until > o.card_valid_until))",
+            cols = ORDER_COLUMNS.replace(", ", ", o.")
+        ));
+        let rows = sqlx::query(sql)
+            .bind(now + 3 * DAY_MS)
+            .bind(now + 14 * DAY_MS)
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut queued = 0;
+        for row in rows {
+            let (student_id, order) = view_from_row(&row)?;
+            let els: Option<i64> = row.try_get("els")?;
+            for kind in reminders_for(&order, els, now) {
+                let mut tx = self.db.begin().await?;
+                let fresh = sqlx::query(
+                    "INSERT INTO reminders_sent (order_id, kind, sent_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (order_id, kind) DO NOTHING",
+                )
+                .bind(&order.id)
+                .bind(kind)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if fresh.rows_affected() == 1 {
+                    Self::enqueue(&mut tx, &student_id, &order, kind, now).await?;
+                    queued += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(queued)
+    }
+
     /// Graduation or removal (seeds 000, 002): orders on the way are
     /// cancelled; a card in use stays valid one month, then expires.
     /// Returns the orders whose codes the issuer must void.
@@ -765,6 +821,34 @@ impl Orders {
         .fetch_all(&self.db.pool)
         .await?)
     }
+}
+
+/// Which reminders an order is due now (before "sent once" is applied).
+pub fn reminders_for(o: &OrderView, els_valid_until: Option<i64>, now: i64) -> Vec<&'static str> {
+    let mut due = vec![];
+    match o.status {
+        OrderStatus::Ready if o.reveals_left > 0 => {
+            if let Some(t) = o.activation_expires_at.filter(|t| *t > now) {
+                if t - now <= DAY_MS {
+                    due.push("activation_expires_1d");
+                } else if t - now <= 3 * DAY_MS {
+                    due.push("activation_expires_3d");
+                }
+            }
+        }
+        OrderStatus::Received => {
+            if let Some(c) = o.card_valid_until {
+                if c > now && c - now <= 14 * DAY_MS {
+                    due.push("card_ends_soon");
+                }
+                if els_valid_until.is_some_and(|e| e > c) {
+                    due.push("renewal_available");
+                }
+            }
+        }
+        _ => {}
+    }
+    due
 }
 
 fn order_exists() -> AppError {

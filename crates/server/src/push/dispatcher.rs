@@ -125,7 +125,7 @@ impl Dispatcher {
             return Ok(ExecutionOutcome::Empty);
         };
         let row = sqlx::query(
-            "SELECT d.platform, d.token, d.locale, n.order_id, n.status \
+            "SELECT d.platform, d.token, d.locale, n.order_id, n.kind, n.status \
              FROM devices d, notices n WHERE d.id = $1 AND n.id = $2",
         )
         .bind(&job.device_id)
@@ -149,7 +149,8 @@ impl Dispatcher {
         let order_id: String = row.try_get("order_id")?;
         let status = OrderStatus::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("unknown status {status:?}"))?;
-        let msg = message(&job.notice_id, &order_id, status, device.locale);
+        let kind: String = row.try_get("kind")?;
+        let msg = message(&job.notice_id, &order_id, &kind, status, device.locale);
         let outcome = match self.senders.get(&device.platform) {
             Some(sender) => sender.send(&device, &msg).await,
             None => SendOutcome::Retry {

@@ -28,7 +28,8 @@ pub struct Device {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Message {
     pub notice_id: String,
-    pub kind: &'static str,
+    /// `order_status`, or the reminder's kind.
+    pub kind: String,
     pub order_id: String,
     pub status: OrderStatus,
     pub title: String,
@@ -54,9 +55,82 @@ pub trait Sender: Send + Sync + 'static {
     fn send<'a>(&'a self, device: &'a Device, message: &'a Message) -> BoxFuture<'a, SendOutcome>;
 }
 
-/// The localized signal for a status change.
-pub fn message(notice_id: &str, order_id: &str, status: OrderStatus, locale: Locale) -> Message {
-    let (pl, en) = match status {
+/// The localized signal for a notice: a status change (`kind` "status") or
+/// a reminder.
+pub fn message(
+    notice_id: &str,
+    order_id: &str,
+    kind: &str,
+    status: OrderStatus,
+    locale: Locale,
+) -> Message {
+    let reminder = match kind {
+        "activation_expires_3d" => Some((
+            (
+                "Kody wygasają za 3 dni",
+                "Dodaj mLegitymację w mObywatelu, zanim wygasną.",
+            ),
+            (
+                "Your codes expire in 3 days",
+                "Add your mLegitymacja in mObywatel before they do.",
+            ),
+        )),
+        "activation_expires_1d" => Some((
+            (
+                "Kody wygasają jutro",
+                "Dodaj mLegitymację w mObywatelu dziś.",
+            ),
+            (
+                "Your codes expire tomorrow",
+                "Add your mLegitymacja in mObywatel today.",
+            ),
+        )),
+        "card_ends_soon" => Some((
+            (
+                "mLegitymacja wkrótce straci ważność",
+                "Przedłuż ELS w dziekanacie, potem odnów.",
+            ),
+            (
+                "Your mLegitymacja ends soon",
+                "Extend your ELS at the dean's office, then renew.",
+            ),
+        )),
+        "renewal_available" => Some((
+            (
+                "Możesz odnowić mLegitymację",
+                "ELS przedłużona: zamów mLegitymację na nowy semestr.",
+            ),
+            (
+                "You can renew your mLegitymacja",
+                "Your ELS was extended: order it for the new semester.",
+            ),
+        )),
+        _ => None,
+    };
+    let (pl, en) = reminder.unwrap_or_else(|| status_texts(status));
+    let (title, body) = match locale {
+        Locale::Pl => pl,
+        Locale::En => en,
+    };
+    Message {
+        notice_id: notice_id.to_owned(),
+        kind: if reminder.is_some() {
+            kind
+        } else {
+            "order_status"
+        }
+        .to_owned(),
+        order_id: order_id.to_owned(),
+        status,
+        title: title.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+type Texts = ((&'static str, &'static str), (&'static str, &'static str));
+
+fn status_texts(status: OrderStatus) -> Texts {
+    match status {
         OrderStatus::Pending => (
             (
                 "Zamówienie przyjęte",
@@ -123,18 +197,6 @@ pub fn message(notice_id: &str, order_id: &str, status: OrderStatus, locale: Loc
             ("mLegitymacja wygasła", "Możesz zamówić nową."),
             ("Your mLegitymacja expired", "You can order a new one."),
         ),
-    };
-    let (title, body) = match locale {
-        Locale::Pl => pl,
-        Locale::En => en,
-    };
-    Message {
-        notice_id: notice_id.to_owned(),
-        kind: "order_status",
-        order_id: order_id.to_owned(),
-        status,
-        title: title.to_owned(),
-        body: body.to_owned(),
     }
 }
 
@@ -157,10 +219,24 @@ mod tests {
     #[test]
     fn every_status_has_both_languages() {
         for status in OrderStatus::ALL {
-            let pl = message("n", "o", status, Locale::Pl);
-            let en = message("n", "o", status, Locale::En);
+            let pl = message("n", "o", "status", status, Locale::Pl);
+            let en = message("n", "o", "status", status, Locale::En);
             assert!(!pl.title.is_empty() && !en.body.is_empty());
             assert_ne!(pl.title, en.title, "{status:?}");
+            assert_eq!(pl.kind, "order_status");
+        }
+        for kind in [
+            "activation_expires_3d",
+            "activation_expires_1d",
+            "card_ends_soon",
+            "renewal_available",
+        ] {
+            let m = message("n", "o", kind, OrderStatus::Ready, Locale::En);
+            assert_eq!(m.kind, kind);
+            assert_ne!(
+                m.title,
+                message("n", "o", "status", OrderStatus::Ready, Locale::En).title
+            );
         }
     }
 }
