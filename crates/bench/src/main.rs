@@ -18,6 +18,8 @@ use serde::Serialize;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod push;
+
 #[derive(Parser)]
 struct Args {
     /// sqlite, postgres or both (postgres needs LEGITKA_TEST_PG, as in scripts/test).
@@ -35,6 +37,9 @@ struct Args {
     /// Concurrent HTTP clients for orders and the wave.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// all, backend or push.
+    #[arg(long, default_value = "all")]
+    part: String,
 }
 
 #[tokio::main]
@@ -45,13 +50,44 @@ async fn main() -> anyhow::Result<()> {
         "both" => vec!["sqlite", "postgres"],
         one => vec![one],
     };
+    if args.part != "push" {
+        backend(&args, &dbs).await?;
+    }
+    if args.part != "backend" {
+        println!();
+        println!(
+            "| database | single order: ready → FCM p50 | p99 | wave: notices | 1 dispatcher: s | 2 dispatchers: s |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for db in &dbs {
+            let name = (*db).to_owned();
+            let p = push::run(move || {
+                let db = name.clone();
+                Box::pin(async move {
+                    let dir = tempfile::tempdir()?;
+                    let url = database(&db, &dir).await?;
+                    Ok((url, dir))
+                })
+            })
+            .await
+            .with_context(|| format!("push benchmark on {db}"))?;
+            println!(
+                "| {db} | {} ms | {} ms | {} | {:.2} | {:.2} |",
+                p.single_p50_ms, p.single_p99_ms, p.wave_notices, p.wave_one_secs, p.wave_two_secs
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn backend(args: &Args, dbs: &[&str]) -> anyhow::Result<()> {
     let bare = bare_axum().await?;
     println!(
         "| database | bare axum req/s | status read req/s | ratio | orders/s | wave: students | wave: seconds |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for db in dbs {
-        let r = run(db, &args, &bare)
+    for db in dbs.iter().copied() {
+        let r = run(db, args, &bare)
             .await
             .with_context(|| format!("benchmark on {db}"))?;
         println!(

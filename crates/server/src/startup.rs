@@ -53,7 +53,8 @@ impl Application {
             senders.insert(PushPlatform::Apns, Arc::new(ApnsSender::new(apns)));
         }
         if !senders.is_empty() {
-            let dispatcher = Dispatcher::new(state.db.clone(), Arc::clone(&state.clock), senders);
+            let dispatcher = Dispatcher::new(state.db.clone(), Arc::clone(&state.clock), senders)
+                .with_wakeup(state.orders.outbox_wakeup());
             tokio::spawn(dispatcher.run());
         }
         Ok(Self {

@@ -124,6 +124,8 @@ pub struct Orders {
     /// Card validity when the student has no ELS date (the 2025/26 policy).
     default_card_validity_ms: i64,
     cache: Arc<ReadCache>,
+    /// Wakes this process's push dispatcher when a notice was committed.
+    outbox_wakeup: Arc<tokio::sync::Notify>,
 }
 
 const ORDER_COLUMNS: &str = "id, student_id, kind, status, created_at, updated_at, reveals, \
@@ -178,7 +180,13 @@ impl Orders {
             events,
             default_card_validity_ms,
             cache,
+            outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Notified after every commit that may have queued push deliveries.
+    pub fn outbox_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.outbox_wakeup)
     }
 
     pub fn now(&self) -> i64 {
@@ -189,8 +197,12 @@ impl Orders {
         self.events.subscribe()
     }
 
-    /// After commit: status reads see the change, then listeners hear of it.
+    /// After commit: status reads see the change, the dispatcher wakes, then
+    /// listeners hear of it.
     fn publish(&self, changes: Changes) {
+        if !changes.0.is_empty() {
+            self.outbox_wakeup.notify_one();
+        }
         for (student_id, order) in changes.0 {
             self.cache.bump(&student_id);
             // No listener is fine: nobody is connected right now.
@@ -764,6 +776,7 @@ impl Orders {
                     queued += 1;
                 }
                 tx.commit().await?;
+                self.outbox_wakeup.notify_one();
             }
         }
         Ok(queued)

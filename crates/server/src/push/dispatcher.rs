@@ -42,6 +42,10 @@ pub struct Dispatcher {
     pub lease: Duration,
     pub max_attempts: u32,
     pub base_backoff: Duration,
+    /// Rung after commits in this process; without it, or for retries and
+    /// other processes' notices, the dispatcher looks again every `idle`.
+    wakeup: Option<Arc<tokio::sync::Notify>>,
+    pub idle: Duration,
 }
 
 struct Claimed {
@@ -65,7 +69,16 @@ impl Dispatcher {
             lease: Duration::from_secs(30),
             max_attempts: 8,
             base_backoff: Duration::from_secs(2),
+            wakeup: None,
+            idle: Duration::from_millis(250),
         }
+    }
+
+    /// Starts work as soon as this process commits a notice.
+    #[must_use]
+    pub fn with_wakeup(mut self, wakeup: Arc<tokio::sync::Notify>) -> Self {
+        self.wakeup = Some(wakeup);
+        self
     }
 
     fn ms(d: Duration) -> i64 {
@@ -243,11 +256,17 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Works until stopped: drains what is due, then naps briefly.
+    /// Works until stopped: drains what is due, then waits for a wake-up or
+    /// the idle interval.
     pub async fn run(self) {
         loop {
             match self.try_execute_task().await {
-                Ok(ExecutionOutcome::Empty) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Ok(ExecutionOutcome::Empty) => match &self.wakeup {
+                    Some(w) => {
+                        let _ = tokio::time::timeout(self.idle, w.notified()).await;
+                    }
+                    None => tokio::time::sleep(self.idle).await,
+                },
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "push dispatcher step failed");

@@ -29,6 +29,8 @@ pub struct FcmEmulator {
     /// Answers to give next, in turn: (status, Retry-After seconds).
     script: Mutex<VecDeque<(u16, Option<u64>)>>,
     received: Mutex<Vec<Value>>,
+    /// (notice id, Unix ms) of each accepted message: latency measurements.
+    stamps: Mutex<Vec<(String, i64)>>,
 }
 
 impl FcmEmulator {
@@ -50,6 +52,7 @@ impl FcmEmulator {
             unregistered: Mutex::default(),
             script: Mutex::default(),
             received: Mutex::default(),
+            stamps: Mutex::default(),
         });
         let app = Router::new()
             .route("/token", post(token))
@@ -73,6 +76,11 @@ impl FcmEmulator {
             .lock()
             .expect("lock")
             .push_back((status, retry_after_secs));
+    }
+
+    /// When each message was accepted: (notice id, Unix milliseconds).
+    pub fn receipt_times(&self) -> Vec<(String, i64)> {
+        self.stamps.lock().expect("lock").clone()
     }
 
     /// The messages accepted so far (each the `message` object sent).
@@ -209,6 +217,14 @@ async fn send(
             "Requested entity was not found.",
         );
     }
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let notice = message["data"]["notice_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    emu.stamps.lock().expect("lock").push((notice, at));
     let mut received = emu.received.lock().expect("lock");
     received.push(message.clone());
     let name = format!("projects/{project}/messages/{}", received.len());

@@ -1,0 +1,209 @@
+//! Push figures: (1) single orders, one at a time — latency from the
+//! issuer's "ready" commit to the request arriving at the FCM emulator;
+//! (2) a 10,000-notice wave queued while no dispatcher runs, then drained by
+//! one dispatcher, and again by two (as two server processes would).
+
+use anyhow::Context;
+use legitka_server::crypto::Secret;
+use legitka_server::push::Sender;
+use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
+use legitka_server::push::fcm::{FcmSender, FcmSettings};
+use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_server::state::AppState;
+use legitka_server::{Application, Settings};
+use legitka_wire::PushPlatform;
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct PushFigures {
+    pub single_p50_ms: i64,
+    pub single_p99_ms: i64,
+    pub wave_notices: usize,
+    pub wave_one_secs: f64,
+    pub wave_two_secs: f64,
+}
+
+fn rsa_pair() -> anyhow::Result<(String, String)> {
+    let private = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .context("openssl")?;
+    let mut child = Command::new("openssl")
+        .args(["pkey", "-pubout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    std::io::Write::write_all(&mut child.stdin.take().context("stdin")?, &private.stdout)?;
+    let public = child.wait_with_output()?;
+    Ok((
+        String::from_utf8(private.stdout)?,
+        String::from_utf8(public.stdout)?,
+    ))
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn devices(base: &str, tokens: &[String]) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    futures_util::StreamExt::collect::<Vec<_>>(futures_util::StreamExt::buffer_unordered(
+        futures_util::stream::iter(tokens.iter().enumerate().map(|(i, t)| {
+            let req = http
+                .post(format!("{base}/api/v1/devices"))
+                .bearer_auth(t)
+                .json(&serde_json::json!({"platform": "fcm", "token": format!("bench-{i}"), "locale": "pl"}));
+            async move { req.send().await }
+        })),
+        64,
+    ))
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(())
+}
+
+async fn drain_with(
+    state: &AppState,
+    fcm: &FcmSettings,
+    dispatchers: usize,
+) -> anyhow::Result<Duration> {
+    let sender: Arc<dyn Sender> = Arc::new(FcmSender::new(fcm.clone()));
+    let first = Dispatcher::new(
+        state.db.clone(),
+        Arc::clone(&state.clock),
+        HashMap::from([(PushPlatform::Fcm, sender)]),
+    );
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for i in 0..dispatchers {
+        let d = if i == 0 {
+            first.clone()
+        } else {
+            first.clone_as_another_process()
+        };
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match d.try_execute_task().await {
+                    Ok(ExecutionOutcome::Empty) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => return Err(anyhow::anyhow!("{e}")),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(started.elapsed())
+}
+
+pub async fn run(
+    db_url: impl Fn() -> futures_util::future::BoxFuture<
+        'static,
+        anyhow::Result<(String, tempfile::TempDir)>,
+    >,
+) -> anyhow::Result<PushFigures> {
+    let (private, public) = rsa_pair()?;
+    let emu = FcmEmulator::start("bench", "bench@bench.iam.gserviceaccount.com", &public).await?;
+    let fcm = FcmSettings {
+        project_id: emu.project_id.clone(),
+        endpoint: emu.base_url.clone(),
+        token_uri: emu.token_uri.clone(),
+        client_email: emu.client_email.clone(),
+        private_key_pem: Secret::new(private),
+    };
+
+    // 1. Single orders: the server's own dispatcher, woken by each commit.
+    let (url, _dir) = db_url().await?;
+    let mut settings = Settings::for_tests(url);
+    settings.issuer.accept_delay = Duration::from_millis(10);
+    settings.issuer.ready_delay = Duration::from_millis(10);
+    settings.fcm = Some(fcm.clone());
+    let app = Application::build(settings).await?;
+    let state = app.state().clone();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let tokens = crate::students(&state, "single", 200).await?;
+    devices(&base, &tokens).await?;
+    let http = reqwest::Client::new();
+    for t in &tokens {
+        let before = emu.receipt_times().len();
+        http.post(format!("{base}/api/v1/orders"))
+            .bearer_auth(t)
+            .send()
+            .await?;
+        // pending, in progress, ready: three notices, then the next order.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while emu.receipt_times().len() < before + 3 {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "a single order's notices never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let ready: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, created_at FROM notices WHERE status = 'ready'")
+            .fetch_all(&state.db.pool)
+            .await?;
+    let arrived: HashMap<String, i64> = emu.receipt_times().into_iter().collect();
+    let mut lat: Vec<i64> = ready
+        .iter()
+        .filter_map(|(id, at)| arrived.get(id).map(|r| r - at))
+        .collect();
+    lat.sort_unstable();
+    anyhow::ensure!(
+        lat.len() == tokens.len(),
+        "{} of {} ready notices arrived",
+        lat.len(),
+        tokens.len()
+    );
+
+    // 2. A 10,000-notice wave: queued without a dispatcher, then drained.
+    let mut wave = vec![];
+    for dispatchers in [1, 2] {
+        let (url, _dir) = db_url().await?;
+        let mut settings = Settings::for_tests(url);
+        settings.issuer.accept_delay = Duration::from_millis(10);
+        settings.issuer.ready_delay = Duration::from_millis(10);
+        let app = Application::build(settings).await?;
+        let state = app.state().clone();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped());
+        let tokens = crate::students(&state, "wave", 3_334).await?;
+        devices(&base, &tokens).await?;
+        crate::place_all(&base, &tokens, 64).await?;
+        crate::wait_all_ready(&state, tokens.len()).await?;
+        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
+            .fetch_one(&state.db.pool)
+            .await?;
+        let took = drain_with(&state, &fcm, dispatchers).await?;
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
+            .fetch_one(&state.db.pool)
+            .await?;
+        anyhow::ensure!(left == 0, "{left} deliveries left");
+        wave.push((usize::try_from(queued)?, took));
+    }
+    Ok(PushFigures {
+        single_p50_ms: percentile(&lat, 0.50),
+        single_p99_ms: percentile(&lat, 0.99),
+        wave_notices: wave[0].0,
+        wave_one_secs: wave[0].1.as_secs_f64(),
+        wave_two_secs: wave[1].1.as_secs_f64(),
+    })
+}
