@@ -1,7 +1,8 @@
 //! Push figures: (1) single orders, one at a time — latency from the
 //! issuer's "ready" commit to the request arriving at the FCM emulator;
 //! (2) a 10,000-notice wave queued while no dispatcher runs, then drained by
-//! one dispatcher, and again by two (as two server processes would).
+//! one instance's dispatcher (its `workers` loops), and again by two
+//! instances sharing the outbox.
 
 use anyhow::Context;
 use legitka_server::crypto::Secret;
@@ -91,20 +92,24 @@ async fn drain_with(
     let started = Instant::now();
     let mut tasks = vec![];
     for i in 0..dispatchers {
-        let d = if i == 0 {
+        let instance = if i == 0 {
             first.clone()
         } else {
             first.clone_as_another_process()
         };
-        tasks.push(tokio::spawn(async move {
-            loop {
-                match d.try_execute_task().await {
-                    Ok(ExecutionOutcome::Empty) => return Ok(()),
-                    Ok(_) => {}
-                    Err(e) => return Err(anyhow::anyhow!("{e}")),
+        // Each instance runs its workers, as `Dispatcher::run` does.
+        for _ in 0..instance.workers {
+            let d = instance.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match d.try_execute_task().await {
+                        Ok(ExecutionOutcome::Empty) => return Ok(()),
+                        Ok(_) => {}
+                        Err(e) => return Err(anyhow::anyhow!("{e}")),
+                    }
                 }
-            }
-        }));
+            }));
+        }
     }
     for t in tasks {
         t.await??;

@@ -46,6 +46,8 @@ pub struct Dispatcher {
     /// other processes' notices, the dispatcher looks again every `idle`.
     wakeup: Option<Arc<tokio::sync::Notify>>,
     pub idle: Duration,
+    /// Deliveries in flight at once in this process (leases keep them apart).
+    pub workers: usize,
 }
 
 struct Claimed {
@@ -71,6 +73,7 @@ impl Dispatcher {
             base_backoff: Duration::from_secs(2),
             wakeup: None,
             idle: Duration::from_millis(250),
+            workers: 4,
         }
     }
 
@@ -256,9 +259,18 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Works until stopped: drains what is due, then waits for a wake-up or
-    /// the idle interval.
+    /// Works until stopped with `workers` loops, each draining what is due,
+    /// then waiting for a wake-up or the idle interval.
     pub async fn run(self) {
+        let loops: Vec<_> = (0..self.workers.max(1))
+            .map(|_| tokio::spawn(self.clone().work()))
+            .collect();
+        for l in loops {
+            let _ = l.await;
+        }
+    }
+
+    async fn work(self) {
         loop {
             match self.try_execute_task().await {
                 Ok(ExecutionOutcome::Empty) => match &self.wakeup {
