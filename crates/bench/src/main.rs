@@ -195,7 +195,7 @@ async fn students(state: &AppState, prefix: &str, count: usize) -> anyhow::Resul
     }
     import::import_students(state, csv.as_bytes())
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("importing students: {e:?}"))?;
     let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM students WHERE username LIKE '{prefix}%'"
     )))
@@ -214,7 +214,7 @@ async fn students(state: &AppState, prefix: &str, count: usize) -> anyhow::Resul
     tokens
         .into_iter()
         .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(|e| anyhow::anyhow!("creating sessions: {e:?}"))
 }
 
 async fn place_all(base: &str, tokens: &[String], concurrency: usize) -> anyhow::Result<Duration> {

@@ -139,12 +139,18 @@ pub async fn run(
     settings.issuer.accept_delay = Duration::from_millis(10);
     settings.issuer.ready_delay = Duration::from_millis(10);
     settings.fcm = Some(fcm.clone());
-    let app = Application::build(settings).await?;
+    let app = Application::build(settings)
+        .await
+        .context("starting the server")?;
     let state = app.state().clone();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
-    let tokens = crate::students(&state, "single", 200).await?;
-    devices(&base, &tokens).await?;
+    let tokens = crate::students(&state, "single", 200)
+        .await
+        .context("seeding single-order students")?;
+    devices(&base, &tokens)
+        .await
+        .context("registering devices")?;
     let http = reqwest::Client::new();
     for t in &tokens {
         let before = emu.receipt_times().len();
@@ -190,14 +196,24 @@ pub async fn run(
         let state = app.state().clone();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped());
-        let tokens = crate::students(&state, "wave", 3_334).await?;
-        devices(&base, &tokens).await?;
-        crate::place_all(&base, &tokens, 64).await?;
-        crate::wait_all_ready(&state, tokens.len()).await?;
+        let tokens = crate::students(&state, "wave", 3_334)
+            .await
+            .context("seeding wave students")?;
+        devices(&base, &tokens)
+            .await
+            .context("registering wave devices")?;
+        crate::place_all(&base, &tokens, 64)
+            .await
+            .context("placing wave orders")?;
+        crate::wait_all_ready(&state, tokens.len())
+            .await
+            .context("waiting for ready")?;
         let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
             .fetch_one(&state.db.pool)
             .await?;
-        let took = drain_with(&state, &fcm, dispatchers).await?;
+        let took = drain_with(&state, &fcm, dispatchers)
+            .await
+            .context("draining the wave")?;
         let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
             .fetch_one(&state.db.pool)
             .await?;

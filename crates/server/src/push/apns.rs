@@ -3,7 +3,7 @@
 //! `POST /3/device/{token}` with `apns-topic`, `apns-push-type`,
 //! `apns-priority`, `apns-expiration` and `apns-collapse-id`.
 
-use super::{Device, Message, SendOutcome, Sender, retry_after};
+use super::{Device, Message, SendOutcome, Sender, retry_after, transport_failure};
 use crate::crypto::Secret;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -114,12 +114,7 @@ impl ApnsSender {
             .await;
         let resp = match resp {
             Ok(r) => r,
-            Err(e) => {
-                return SendOutcome::Retry {
-                    after: None,
-                    error: format!("send: {e}"),
-                };
-            }
+            Err(e) => return transport_failure(&e),
         };
         let status = resp.status();
         if status.is_success() {

@@ -2,7 +2,7 @@
 //! access token at `token_uri`, then `POST …/v1/projects/{id}/messages:send`.
 //! Endpoints are settings, so tests point them at the loopback emulator.
 
-use super::{Device, Message, SendOutcome, Sender, retry_after};
+use super::{Device, Message, SendOutcome, Sender, retry_after, transport_failure};
 use crate::crypto::Secret;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -137,12 +137,7 @@ impl FcmSender {
             .await
         {
             Ok(r) => r,
-            Err(e) => {
-                return SendOutcome::Retry {
-                    after: None,
-                    error: format!("send: {e}"),
-                };
-            }
+            Err(e) => return transport_failure(&e),
         };
         let status = resp.status();
         let after = retry_after(resp.headers());

@@ -200,6 +200,14 @@ fn status_texts(status: OrderStatus) -> Texts {
     }
 }
 
+/// A request that never got an answer (connection, timeout): try again.
+pub fn transport_failure(e: &reqwest::Error) -> SendOutcome {
+    SendOutcome::Retry {
+        after: None,
+        error: format!("send: {e}"),
+    }
+}
+
 /// Seconds from a `Retry-After` header (the delay form; dates are rare here).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
