@@ -1,0 +1,318 @@
+//! kill -9 in the middle of a wave: the real server binary, with FCM push
+//! configured against the loopback emulator, is killed while students are
+//! ordering, then started again. Clients retry failed requests with the same
+//! Idempotency-Key, as the app does. Afterwards: one order per student, every
+//! order ready, and every notice delivered to its device — at least once;
+//! re-sends are bounded by what was in flight at the kill (the app drops
+//! them by notice id).
+//!
+//! `LEGITKA_DURABILITY_ORDERS` sets the wave size (default 10,000).
+
+mod common;
+
+use common::{Db, database_url, postgres_available};
+use legitka_server::crypto::Secret;
+use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_server::settings::Settings;
+use legitka_server::state::AppState;
+use legitka_server::{auth, clock::SystemClock, import, pesel::Pesel};
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_mid_wave_loses_no_notice_and_no_order_on_sqlite() {
+    kill_9_mid_wave(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_mid_wave_loses_no_notice_and_no_order_on_postgres() {
+    if postgres_available() {
+        kill_9_mid_wave(Db::Postgres).await;
+    }
+}
+
+fn rsa_pair() -> (String, String) {
+    let private = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("openssl");
+    let mut child = Command::new("openssl")
+        .args(["pkey", "-pubout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &private.stdout).unwrap();
+    let public = child.wait_with_output().unwrap();
+    (
+        String::from_utf8(private.stdout).unwrap(),
+        String::from_utf8(public.stdout).unwrap(),
+    )
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(env: &[(String, String)], port: u16) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_legitka-server"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if reqwest::get(format!("{base}/health")).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server { child, base }
+}
+
+async fn kill_9_mid_wave(db: Db) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let n: usize = std::env::var("LEGITKA_DURABILITY_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(db, &dir).await;
+    let (private, public) = rsa_pair();
+    let fcm = FcmEmulator::start("durable", "push@durable.iam.gserviceaccount.com", &public)
+        .await
+        .unwrap();
+    let key_file = dir.path().join("fcm.pem");
+    std::fs::write(&key_file, private).unwrap();
+
+    // The registry, sessions and devices, written straight to the database.
+    let mut settings = Settings::for_tests(url.clone());
+    settings.activation_key = Secret::new(KEY.to_owned());
+    let (state, _) = AppState::build(settings, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let tokens = seed(&state, n).await;
+
+    let env: Vec<(String, String)> = [
+        ("APP_DATABASE_URL", url.as_str()),
+        ("APP_ACTIVATION_KEY", KEY),
+        ("APP_ISSUER_ACCEPT_MS", "20"),
+        ("APP_ISSUER_READY_MS", "20"),
+        ("APP_FCM_PROJECT_ID", fcm.project_id.as_str()),
+        ("APP_FCM_CLIENT_EMAIL", fcm.client_email.as_str()),
+        ("APP_FCM_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+        ("APP_FCM_ENDPOINT", fcm.base_url.as_str()),
+        ("APP_FCM_TOKEN_URI", fcm.token_uri.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+
+    // Order; kill -9 once a third of the orders are in; start again; retry.
+    let server = start(&env, port).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let placed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let wave = {
+        let (http, base, placed) = (http.clone(), server.base.clone(), Arc::clone(&placed));
+        let tokens = tokens.clone();
+        tokio::spawn(async move { order_all(&http, &base, &tokens, &placed).await })
+    };
+    while placed.load(std::sync::atomic::Ordering::SeqCst) < n / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(server); // SIGKILL
+    let failed = wave.await.unwrap();
+    assert!(
+        !failed.is_empty(),
+        "the kill should have cut some orders off"
+    );
+    let server = start(&env, port).await;
+    let retry: Vec<(String, String)> = failed;
+    let still = order_pairs(&http, &server.base, &retry).await;
+    assert!(
+        still.is_empty(),
+        "{} orders failed after the restart",
+        still.len()
+    );
+
+    // Everything ready, everything delivered.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let ready: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'ready'")
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+        if usize::try_from(ready).unwrap() == n && left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{ready} of {n} ready, {left} deliveries left"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(server);
+
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(usize::try_from(orders).unwrap(), n, "one order per student");
+    let expected: HashSet<(String, String)> = sqlx::query_as(
+        "SELECT n.id, d.token FROM notices n JOIN devices d ON d.student_id = n.student_id",
+    )
+    .fetch_all(&state.db.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(
+        expected.len(),
+        3 * n,
+        "pending, in progress, ready for each"
+    );
+    let mut got: HashMap<(String, String), usize> = HashMap::new();
+    for m in fcm.received() {
+        let key = (
+            m["data"]["notice_id"].as_str().unwrap().to_owned(),
+            m["token"].as_str().unwrap().to_owned(),
+        );
+        *got.entry(key).or_default() += 1;
+    }
+    let missing = expected.iter().filter(|k| !got.contains_key(*k)).count();
+    assert_eq!(missing, 0, "notices lost");
+    let resent: usize = got.values().map(|c| c - 1).sum();
+    // At most what the dispatcher's workers had in flight at the kill.
+    assert!(resent <= 4, "{resent} notices sent twice");
+    assert!(
+        got.keys().all(|k| expected.contains(k)),
+        "a notice nobody queued"
+    );
+}
+
+/// `n` eligible students, each with a session and one FCM device.
+/// Returns their (access token, idempotency key).
+async fn seed(state: &AppState, n: usize) -> Vec<(String, String)> {
+    let hash = auth::hash_password("x".into()).await.unwrap();
+    let mut csv = format!("{}\n", import::COLUMNS);
+    for i in 0..n {
+        let pesel = Pesel::with_check_digit(&format!(
+            "0{}2{}08{:04}",
+            i % 10,
+            1 + (i / 10) % 9,
+            i % 10_000
+        ))
+        .unwrap();
+        csv.push_str(&format!(
+            "s{i},\"{hash}\",S,{i},{},{i},true,true,ELS/{i},2099-12-31,2020-01-01,,first_cycle\n",
+            pesel.expose()
+        ));
+    }
+    import::import_students(state, csv.as_bytes())
+        .await
+        .unwrap();
+    let ids: Vec<(String, String)> = sqlx::query_as("SELECT id, username FROM students")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap();
+    let mut out = vec![];
+    for chunk in ids.chunks(256) {
+        let made = futures_util::future::join_all(chunk.iter().map(|(id, username)| async move {
+            let t = auth::create_session(state, id).await.unwrap();
+            let session: String = sqlx::query_scalar(
+                "SELECT session_id FROM access_tokens WHERE token_hash = $1",
+            )
+            .bind(legitka_server::crypto::sha256_hex(&t.access_token))
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO devices (id, student_id, session_id, platform, token, locale, created_at) \
+                 VALUES ($1, $2, $3, 'fcm', $4, 'pl', 0)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(id)
+            .bind(session)
+            .bind(format!("device-{username}"))
+            .execute(&state.db.pool)
+            .await
+            .unwrap();
+            (t.access_token, uuid::Uuid::new_v4().to_string())
+        }))
+        .await;
+        out.extend(made);
+    }
+    out
+}
+
+/// Places every order (64 at a time); returns those whose request failed.
+async fn order_all(
+    http: &reqwest::Client,
+    base: &str,
+    tokens: &[(String, String)],
+    placed: &std::sync::atomic::AtomicUsize,
+) -> Vec<(String, String)> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(tokens.iter().cloned())
+        .map(|(token, key)| async move {
+            let r = http
+                .post(format!("{base}/api/v1/orders"))
+                .bearer_auth(&token)
+                .header("Idempotency-Key", &key)
+                .send()
+                .await;
+            placed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            match r {
+                Ok(r) if r.status().is_success() => None,
+                _ => Some((token, key)),
+            }
+        })
+        .buffer_unordered(64)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await
+}
+
+async fn order_pairs(
+    http: &reqwest::Client,
+    base: &str,
+    pairs: &[(String, String)],
+) -> Vec<(String, String)> {
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    order_all(http, base, pairs, &counter).await
+}
