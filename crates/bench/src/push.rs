@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 pub struct PushFigures {
     pub single_p50_ms: i64,
     pub single_p99_ms: i64,
+    /// (orders, p50 ms, p99 ms) of ready → provider inside live waves.
+    pub live: Vec<(usize, i64, i64)>,
     pub wave_notices: usize,
     pub wave_one_secs: f64,
     pub wave_two_secs: f64,
@@ -185,7 +187,52 @@ pub async fn run(
         tokens.len()
     );
 
-    // 2. A 10,000-notice wave: queued without a dispatcher, then drained.
+    // 2. Live waves: the server's own dispatcher works while orders pour in.
+    let mut live = vec![];
+    for n in [1_000, 10_000] {
+        let (url, _dir) = db_url().await?;
+        let mut settings = Settings::for_tests(url);
+        settings.issuer.accept_delay = Duration::from_millis(10);
+        settings.issuer.ready_delay = Duration::from_millis(10);
+        settings.fcm = Some(fcm.clone());
+        let app = Application::build(settings)
+            .await
+            .context("starting the server")?;
+        let state = app.state().clone();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped());
+        let tokens = crate::students(&state, "live", n)
+            .await
+            .context("seeding live students")?;
+        devices(&base, &tokens)
+            .await
+            .context("registering live devices")?;
+        crate::place_all(&base, &tokens, 64)
+            .await
+            .context("placing live orders")?;
+        crate::wait_all_ready(&state, n).await?;
+        let ready: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, created_at FROM notices WHERE status = 'ready'")
+                .fetch_all(&state.db.pool)
+                .await?;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let arrived = loop {
+            let arrived: HashMap<String, i64> = emu.receipt_times().into_iter().collect();
+            if ready.iter().all(|(id, _)| arrived.contains_key(id)) {
+                break arrived;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "live wave notices never all arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let mut l: Vec<i64> = ready.iter().map(|(id, at)| arrived[id] - at).collect();
+        l.sort_unstable();
+        live.push((n, percentile(&l, 0.50), percentile(&l, 0.99)));
+    }
+
+    // 3. A 10,000-notice wave: queued without a dispatcher, then drained.
     let mut wave = vec![];
     for dispatchers in [1, 2] {
         let (url, _dir) = db_url().await?;
@@ -223,6 +270,7 @@ pub async fn run(
     Ok(PushFigures {
         single_p50_ms: percentile(&lat, 0.50),
         single_p99_ms: percentile(&lat, 0.99),
+        live,
         wave_notices: wave[0].0,
         wave_one_secs: wave[0].1.as_secs_f64(),
         wave_two_secs: wave[1].1.as_secs_f64(),
