@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Db, database_url, postgres_available};
+use common::{Db, database_url, postgres_available, rsa_pair};
 use legitka_server::crypto::Secret;
 use legitka_server::push::fcm_emulator::FcmEmulator;
 use legitka_server::settings::Settings;
@@ -33,31 +33,6 @@ async fn kill_9_mid_wave_loses_no_notice_and_no_order_on_postgres() {
     if postgres_available() {
         kill_9_mid_wave(Db::Postgres).await;
     }
-}
-
-fn rsa_pair() -> (String, String) {
-    let private = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl");
-    let mut child = Command::new("openssl")
-        .args(["pkey", "-pubout"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &private.stdout).unwrap();
-    let public = child.wait_with_output().unwrap();
-    (
-        String::from_utf8(private.stdout).unwrap(),
-        String::from_utf8(public.stdout).unwrap(),
-    )
 }
 
 struct Server {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Db, TestApp, spawn_app, spawn_app_with};
+use common::{Db, TestApp, ec_pair, rsa_pair, spawn_app, spawn_app_with};
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::apns::{ApnsSender, ApnsSettings};
@@ -16,7 +16,6 @@ use legitka_server::push::fcm_emulator::FcmEmulator;
 use legitka_wire::{ActivationData, OrderStatus, PushPlatform};
 use serde_json::json;
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,43 +31,6 @@ both!(
     apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing,
     two_dispatchers_share_the_outbox_without_sending_twice,
 );
-
-/// (private PEM, public PEM) of a fresh 2048-bit RSA key.
-fn rsa_pair() -> (String, String) {
-    key_pair(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
-}
-
-/// (private PKCS#8 PEM, public PEM) of a fresh P-256 key, like an APNs .p8.
-fn ec_pair() -> (String, String) {
-    key_pair(&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
-}
-
-fn key_pair(genpkey: &[&str]) -> (String, String) {
-    let private = Command::new("openssl")
-        .arg("genpkey")
-        .args(genpkey)
-        .output()
-        .expect("openssl");
-    assert!(private.status.success());
-    let mut public = Command::new("openssl")
-        .args(["pkey", "-pubout"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    public
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&private.stdout)
-        .unwrap();
-    let public = public.wait_with_output().unwrap();
-    (
-        String::from_utf8(private.stdout).unwrap(),
-        String::from_utf8(public.stdout).unwrap(),
-    )
-}
 
 struct Push {
     app: TestApp,
