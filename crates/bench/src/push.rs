@@ -119,6 +119,36 @@ async fn drain_with(
     Ok(started.elapsed())
 }
 
+/// The server with a 10 ms + 10 ms issuer, pushing through `fcm` if given.
+async fn serve(url: String, fcm: Option<FcmSettings>) -> anyhow::Result<(AppState, String)> {
+    let mut settings = Settings::for_tests(url);
+    settings.issuer.accept_delay = Duration::from_millis(10);
+    settings.issuer.ready_delay = Duration::from_millis(10);
+    settings.fcm = fcm;
+    let app = Application::build(settings)
+        .await
+        .context("starting the server")?;
+    let state = app.state().clone();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    Ok((state, base))
+}
+
+/// (ready notices, sorted ready-commit → emulator latencies in ms of those that arrived).
+async fn ready_latencies(state: &AppState, emu: &FcmEmulator) -> anyhow::Result<(usize, Vec<i64>)> {
+    let ready: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, created_at FROM notices WHERE status = 'ready'")
+            .fetch_all(&state.db.pool)
+            .await?;
+    let arrived: HashMap<String, i64> = emu.receipt_times().into_iter().collect();
+    let mut lat: Vec<i64> = ready
+        .iter()
+        .filter_map(|(id, at)| arrived.get(id).map(|r| r - at))
+        .collect();
+    lat.sort_unstable();
+    Ok((ready.len(), lat))
+}
+
 pub async fn run(
     db_url: impl Fn() -> futures_util::future::BoxFuture<
         'static,
@@ -137,16 +167,7 @@ pub async fn run(
 
     // 1. Single orders: the server's own dispatcher, woken by each commit.
     let (url, _dir) = db_url().await?;
-    let mut settings = Settings::for_tests(url);
-    settings.issuer.accept_delay = Duration::from_millis(10);
-    settings.issuer.ready_delay = Duration::from_millis(10);
-    settings.fcm = Some(fcm.clone());
-    let app = Application::build(settings)
-        .await
-        .context("starting the server")?;
-    let state = app.state().clone();
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
+    let (state, base) = serve(url, Some(fcm.clone())).await?;
     let tokens = crate::students(&state, "single", 200)
         .await
         .context("seeding single-order students")?;
@@ -170,16 +191,7 @@ pub async fn run(
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
-    let ready: Vec<(String, i64)> =
-        sqlx::query_as("SELECT id, created_at FROM notices WHERE status = 'ready'")
-            .fetch_all(&state.db.pool)
-            .await?;
-    let arrived: HashMap<String, i64> = emu.receipt_times().into_iter().collect();
-    let mut lat: Vec<i64> = ready
-        .iter()
-        .filter_map(|(id, at)| arrived.get(id).map(|r| r - at))
-        .collect();
-    lat.sort_unstable();
+    let (_, lat) = ready_latencies(&state, &emu).await?;
     anyhow::ensure!(
         lat.len() == tokens.len(),
         "{} of {} ready notices arrived",
@@ -191,16 +203,7 @@ pub async fn run(
     let mut live = vec![];
     for n in [1_000, 10_000] {
         let (url, _dir) = db_url().await?;
-        let mut settings = Settings::for_tests(url);
-        settings.issuer.accept_delay = Duration::from_millis(10);
-        settings.issuer.ready_delay = Duration::from_millis(10);
-        settings.fcm = Some(fcm.clone());
-        let app = Application::build(settings)
-            .await
-            .context("starting the server")?;
-        let state = app.state().clone();
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until_stopped());
+        let (state, base) = serve(url, Some(fcm.clone())).await?;
         let tokens = crate::students(&state, "live", n)
             .await
             .context("seeding live students")?;
@@ -211,15 +214,11 @@ pub async fn run(
             .await
             .context("placing live orders")?;
         crate::wait_all_ready(&state, n).await?;
-        let ready: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, created_at FROM notices WHERE status = 'ready'")
-                .fetch_all(&state.db.pool)
-                .await?;
         let deadline = Instant::now() + Duration::from_secs(300);
-        let arrived = loop {
-            let arrived: HashMap<String, i64> = emu.receipt_times().into_iter().collect();
-            if ready.iter().all(|(id, _)| arrived.contains_key(id)) {
-                break arrived;
+        let l = loop {
+            let (ready, lat) = ready_latencies(&state, &emu).await?;
+            if lat.len() == ready {
+                break lat;
             }
             anyhow::ensure!(
                 Instant::now() < deadline,
@@ -227,8 +226,6 @@ pub async fn run(
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let mut l: Vec<i64> = ready.iter().map(|(id, at)| arrived[id] - at).collect();
-        l.sort_unstable();
         live.push((n, percentile(&l, 0.50), percentile(&l, 0.99)));
     }
 
@@ -236,13 +233,8 @@ pub async fn run(
     let mut wave = vec![];
     for dispatchers in [1, 2] {
         let (url, _dir) = db_url().await?;
-        let mut settings = Settings::for_tests(url);
-        settings.issuer.accept_delay = Duration::from_millis(10);
-        settings.issuer.ready_delay = Duration::from_millis(10);
-        let app = Application::build(settings).await?;
-        let state = app.state().clone();
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until_stopped());
+        // No push configured: the notices wait for the dispatchers below.
+        let (state, base) = serve(url, None).await?;
         let tokens = crate::students(&state, "wave", 3_334)
             .await
             .context("seeding wave students")?;
