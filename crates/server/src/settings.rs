@@ -7,6 +7,7 @@ use crate::domain::eligibility::Policy;
 use crate::issuer::Outcome;
 use crate::push::apns::ApnsSettings;
 use crate::push::fcm::FcmSettings;
+use crate::push::webpush::WebPushSettings;
 use crate::ratelimit::RateSettings;
 use anyhow::Context;
 use serde::Deserialize;
@@ -43,6 +44,11 @@ pub struct Settings {
     pub fcm: Option<FcmSettings>,
     /// APNs (iOS); off without it.
     pub apns: Option<ApnsSettings>,
+    /// Web Push / UnifiedPush (VAPID); off without it.
+    pub web_push: Option<WebPushSettings>,
+    /// Push dispatcher workers in this process; 0 leaves sending to the
+    /// other instances sharing the database.
+    pub push_workers: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -83,6 +89,10 @@ struct Raw {
     apns_key_id: Option<String>,
     apns_key_file: Option<std::path::PathBuf>,
     apns_topic: String,
+    webpush_vapid_key_file: Option<std::path::PathBuf>,
+    webpush_contact: Option<String>,
+    webpush_allow_http: bool,
+    push_workers: usize,
 }
 
 impl Settings {
@@ -106,7 +116,9 @@ impl Settings {
             .set_default("fcm_endpoint", "https://fcm.googleapis.com")?
             .set_default("fcm_token_uri", "https://oauth2.googleapis.com/token")?
             .set_default("apns_endpoint", "https://api.push.apple.com")?
-            .set_default("apns_topic", "pl.legitka.app")?;
+            .set_default("apns_topic", "pl.legitka.app")?
+            .set_default("webpush_allow_http", false)?
+            .set_default("push_workers", 4)?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -153,6 +165,26 @@ impl Settings {
             (None, None, None) => None,
             _ => anyhow::bail!("APNs needs apns_team_id, apns_key_id and apns_key_file together"),
         };
+        let web_push = match (raw.webpush_vapid_key_file, raw.webpush_contact) {
+            (Some(key), Some(contact)) => {
+                anyhow::ensure!(
+                    contact.starts_with("mailto:") || contact.starts_with("https:"),
+                    "webpush_contact must be a mailto: or https: address"
+                );
+                Some(WebPushSettings {
+                    private_key_pem: Secret::new(
+                        std::fs::read_to_string(&key)
+                            .with_context(|| format!("reading {}", key.display()))?,
+                    ),
+                    contact,
+                    allow_http: raw.webpush_allow_http,
+                })
+            }
+            (None, None) => None,
+            _ => {
+                anyhow::bail!("Web Push needs webpush_vapid_key_file and webpush_contact together")
+            }
+        };
         let activation_key = match (raw.activation_key, demo) {
             (Some(k), _) => k,
             (None, true) => {
@@ -192,6 +224,8 @@ impl Settings {
             read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
             fcm,
             apns,
+            web_push,
+            push_workers: raw.push_workers,
         })
     }
 
@@ -217,6 +251,8 @@ impl Settings {
             read_cache_ttl: Duration::from_secs(2),
             fcm: None,
             apns: None,
+            web_push: None,
+            push_workers: 4,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::push::Sender;
 use crate::push::apns::ApnsSender;
 use crate::push::dispatcher::Dispatcher;
 use crate::push::fcm::FcmSender;
+use crate::push::webpush::WebPushSender;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -52,9 +53,14 @@ impl Application {
         if let Some(apns) = state.settings.apns.clone() {
             senders.insert(PushPlatform::Apns, Arc::new(ApnsSender::new(apns)));
         }
-        if !senders.is_empty() {
-            let dispatcher = Dispatcher::new(state.db.clone(), Arc::clone(&state.clock), senders)
-                .with_wakeup(state.orders.outbox_wakeup());
+        if let Some(wp) = state.settings.web_push.clone() {
+            senders.insert(PushPlatform::WebPush, Arc::new(WebPushSender::new(wp)));
+        }
+        if !senders.is_empty() && state.settings.push_workers > 0 {
+            let mut dispatcher =
+                Dispatcher::new(state.db.clone(), Arc::clone(&state.clock), senders)
+                    .with_wakeup(state.orders.outbox_wakeup());
+            dispatcher.workers = state.settings.push_workers;
             tokio::spawn(dispatcher.run());
         }
         Ok(Self {

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod notice;
+
 /// Path prefix of the versioned student API.
 pub const API_PREFIX: &str = "/api/v1";
 

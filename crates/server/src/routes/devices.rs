@@ -4,10 +4,11 @@
 use super::ApiJson;
 use crate::auth::AuthStudent;
 use crate::error::{AppError, AppResult};
+use crate::push::webpush::parse_subscription;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use legitka_wire::{ApiError, DeviceRegistration, ErrorCode};
+use legitka_wire::{ApiError, DeviceRegistration, ErrorCode, PushPlatform};
 
 fn check_token(token: &str) -> AppResult<&str> {
     let t = token.trim();
@@ -20,6 +21,21 @@ fn check_token(token: &str) -> AppResult<&str> {
     Ok(t)
 }
 
+/// A Web Push token must be a subscription the sender can use.
+fn check_registration<'a>(state: &AppState, d: &'a DeviceRegistration) -> AppResult<&'a str> {
+    let token = check_token(&d.token)?;
+    if d.platform == PushPlatform::WebPush {
+        let allow_http = state
+            .settings
+            .web_push
+            .as_ref()
+            .is_some_and(|w| w.allow_http);
+        parse_subscription(token, allow_http)
+            .map_err(|why| AppError::client(ErrorCode::BadRequest, why))?;
+    }
+    Ok(token)
+}
+
 /// Registers (or re-registers, e.g. after a token change) this device.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "push", security(("bearer" = [])),
     request_body = DeviceRegistration,
@@ -30,7 +46,7 @@ pub async fn register(
     who: AuthStudent,
     ApiJson(d): ApiJson<DeviceRegistration>,
 ) -> AppResult<StatusCode> {
-    let token = check_token(&d.token)?;
+    let token = check_registration(&state, &d)?;
     sqlx::query(
         "INSERT INTO devices (id, student_id, session_id, platform, token, locale, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
