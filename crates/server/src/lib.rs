@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod issuer;
+pub mod peers;
 pub mod pesel;
 pub mod push;
 pub mod ratelimit;

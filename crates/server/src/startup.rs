@@ -1,7 +1,9 @@
 //! Builds the whole server from typed settings; binds port 0 in tests.
 
 use crate::clock::{Clock, SystemClock};
+use crate::db::Backend;
 use crate::issuer::emulator;
+use crate::peers;
 use crate::push::Sender;
 use crate::push::apns::ApnsSender;
 use crate::push::dispatcher::Dispatcher;
@@ -46,6 +48,16 @@ impl Application {
             state.issuer.submit(id).await?;
         }
         spawn_sweeper(state.clone());
+        if state.db.backend == Backend::Postgres {
+            let origin = uuid::Uuid::new_v4().to_string();
+            let sender = peers::spawn_sender(state.db.pool.clone(), origin.clone());
+            state.orders.tell_peers(sender);
+            tokio::spawn(peers::listen(
+                state.settings.database_url.clone(),
+                origin,
+                state.orders.clone(),
+            ));
+        }
         let mut senders: HashMap<PushPlatform, Arc<dyn Sender>> = HashMap::new();
         if let Some(fcm) = state.settings.fcm.clone() {
             senders.insert(PushPlatform::Fcm, Arc::new(FcmSender::new(fcm)));

@@ -6,11 +6,16 @@
 //! re-sends are bounded by what was in flight at the kill (the app drops
 //! them by notice id).
 //!
-//! `LEGITKA_DURABILITY_ORDERS` sets the wave size (default 10,000).
+//! Two server processes on one database share a wave and its outbox.
+//!
+//! `LEGITKA_DURABILITY_ORDERS` sets the kill -9 wave's size (default 10,000),
+//! `LEGITKA_TWO_INSTANCE_ORDERS` the two-instance wave's (default 2,000).
 
 mod common;
 
 use common::{Db, database_url, postgres_available, rsa_pair};
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
 use legitka_server::crypto::Secret;
 use legitka_server::push::fcm_emulator::FcmEmulator;
 use legitka_server::settings::Settings;
@@ -32,6 +37,18 @@ async fn kill_9_mid_wave_loses_no_notice_and_no_order_on_sqlite() {
 async fn kill_9_mid_wave_loses_no_notice_and_no_order_on_postgres() {
     if postgres_available() {
         kill_9_mid_wave(Db::Postgres).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_one_outbox_on_sqlite() {
+    two_instances(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_one_outbox_and_events_on_postgres() {
+    if postgres_available() {
+        two_instances(Db::Postgres).await;
     }
 }
 
@@ -68,12 +85,34 @@ async fn start(env: &[(String, String)], port: u16) -> Server {
     Server { child, base }
 }
 
-async fn kill_9_mid_wave(db: Db) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let n: usize = std::env::var("LEGITKA_DURABILITY_ORDERS")
+/// A wave's fixture: students with sessions and one FCM device each, and
+/// the environment that starts the real server binary against the emulator.
+struct Wave {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    fcm: Arc<FcmEmulator>,
+    env: Vec<(String, String)>,
+    tokens: Vec<(String, String)>,
+    n: usize,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wave_size(var: &str, default: usize) -> usize {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(default)
+}
+
+async fn prepare(db: Db, n: usize) -> Wave {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(db, &dir).await;
     let (private, public) = rsa_pair();
@@ -105,14 +144,91 @@ async fn kill_9_mid_wave(db: Db) {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    Wave {
+        _dir: dir,
+        state,
+        fcm,
+        env,
+        tokens,
+        n,
+    }
+}
+
+impl Wave {
+    /// Waits until every order is ready and the outbox is empty.
+    async fn wait_all_ready_and_delivered(&self) {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let ready: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'ready'")
+                    .fetch_one(&self.state.db.pool)
+                    .await
+                    .unwrap();
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
+                .fetch_one(&self.state.db.pool)
+                .await
+                .unwrap();
+            if usize::try_from(ready).unwrap() == self.n && left == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{ready} of {} ready, {left} deliveries left",
+                self.n
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// One order per student; every queued (notice, device) reached FCM and
+    /// nothing else did. Returns how many were sent more than once.
+    async fn check_orders_and_deliveries(&self) -> usize {
+        let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            usize::try_from(orders).unwrap(),
+            self.n,
+            "one order per student"
+        );
+        let expected: HashSet<(String, String)> = sqlx::query_as(
+            "SELECT n.id, d.token FROM notices n JOIN devices d ON d.student_id = n.student_id",
+        )
+        .fetch_all(&self.state.db.pool)
+        .await
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+        .into_iter()
+        .collect();
+        assert_eq!(
+            expected.len(),
+            3 * self.n,
+            "pending, in progress, ready for each"
+        );
+        let mut got: HashMap<(String, String), usize> = HashMap::new();
+        for m in self.fcm.received() {
+            let key = (
+                m["data"]["notice_id"].as_str().unwrap().to_owned(),
+                m["token"].as_str().unwrap().to_owned(),
+            );
+            *got.entry(key).or_default() += 1;
+        }
+        let missing = expected.iter().filter(|k| !got.contains_key(*k)).count();
+        assert_eq!(missing, 0, "notices lost");
+        assert!(
+            got.keys().all(|k| expected.contains(k)),
+            "a notice nobody queued"
+        );
+        got.values().map(|c| c - 1).sum()
+    }
+}
+
+async fn kill_9_mid_wave(db: Db) {
+    let w = prepare(db, wave_size("LEGITKA_DURABILITY_ORDERS", 10_000)).await;
+    let (n, port) = (w.n, free_port());
 
     // Order; kill -9 once a third of the orders are in; start again; retry.
-    let server = start(&env, port).await;
+    let server = start(&w.env, port).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -120,7 +236,7 @@ async fn kill_9_mid_wave(db: Db) {
     let placed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let wave = {
         let (http, base, placed) = (http.clone(), server.base.clone(), Arc::clone(&placed));
-        let tokens = tokens.clone();
+        let tokens = w.tokens.clone();
         tokio::spawn(async move { order_all(&http, &base, &tokens, &placed).await })
     };
     while placed.load(std::sync::atomic::Ordering::SeqCst) < n / 3 {
@@ -132,9 +248,8 @@ async fn kill_9_mid_wave(db: Db) {
         !failed.is_empty(),
         "the kill should have cut some orders off"
     );
-    let server = start(&env, port).await;
-    let retry: Vec<(String, String)> = failed;
-    let still = order_pairs(&http, &server.base, &retry).await;
+    let server = start(&w.env, port).await;
+    let still = order_pairs(&http, &server.base, &failed).await;
     assert!(
         still.is_empty(),
         "{} orders failed after the restart",
@@ -142,61 +257,72 @@ async fn kill_9_mid_wave(db: Db) {
     );
 
     // Everything ready, everything delivered.
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let ready: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'ready'")
-            .fetch_one(&state.db.pool)
-            .await
-            .unwrap();
-        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
-            .fetch_one(&state.db.pool)
-            .await
-            .unwrap();
-        if usize::try_from(ready).unwrap() == n && left == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{ready} of {n} ready, {left} deliveries left"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    w.wait_all_ready_and_delivered().await;
     drop(server);
-
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-        .fetch_one(&state.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(usize::try_from(orders).unwrap(), n, "one order per student");
-    let expected: HashSet<(String, String)> = sqlx::query_as(
-        "SELECT n.id, d.token FROM notices n JOIN devices d ON d.student_id = n.student_id",
-    )
-    .fetch_all(&state.db.pool)
-    .await
-    .unwrap()
-    .into_iter()
-    .collect();
-    assert_eq!(
-        expected.len(),
-        3 * n,
-        "pending, in progress, ready for each"
-    );
-    let mut got: HashMap<(String, String), usize> = HashMap::new();
-    for m in fcm.received() {
-        let key = (
-            m["data"]["notice_id"].as_str().unwrap().to_owned(),
-            m["token"].as_str().unwrap().to_owned(),
-        );
-        *got.entry(key).or_default() += 1;
-    }
-    let missing = expected.iter().filter(|k| !got.contains_key(*k)).count();
-    assert_eq!(missing, 0, "notices lost");
-    let resent: usize = got.values().map(|c| c - 1).sum();
+    let resent = w.check_orders_and_deliveries().await;
     // At most what the dispatcher's workers had in flight at the kill.
     assert!(resent <= 4, "{resent} notices sent twice");
-    assert!(
-        got.keys().all(|k| expected.contains(k)),
-        "a notice nobody queued"
+}
+
+/// Two server processes on one database take a wave's orders between them
+/// and share its outbox: every notice reaches its device exactly once. On
+/// PostgreSQL a student following one instance's event stream also sees
+/// what the other instance did, at once.
+async fn two_instances(db: Db) {
+    let w = prepare(db, wave_size("LEGITKA_TWO_INSTANCE_ORDERS", 2_000)).await;
+    let a = start(&w.env, free_port()).await;
+    let b = start(&w.env, free_port()).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    // The first student follows A's stream and orders through B.
+    let (first_token, first_key) = w.tokens[0].clone();
+    let mut events = http
+        .get(format!("{}/api/v1/events", a.base))
+        .bearer_auth(&first_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream()
+        .eventsource();
+    assert_eq!(events.next().await.unwrap().unwrap().event, "hello");
+    let still = order_pairs(&http, &b.base, &[(first_token, first_key)]).await;
+    assert!(still.is_empty());
+    if db == Db::Postgres {
+        let seen = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(ev)) = events.next().await {
+                if ev.event == "status" && ev.data.contains("\"ready\"") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(seen, Ok(true), "A's stream never showed B's change");
+    }
+
+    // The rest order through both, half each.
+    let (even, odd): (Vec<_>, Vec<_>) = w.tokens[1..]
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let strip =
+        |v: Vec<(usize, (String, String))>| v.into_iter().map(|(_, t)| t).collect::<Vec<_>>();
+    let (even, odd) = (strip(even), strip(odd));
+    let (left_a, left_b) = tokio::join!(
+        order_pairs(&http, &a.base, &even),
+        order_pairs(&http, &b.base, &odd)
+    );
+    assert!(left_a.is_empty() && left_b.is_empty());
+    w.wait_all_ready_and_delivered().await;
+    drop((a, b));
+    assert_eq!(
+        w.check_orders_and_deliveries().await,
+        0,
+        "a notice sent twice"
     );
 }
 

@@ -126,6 +126,8 @@ pub struct Orders {
     cache: Arc<ReadCache>,
     /// Wakes this process's push dispatcher when a notice was committed.
     outbox_wakeup: Arc<tokio::sync::Notify>,
+    /// Other server processes on the same PostgreSQL (see `peers`).
+    peers: Arc<std::sync::OnceLock<crate::peers::PeerSender>>,
 }
 
 const ORDER_COLUMNS: &str = "id, student_id, kind, status, created_at, updated_at, reveals, \
@@ -181,6 +183,22 @@ impl Orders {
             default_card_validity_ms,
             cache,
             outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+            peers: Arc::default(),
+        }
+    }
+
+    /// From now on, committed changes are told to the other instances too.
+    pub fn tell_peers(&self, sender: crate::peers::PeerSender) {
+        let _ = self.peers.set(sender);
+    }
+
+    /// Another instance committed these changes: this one's status reads,
+    /// push dispatcher and event streams learn of them as of their own.
+    pub fn heard_from_peer(&self, changes: Vec<(String, OrderView)>) {
+        self.outbox_wakeup.notify_one();
+        for (student_id, order) in changes {
+            self.cache.bump(&student_id);
+            let _ = self.events.send(Notice { student_id, order });
         }
     }
 
@@ -203,8 +221,12 @@ impl Orders {
         if !changes.0.is_empty() {
             self.outbox_wakeup.notify_one();
         }
+        let peers = self.peers.get();
         for (student_id, order) in changes.0 {
             self.cache.bump(&student_id);
+            if let Some(p) = peers {
+                let _ = p.send((student_id.clone(), order.clone()));
+            }
             // No listener is fine: nobody is connected right now.
             let _ = self.events.send(Notice { student_id, order });
         }
