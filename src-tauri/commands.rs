@@ -5,16 +5,38 @@ use crate::error::{CommandError, CommandResult};
 use crate::{keystore, live};
 use legitka_wire::shell::{AppConfig, RevealedCodes, SessionInfo};
 use legitka_wire::{
-    ErrorCode, OrderView, RefreshRequest, SignInRequest, SignInResponse, StudentState, TokenPair,
+    DeviceRegistration, ErrorCode, Locale, OrderView, PushPlatform, RefreshRequest, SignInRequest,
+    SignInResponse, StudentState, TokenPair,
 };
 use reqwest::Method;
 use std::sync::Mutex;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
+/// What the student chose in the UI's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prefs {
+    /// Notices and the push registration speak this language.
+    pub locale: Locale,
+    /// Local notices on status changes.
+    pub notifications: bool,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self {
+            locale: Locale::Pl,
+            notifications: true,
+        }
+    }
+}
+
 /// The shell's state: the session in memory and the task following its events.
 #[derive(Default)]
 pub struct Shell {
+    prefs: Mutex<Prefs>,
+    /// The last status seen of each order, so a notice is raised once per change.
+    seen: Mutex<std::collections::HashMap<String, legitka_wire::OrderStatus>>,
     api: Api,
     session: Mutex<Option<Session>>,
     /// One refresh at a time: a second concurrent one would present a spent
@@ -36,8 +58,28 @@ impl Shell {
         &self.api
     }
 
+    pub fn prefs(&self) -> Prefs {
+        *self.prefs.lock().expect("prefs lock")
+    }
+
+    /// Records an order's status from the live stream; true if it is news.
+    /// A stream opens with the current state: that is news only when the
+    /// order changed since we last saw it (while offline), not on launch.
+    pub fn is_news(&self, order: &OrderView, opens_stream: bool) -> bool {
+        let before = self
+            .seen
+            .lock()
+            .expect("seen lock")
+            .insert(order.id.clone(), order.status);
+        match before {
+            Some(status) => status != order.status,
+            None => !opens_stream,
+        }
+    }
+
     fn start<R: Runtime>(&self, app: AppHandle<R>, session: Session) {
         *self.session.lock().expect("session lock") = Some(session);
+        crate::platform::register_push(&app);
         let task = live::spawn(app);
         if let Some(old) = self.live.lock().expect("live lock").replace(task) {
             old.abort();
@@ -105,6 +147,17 @@ impl Shell {
         path: &str,
         idempotency_key: Option<&str>,
     ) -> CommandResult<T> {
+        self.call_with(method, path, None::<&()>, idempotency_key)
+            .await
+    }
+
+    async fn call_with<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl serde::Serialize>,
+        idempotency_key: Option<&str>,
+    ) -> CommandResult<T> {
         let s = self.session()?;
         let first = self
             .api
@@ -113,7 +166,7 @@ impl Shell {
                 &s.server,
                 path,
                 Some(&s.access_token),
-                None::<&()>,
+                body,
                 idempotency_key,
             )
             .await;
@@ -126,13 +179,28 @@ impl Shell {
                         &s.server,
                         path,
                         Some(&s.access_token),
-                        None::<&()>,
+                        body,
                         idempotency_key,
                     )
                     .await
             }
             other => other,
         }
+    }
+
+    /// Tells the university server where to push this student's notices.
+    pub async fn register_device(
+        &self,
+        platform: PushPlatform,
+        token: String,
+    ) -> CommandResult<()> {
+        let registration = DeviceRegistration {
+            platform,
+            token,
+            locale: self.prefs().locale,
+        };
+        self.call_with(Method::POST, "/devices", Some(&registration), None)
+            .await
     }
 }
 
@@ -233,6 +301,32 @@ pub async fn sign_out(shell: State<'_, Shell>) -> CommandResult<()> {
     Ok(())
 }
 
+/// The UI's settings: language and whether to raise notices.
+#[tauri::command]
+pub fn set_preferences(shell: State<'_, Shell>, locale: Locale, notifications: bool) {
+    *shell.prefs.lock().expect("prefs lock") = Prefs {
+        locale,
+        notifications,
+    };
+}
+
+/// A new FCM/APNs token (the mobile plugin reports token changes to the UI).
+#[tauri::command]
+pub async fn register_push_token(shell: State<'_, Shell>, token: String) -> CommandResult<()> {
+    #[cfg(mobile)]
+    return shell
+        .register_device(crate::platform::PUSH_PLATFORM, token)
+        .await;
+    #[cfg(desktop)]
+    {
+        let _ = (shell, token);
+        Err(CommandError::new(
+            ErrorCode::BadRequest,
+            "desktop follows the live stream instead of remote push",
+        ))
+    }
+}
+
 #[tauri::command]
 pub async fn student_state(shell: State<'_, Shell>) -> CommandResult<StudentState> {
     shell.call(Method::GET, "/me", None).await
@@ -290,6 +384,37 @@ pub fn qr_svg(payload: &str) -> CommandResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn order(id: &str, status: legitka_wire::OrderStatus) -> OrderView {
+        OrderView {
+            id: id.into(),
+            kind: legitka_wire::OrderKind::New,
+            status,
+            created_at: 1,
+            updated_at: 2,
+            reveals_left: 3,
+            activation_expires_at: None,
+            card_valid_until: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn one_notice_per_change_none_at_launch_and_missed_changes_count() {
+        use legitka_wire::OrderStatus::{InProgress, Ready, Received};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let shell = Shell::default();
+        // Launch: the stream opens with the current state, which is not news.
+        assert!(!shell.is_news(&order("a", Received), true));
+        // A new order and each change are news, once.
+        assert!(shell.is_news(&order("b", InProgress), false));
+        assert!(shell.is_news(&order("b", Ready), false));
+        assert!(!shell.is_news(&order("b", Ready), false));
+        // A reconnect repeats the current state: not news …
+        assert!(!shell.is_news(&order("b", Ready), true));
+        // … unless it changed while the stream was down.
+        assert!(shell.is_news(&order("b", Received), true));
+    }
 
     #[test]
     fn qr_svg_is_an_svg_of_the_payload() {

@@ -1,8 +1,9 @@
 //! Desktop twin of `mobile.rs`: same names, desktop behaviour.
 
 use keyring_core::api::CredentialStoreApi;
+use legitka_wire::OrderView;
 use std::sync::Arc;
-use tauri::Runtime;
+use tauri::{AppHandle, Runtime};
 
 pub type Store = Arc<dyn CredentialStoreApi + Send + Sync>;
 
@@ -23,3 +24,34 @@ pub fn credential_store() -> keyring_core::Result<Store> {
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
 }
+
+/// Desktop has no remote push: the live event stream brings every change
+/// while the app runs, and [`notify`] raises the notice.
+pub fn register_push<R: Runtime>(_app: &AppHandle<R>) {}
+
+/// A desktop notice (freedesktop notifications on Linux); clicking it opens
+/// the order in the app.
+#[cfg(target_os = "linux")]
+pub fn notify<R: Runtime>(app: &AppHandle<R>, title: String, body: String, order: OrderView) {
+    let app = app.clone();
+    // `wait_for_action` blocks until the notice is clicked or closed.
+    std::thread::spawn(move || {
+        let shown = notify_rust::Notification::new()
+            .appname("Legitka")
+            .summary(&title)
+            .body(&body)
+            .action("default", &title)
+            .show();
+        match shown {
+            Ok(handle) => handle.wait_for_action(|action| {
+                if action == "default" {
+                    crate::notify::open_order(&app, order);
+                }
+            }),
+            Err(e) => tracing::warn!(error = %e, "no desktop notification service"),
+        }
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn notify<R: Runtime>(_app: &AppHandle<R>, _title: String, _body: String, _order: OrderView) {}

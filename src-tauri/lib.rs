@@ -6,6 +6,7 @@ mod commands;
 mod error;
 mod keystore;
 mod live;
+mod notify;
 
 #[cfg(desktop)]
 mod desktop;
@@ -39,6 +40,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::place_order,
             commands::reveal,
             commands::copy_text,
+            commands::set_preferences,
+            commands::register_push_token,
         ]);
     builder
         .run(tauri::generate_context!())

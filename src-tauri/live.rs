@@ -84,11 +84,16 @@ async fn follow<R: Runtime>(
     // Whatever changed while we were away, the UI reads it again.
     let _ = app.emit(RESYNC, ());
     let mut events = resp.bytes_stream().eventsource();
+    let mut opening = true;
     while let Some(ev) = events.next().await {
         let Ok(ev) = ev else { return End::Retry };
+        let opens_stream = std::mem::replace(&mut opening, false);
         match ev.event.as_str() {
             "status" => {
                 if let Ok(status) = serde_json::from_str::<StatusEvent>(&ev.data) {
+                    if app.state::<Shell>().is_news(&status.order, opens_stream) {
+                        crate::notify::status_changed(app, &status.order);
+                    }
                     let _ = app.emit(ORDER_STATUS, status);
                 }
             }

@@ -4,15 +4,28 @@
 //! Needs a display (Xvfb), a session bus with an unlocked Secret Service, the
 //! app built by `tauri build --debug --no-bundle` (`LEGITKA_APP`, else the
 //! binary cargo built) and `tauri-driver` on PATH. `scripts/test` sets all of
-//! that up. Screenshots of each step go to `LEGITKA_SCREENSHOTS` (default:
+//! that up. The push providers are the backend's loopback emulators (FCM,
+//! APNs, Web Push), and a small notification server on the session bus
+//! (`notification_daemon.py`) shows and taps the app's desktop notices. Screenshots of each step go to `LEGITKA_SCREENSHOTS` (default:
 //! the target directory).
 
+#[path = "../crates/server/tests/common/keys.rs"]
+mod keys;
+
 use fantoccini::{Client, ClientBuilder, Locator};
+use legitka_server::crypto::Secret;
+use legitka_server::push::apns::ApnsSettings;
+use legitka_server::push::apns_emulator::ApnsEmulator;
+use legitka_server::push::fcm::FcmSettings;
+use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_server::push::webpush::{WebPushSender, WebPushSettings};
+use legitka_server::push::webpush_emulator::WebPushEmulator;
 use legitka_server::{Application, Settings, demo};
 use serde_json::json;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -125,6 +138,193 @@ async fn sign_in(c: &Client, user: &str, password: &str) {
     wait_css(c, "#sign-in").await.click().await.unwrap();
 }
 
+/// The three push services, as emulators the backend is configured for.
+struct Providers {
+    fcm: Arc<FcmEmulator>,
+    apns: Arc<ApnsEmulator>,
+    web_push: Arc<WebPushEmulator>,
+    /// A UnifiedPush subscription made for this backend's VAPID key.
+    subscription: String,
+}
+
+const IPHONE: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+async fn providers(settings: &mut Settings) -> Providers {
+    let (rsa_private, rsa_public) = keys::rsa_pair();
+    let fcm = FcmEmulator::start(
+        "legitka-e2e",
+        "push@legitka-e2e.iam.gserviceaccount.com",
+        &rsa_public,
+    )
+    .await
+    .unwrap();
+    settings.fcm = Some(FcmSettings {
+        project_id: fcm.project_id.clone(),
+        endpoint: fcm.base_url.clone(),
+        token_uri: fcm.token_uri.clone(),
+        client_email: fcm.client_email.clone(),
+        private_key_pem: Secret::new(rsa_private),
+    });
+    let (p8, p8_public) = keys::ec_pair();
+    let apns = ApnsEmulator::start("TEAM123456", "KEY7654321", "pl.legitka.app", &p8_public)
+        .await
+        .unwrap();
+    settings.apns = Some(ApnsSettings {
+        endpoint: apns.base_url.clone(),
+        team_id: apns.team_id.clone(),
+        key_id: apns.key_id.clone(),
+        private_key_pem: Secret::new(p8),
+        topic: apns.topic.clone(),
+    });
+    let (vapid, _) = keys::ec_pair();
+    let wp = WebPushSettings {
+        private_key_pem: Secret::new(vapid),
+        contact: "mailto:it@uczelnia.example".into(),
+        allow_http: true,
+    };
+    let web_push = WebPushEmulator::start().await.unwrap();
+    let subscription = web_push.subscribe(WebPushSender::new(wp.clone()).public_key().unwrap());
+    settings.web_push = Some(wp);
+    Providers {
+        fcm,
+        apns,
+        web_push,
+        subscription,
+    }
+}
+
+/// The student's other devices: an Android phone, an iPhone and a laptop
+/// with UnifiedPush, registered through the API as those apps would.
+async fn register_devices(server: &str, p: &Providers) {
+    let http = reqwest::Client::new();
+    let signed_in: legitka_wire::SignInResponse = http
+        .post(format!("{server}/api/v1/session"))
+        .json(&json!({"username": "anna", "password": demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signed_in.tokens.access_token;
+    for (platform, device) in [
+        ("fcm", "anna-android-fcm-token"),
+        ("apns", IPHONE),
+        ("web_push", p.subscription.as_str()),
+    ] {
+        let r = http
+            .post(format!("{server}/api/v1/devices"))
+            .bearer_auth(&token)
+            .json(&json!({"platform": platform, "token": device, "locale": "pl"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT, "{platform}");
+    }
+}
+
+/// The statuses each provider delivered, per device, once every one arrived.
+async fn pushed_statuses(p: &Providers, want: usize) -> [Vec<String>; 3] {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let str_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let mut got = [
+            p.fcm
+                .received()
+                .iter()
+                .map(|m| str_of(&m["data"]["status"]))
+                .collect::<Vec<_>>(),
+            p.apns
+                .received()
+                .iter()
+                .map(|(_, m)| str_of(&m["status"]))
+                .collect(),
+            p.web_push
+                .received()
+                .iter()
+                .map(|m| str_of(&m["status"]))
+                .collect(),
+        ];
+        if got.iter().all(|g| g.len() >= want) || Instant::now() > deadline {
+            for g in &mut got {
+                g.sort();
+            }
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The test's notification server; dropped, it stops.
+struct Notices {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Notices {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Notices {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new("/usr/bin/python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/notification_daemon.py"
+            ))
+            .arg(dir.path().join("log"))
+            .arg(dir.path())
+            .spawn()
+            .expect("python3 with python3-dbus and python3-gi (scripts/install)");
+        let deadline = Instant::now() + WAIT;
+        while !dir.path().join("ready").exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the notification server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, dir }
+    }
+
+    fn shown(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Waits for a notice whose title is one of `titles`; returns it.
+    async fn wait_for(&self, titles: &[&str]) -> serde_json::Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(n) = self
+                .shown()
+                .into_iter()
+                .find(|n| titles.contains(&n["summary"].as_str().unwrap_or_default()))
+            {
+                return n;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no notice {titles:?}: {:?}",
+                self.shown()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The student taps the notice.
+    fn tap(&self, notice: &serde_json::Value) {
+        std::fs::write(self.dir.path().join(format!("click-{}", notice["id"])), "").unwrap();
+    }
+}
+
 async fn activate(server: &str, body: serde_json::Value) -> reqwest::StatusCode {
     reqwest::Client::new()
         .post(format!("{server}/emulator/mobywatel/activate"))
@@ -146,10 +346,13 @@ async fn order_ready_handoff_received_in_the_real_app() {
     // Short access tokens: the app must renew them mid-flow and after a
     // restart, with the rotated refresh token it saved in the keystore.
     settings.access_ttl = Duration::from_secs(2);
+    let push = providers(&mut settings).await;
     let backend = Application::build(settings).await.unwrap();
     demo::seed(backend.state()).await.unwrap();
     let server = format!("http://{}", backend.local_addr());
     tokio::spawn(backend.run_until_stopped());
+    register_devices(&server, &push).await;
+    let notices = Notices::start();
     let driver = start_driver(&server);
 
     // 1. A wrong password is a clear sentence, not raw JSON.
@@ -183,8 +386,15 @@ async fn order_ready_handoff_received_in_the_real_app() {
     wait_css(&c, "#status[data-status='ready']").await;
     shot(&c, "04-ready").await;
 
-    // 4. Reveal and read both codes from the page.
-    wait_css(&c, "#reveal").await.click().await.unwrap();
+    // 4. The desktop notice says it is ready; one tap on it shows the codes.
+    let ready_titles = ["Your mLegitymacja is ready", "mLegitymacja gotowa"];
+    let notice = notices.wait_for(&ready_titles).await;
+    let body = notice["body"].as_str().unwrap();
+    assert!(
+        body.contains("3"),
+        "the notice says how many views are left: {body}"
+    );
+    notices.tap(&notice);
     let manual = text(&c, "#manual-code").await;
     let activation = text(&c, "#activation-code").await;
     assert_eq!(manual.len(), 19, "{manual}");
@@ -221,9 +431,25 @@ async fn order_ready_handoff_received_in_the_real_app() {
     wait_css(&c, "#status[data-status='received']").await;
     assert!(c.find(Locator::Css("#activation-code")).await.is_err());
     shot(&c, "06-received").await;
+
+    // 7. Every registered device got exactly one signed notice per change,
+    //    and the desktop showed "ready" once.
+    let expected = ["in_progress", "pending", "ready", "received"];
+    for (provider, got) in ["FCM", "APNs", "Web Push"]
+        .iter()
+        .zip(pushed_statuses(&push, expected.len()).await)
+    {
+        assert_eq!(got, expected, "{provider}");
+    }
+    let ready_notices = notices
+        .shown()
+        .iter()
+        .filter(|n| ready_titles.contains(&n["summary"].as_str().unwrap_or_default()))
+        .count();
+    assert_eq!(ready_notices, 1);
     c.close().await.unwrap();
 
-    // 7. The session survives a restart (it is in the OS keystore), even
+    // 8. The session survives a restart (it is in the OS keystore), even
     //    after its access token expired …
     tokio::time::sleep(Duration::from_secs(2)).await;
     let c = launch(&driver).await;

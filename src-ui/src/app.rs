@@ -102,6 +102,46 @@ impl Reducible for Model {
 
 pub type Store = UseReducerHandle<Model>;
 
+/// A tapped notice: a ready order shows its codes at once (the notice said
+/// that tapping spends a view); anything else shows the order's state.
+pub fn open_order(store: &Store, status: legitka_wire::OrderStatus) {
+    if status != legitka_wire::OrderStatus::Ready {
+        store.dispatch(Action::HideCodes);
+        reload(store);
+        return;
+    }
+    let store = store.clone();
+    spawn_local(async move {
+        match invoke::reveal().await {
+            Ok(codes) => store.dispatch(Action::Revealed(codes)),
+            Err(_) => reload(&store),
+        }
+    });
+}
+
+/// What the mobile notifications plugin reports about a tapped push.
+#[derive(serde::Deserialize)]
+struct Clicked {
+    data: PushData,
+}
+
+#[derive(serde::Deserialize)]
+struct PushData {
+    #[serde(default)]
+    notice_id: String,
+    status: Option<legitka_wire::OrderStatus>,
+}
+
+#[derive(serde::Deserialize)]
+struct PushToken {
+    token: String,
+}
+
+#[derive(serde::Deserialize)]
+struct OpenOrder {
+    order: OrderView,
+}
+
 /// Reads the student's state again; a dead session leads back to sign-in.
 pub fn reload(store: &Store) {
     let d = store.dispatcher();
@@ -137,7 +177,35 @@ pub fn app() -> Html {
                 let store = store.clone();
                 move |()| reload(&store)
             });
+            invoke::listen(crate::pages::EVENT_OPEN_ORDER, {
+                let store = store.clone();
+                move |o: OpenOrder| open_order(&store, o.order.status)
+            });
+            // Mobile: remote pushes and their taps (notice ids drop duplicates).
+            let seen = Rc::new(std::cell::RefCell::new(std::collections::HashSet::new()));
+            invoke::listen_plugin("notifications", "push-message", {
+                let store = store.clone();
+                move |p: PushData| {
+                    if seen.borrow_mut().insert(p.notice_id) {
+                        reload(&store);
+                    }
+                }
+            });
+            invoke::listen_plugin("notifications", "notificationClicked", {
+                let store = store.clone();
+                move |c: Clicked| {
+                    if let Some(status) = c.data.status {
+                        open_order(&store, status);
+                    }
+                }
+            });
+            invoke::listen_plugin("notifications", "push-token", |t: PushToken| {
+                spawn_local(async move {
+                    let _ = invoke::register_push_token(&t.token).await;
+                });
+            });
             spawn_local(async move {
+                let _ = invoke::set_preferences(invoke::system_locale(), true).await;
                 if let Ok(c) = invoke::app_config().await {
                     d.dispatch(Action::Configured(c.default_server));
                 }

@@ -1,7 +1,7 @@
 //! The one module that talks to Tauri: typed commands and events.
 
 pub use legitka_wire::shell::{AppConfig, RevealedCodes, SessionInfo};
-use legitka_wire::{ErrorCode, OrderView, StudentState};
+use legitka_wire::{ErrorCode, Locale, OrderView, StudentState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -13,6 +13,13 @@ extern "C" {
 
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "event"], js_name = listen)]
     async fn tauri_listen(event: &str, handler: &js_sys::Function) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "core"], js_name = addPluginListener)]
+    async fn tauri_add_plugin_listener(
+        plugin: &str,
+        event: &str,
+        handler: &js_sys::Function,
+    ) -> Result<JsValue, JsValue>;
 }
 
 /// A command's failure: a stable code the UI translates.
@@ -103,21 +110,88 @@ pub async fn copy_text(text: &str) -> Result<(), UiError> {
     call("copy_text", CopyArgs { text }).await
 }
 
-/// Listens to a shell event for the life of the page; `f` gets its payload.
-pub fn listen<T: DeserializeOwned + 'static>(event: &'static str, f: impl Fn(T) + 'static) {
+#[derive(Serialize)]
+struct PreferencesArgs {
+    locale: Locale,
+    notifications: bool,
+}
+
+/// Tells the shell the student's language and whether to raise notices.
+pub async fn set_preferences(locale: Locale, notifications: bool) -> Result<(), UiError> {
+    call(
+        "set_preferences",
+        PreferencesArgs {
+            locale,
+            notifications,
+        },
+    )
+    .await
+}
+
+#[derive(Serialize)]
+struct TokenArgs<'a> {
+    token: &'a str,
+}
+
+/// A new FCM/APNs token reported by the mobile notifications plugin.
+pub async fn register_push_token(token: &str) -> Result<(), UiError> {
+    call("register_push_token", TokenArgs { token }).await
+}
+
+/// A JS function, for the life of the page, that hands `f` the decoded `field` of its argument.
+fn handler<T: DeserializeOwned + 'static>(
+    field: Option<&'static str>,
+    f: impl Fn(T) + 'static,
+) -> js_sys::Function {
     let handler = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| {
-        let payload =
-            js_sys::Reflect::get(&e, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
-        if let Ok(p) = serde_wasm_bindgen::from_value(payload) {
+        let value = match field {
+            Some(name) => {
+                js_sys::Reflect::get(&e, &JsValue::from_str(name)).unwrap_or(JsValue::NULL)
+            }
+            None => e,
+        };
+        if let Ok(p) = serde_wasm_bindgen::from_value(value) {
             f(p);
         }
     });
     let function: js_sys::Function = handler.as_ref().unchecked_ref::<js_sys::Function>().clone();
     // App-lifetime listeners: the closure must outlive this call.
     handler.forget();
+    function
+}
+
+/// Listens to a shell event for the life of the page; `f` gets its payload.
+pub fn listen<T: DeserializeOwned + 'static>(event: &'static str, f: impl Fn(T) + 'static) {
+    let function = handler(Some("payload"), f);
     wasm_bindgen_futures::spawn_local(async move {
         let _ = tauri_listen(event, &function).await;
     });
+}
+
+/// Listens to a mobile plugin's event (desktop builds lack those plugins:
+/// the registration fails quietly there).
+pub fn listen_plugin<T: DeserializeOwned + 'static>(
+    plugin: &'static str,
+    event: &'static str,
+    f: impl Fn(T) + 'static,
+) {
+    let function = handler(None, f);
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = tauri_add_plugin_listener(plugin, event, &function).await;
+    });
+}
+
+/// The language the system prefers, if it is one the app speaks.
+pub fn system_locale() -> Locale {
+    let lang = web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if lang.starts_with("pl") {
+        Locale::Pl
+    } else {
+        Locale::En
+    }
 }
 
 /// A fresh key per tap, so a retried request cannot make a second order.

@@ -7,3 +7,5 @@ pub const EVENT_ORDER_STATUS: &str = "order-status";
 pub const EVENT_RESYNC: &str = "resync";
 pub const EVENT_CONNECTION: &str = "connection";
 pub const EVENT_SIGNED_OUT: &str = "signed-out";
+/// A tapped notice (src-tauri/notify.rs).
+pub const EVENT_OPEN_ORDER: &str = "open-order";
