@@ -3,7 +3,7 @@
 use crate::api::{Api, Session, normalize_server};
 use crate::error::{CommandError, CommandResult};
 use crate::{keystore, live};
-use legitka_wire::shell::{AppConfig, RevealedCodes, SessionInfo};
+use legitka_wire::shell::{ActionOutcome, AppConfig, OrderAction, RevealedCodes, SessionInfo};
 use legitka_wire::{
     DeviceRegistration, ErrorCode, Locale, OrderView, PushPlatform, RefreshRequest, SignInRequest,
     SignInResponse, StudentState, TokenPair,
@@ -339,6 +339,45 @@ pub async fn place_order(
 ) -> CommandResult<OrderView> {
     shell
         .call(Method::POST, "/orders", Some(&idempotency_key))
+        .await
+}
+
+/// Cancel, revoke, resubmit, or new codes after a lost phone.
+#[tauri::command]
+pub async fn order_action(
+    shell: State<'_, Shell>,
+    action: OrderAction,
+) -> CommandResult<ActionOutcome> {
+    if action == OrderAction::Revoke {
+        let r: legitka_wire::RevokeResponse = shell.call(Method::POST, action.path(), None).await?;
+        return Ok(ActionOutcome {
+            order: r.order,
+            may_stay_valid_until: Some(r.may_stay_valid_until),
+        });
+    }
+    let order: OrderView = shell.call(Method::POST, action.path(), None).await?;
+    Ok(ActionOutcome {
+        order,
+        may_stay_valid_until: None,
+    })
+}
+
+/// One order's history: each status with who moved it, why and when.
+#[tauri::command]
+pub async fn order_timeline(
+    shell: State<'_, Shell>,
+    order_id: String,
+) -> CommandResult<Vec<legitka_wire::TimelineEntry>> {
+    if order_id.is_empty()
+        || order_id.len() > 64
+        || !order_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(CommandError::new(ErrorCode::BadRequest, "not an order id"));
+    }
+    shell
+        .call(Method::GET, &format!("/orders/{order_id}/timeline"), None)
         .await
 }
 

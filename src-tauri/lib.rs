@@ -42,6 +42,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::copy_text,
             commands::set_preferences,
             commands::register_push_token,
+            commands::order_action,
+            commands::order_timeline,
         ]);
     builder
         .run(tauri::generate_context!())

@@ -124,6 +124,16 @@ async fn text(c: &Client, css: &str) -> String {
     wait_css(c, css).await.text().await.unwrap()
 }
 
+/// A code as issued (the page shows it in groups of four).
+async fn code(c: &Client, css: &str) -> String {
+    wait_css(c, css)
+        .await
+        .attr("data-code")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
 async fn sign_in(c: &Client, user: &str, password: &str) {
     wait_css(c, "#username")
         .await
@@ -376,6 +386,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
     shot(&c, "02-home").await;
 
     // 3. Order; the status follows the issuer live, with no reload.
+    wait_css(&c, "#terms").await.click().await.unwrap();
     wait_css(&c, "#order").await.click().await.unwrap();
     wait_css(
         &c,
@@ -395,8 +406,8 @@ async fn order_ready_handoff_received_in_the_real_app() {
         "the notice says how many views are left: {body}"
     );
     notices.tap(&notice);
-    let manual = text(&c, "#manual-code").await;
-    let activation = text(&c, "#activation-code").await;
+    let manual = code(&c, "#manual-code").await;
+    let activation = code(&c, "#activation-code").await;
     assert_eq!(manual.len(), 19, "{manual}");
     assert_eq!(activation.len(), 8, "{activation}");
     wait_css(&c, "#qr svg").await;
@@ -455,6 +466,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
     let c = launch(&driver).await;
     wait_css(&c, "#status[data-status='received']").await;
     // … and signing out wipes it.
+    wait_css(&c, "#open-settings").await.click().await.unwrap();
     wait_css(&c, "#sign-out").await.click().await.unwrap();
     wait_css(&c, "#username").await;
     c.close().await.unwrap();

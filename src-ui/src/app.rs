@@ -1,8 +1,10 @@
 //! App state as a reducer shared through context, and the screen switch.
 
+use crate::i18n;
 use crate::invoke::{self, RevealedCodes};
-use crate::pages::{home::Home, sign_in::SignIn};
-use legitka_wire::{ErrorCode, OrderView, StatusEvent, StudentState};
+use crate::pages::{home::Home, settings::Settings, sign_in::SignIn};
+use crate::time::now_ms;
+use legitka_wire::{ErrorCode, Locale, OrderStatus, OrderView, StatusEvent, StudentState};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -12,6 +14,7 @@ pub enum Screen {
     Starting,
     SignIn,
     Home,
+    Settings,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -19,11 +22,15 @@ pub struct Model {
     pub screen: Screen,
     pub default_server: String,
     pub student: Option<StudentState>,
+    /// When `student` was last read from the server (Unix ms).
+    pub updated_at: Option<i64>,
     /// The revealed codes: in memory only while the ready screen shows them.
     pub codes: Option<Rc<RevealedCodes>>,
     pub online: bool,
     /// No OS keystore: the session lasts for this run only.
     pub session_not_saved: bool,
+    pub locale: Locale,
+    pub notifications: bool,
 }
 
 impl Default for Model {
@@ -32,22 +39,34 @@ impl Default for Model {
             screen: Screen::Starting,
             default_server: String::new(),
             student: None,
+            updated_at: None,
             codes: None,
             online: true,
             session_not_saved: false,
+            locale: Locale::Pl,
+            notifications: true,
         }
     }
 }
 
 pub enum Action {
     Configured(String),
-    SignedIn { persisted: bool },
+    SignedIn {
+        persisted: bool,
+    },
     SignedOut,
     Loaded(StudentState),
+    /// The last state this device saw, from before a restart (offline start).
+    Cached(StudentState, i64),
     OrderChanged(OrderView),
     Revealed(RevealedCodes),
     HideCodes,
     Online(bool),
+    Show(Screen),
+    Preferences {
+        locale: Locale,
+        notifications: bool,
+    },
 }
 
 impl Reducible for Model {
@@ -64,17 +83,25 @@ impl Reducible for Model {
             Action::SignedOut => {
                 m.screen = Screen::SignIn;
                 m.student = None;
+                m.updated_at = None;
                 m.codes = None;
             }
             Action::Loaded(state) => {
-                if state.order.as_ref().map(|o| o.status) != Some(legitka_wire::OrderStatus::Ready)
-                {
+                if state.order.as_ref().map(|o| o.status) != Some(OrderStatus::Ready) {
                     m.codes = None;
                 }
                 m.student = Some(state);
+                m.updated_at = Some(now_ms());
+                m.online = true;
+            }
+            Action::Cached(state, at) => {
+                if m.student.is_none() {
+                    m.student = Some(state);
+                    m.updated_at = Some(at);
+                }
             }
             Action::OrderChanged(order) => {
-                if order.status != legitka_wire::OrderStatus::Ready {
+                if order.status != OrderStatus::Ready {
                     m.codes = None;
                 }
                 if let Some(s) = m.student.as_mut() {
@@ -92,9 +119,18 @@ impl Reducible for Model {
                     o.reveals_left = codes.reveals_left;
                 }
                 m.codes = Some(Rc::new(codes));
+                m.screen = Screen::Home;
             }
             Action::HideCodes => m.codes = None,
             Action::Online(online) => m.online = online,
+            Action::Show(screen) => m.screen = screen,
+            Action::Preferences {
+                locale,
+                notifications,
+            } => {
+                m.locale = locale;
+                m.notifications = notifications;
+            }
         }
         Rc::new(m)
     }
@@ -102,10 +138,49 @@ impl Reducible for Model {
 
 pub type Store = UseReducerHandle<Model>;
 
+/// Reads the student's state again; a dead session leads back to sign-in.
+pub fn reload(store: &Store) {
+    let d = store.dispatcher();
+    spawn_local(async move {
+        match invoke::student_state().await {
+            Ok(s) => {
+                crate::storage::save_state(&s, now_ms());
+                d.dispatch(Action::Loaded(s));
+            }
+            Err(e) if e.code == ErrorCode::Unauthorized => d.dispatch(Action::SignedOut),
+            Err(_) => d.dispatch(Action::Online(false)),
+        }
+    });
+}
+
+/// Applies a language and notices choice: the UI, the shell, and this device.
+pub fn set_preferences(store: &Store, locale: Locale, notifications: bool) {
+    i18n::set_locale(locale);
+    crate::storage::save_preferences(locale, notifications);
+    store.dispatch(Action::Preferences {
+        locale,
+        notifications,
+    });
+    spawn_local(async move {
+        let _ = invoke::set_preferences(locale, notifications).await;
+    });
+}
+
+/// Signs out: the shell wipes the keystore entry; this device's cache goes too.
+pub fn sign_out(store: &Store) {
+    let store = store.clone();
+    spawn_local(async move {
+        let _ = invoke::sign_out().await;
+        crate::storage::forget_state();
+        store.dispatch(Action::SignedOut);
+    });
+}
+
 /// A tapped notice: a ready order shows its codes at once (the notice said
 /// that tapping spends a view); anything else shows the order's state.
-pub fn open_order(store: &Store, status: legitka_wire::OrderStatus) {
-    if status != legitka_wire::OrderStatus::Ready {
+pub fn open_order(store: &Store, status: OrderStatus) {
+    store.dispatch(Action::Show(Screen::Home));
+    if status != OrderStatus::Ready {
         store.dispatch(Action::HideCodes);
         reload(store);
         return;
@@ -129,7 +204,7 @@ struct Clicked {
 struct PushData {
     #[serde(default)]
     notice_id: String,
-    status: Option<legitka_wire::OrderStatus>,
+    status: Option<OrderStatus>,
 }
 
 #[derive(serde::Deserialize)]
@@ -142,15 +217,55 @@ struct OpenOrder {
     order: OrderView,
 }
 
-/// Reads the student's state again; a dead session leads back to sign-in.
-pub fn reload(store: &Store) {
+#[derive(serde::Deserialize)]
+struct Connection {
+    online: bool,
+}
+
+fn listen_to_the_shell(store: &Store) {
     let d = store.dispatcher();
-    spawn_local(async move {
-        match invoke::student_state().await {
-            Ok(s) => d.dispatch(Action::Loaded(s)),
-            Err(e) if e.code == ErrorCode::Unauthorized => d.dispatch(Action::SignedOut),
-            Err(_) => d.dispatch(Action::Online(false)),
+    invoke::listen(crate::pages::EVENT_ORDER_STATUS, {
+        let d = d.clone();
+        move |e: StatusEvent| d.dispatch(Action::OrderChanged(e.order))
+    });
+    invoke::listen(crate::pages::EVENT_CONNECTION, {
+        let d = d.clone();
+        move |c: Connection| d.dispatch(Action::Online(c.online))
+    });
+    invoke::listen(crate::pages::EVENT_SIGNED_OUT, move |()| {
+        crate::storage::forget_state();
+        d.dispatch(Action::SignedOut);
+    });
+    invoke::listen(crate::pages::EVENT_RESYNC, {
+        let store = store.clone();
+        move |()| reload(&store)
+    });
+    invoke::listen(crate::pages::EVENT_OPEN_ORDER, {
+        let store = store.clone();
+        move |o: OpenOrder| open_order(&store, o.order.status)
+    });
+    // Mobile: remote pushes and their taps (notice ids drop duplicates).
+    let seen = Rc::new(std::cell::RefCell::new(std::collections::HashSet::new()));
+    invoke::listen_plugin("notifications", "push-message", {
+        let store = store.clone();
+        move |p: PushData| {
+            if seen.borrow_mut().insert(p.notice_id) {
+                reload(&store);
+            }
         }
+    });
+    invoke::listen_plugin("notifications", "notificationClicked", {
+        let store = store.clone();
+        move |c: Clicked| {
+            if let Some(status) = c.data.status {
+                open_order(&store, status);
+            }
+        }
+    });
+    invoke::listen_plugin("notifications", "push-token", |t: PushToken| {
+        spawn_local(async move {
+            let _ = invoke::register_push_token(&t.token).await;
+        });
     });
 }
 
@@ -160,57 +275,25 @@ pub fn app() -> Html {
     {
         let store = store.clone();
         use_effect_with((), move |()| {
+            let (locale, notifications) =
+                crate::storage::preferences().unwrap_or((invoke::system_locale(), true));
+            i18n::set_locale(locale);
+            store.dispatch(Action::Preferences {
+                locale,
+                notifications,
+            });
+            listen_to_the_shell(&store);
             let d = store.dispatcher();
-            invoke::listen(crate::pages::EVENT_ORDER_STATUS, {
-                let d = d.clone();
-                move |e: StatusEvent| d.dispatch(Action::OrderChanged(e.order))
-            });
-            invoke::listen(crate::pages::EVENT_CONNECTION, {
-                let d = d.clone();
-                move |c: Connection| d.dispatch(Action::Online(c.online))
-            });
-            invoke::listen(crate::pages::EVENT_SIGNED_OUT, {
-                let d = d.clone();
-                move |()| d.dispatch(Action::SignedOut)
-            });
-            invoke::listen(crate::pages::EVENT_RESYNC, {
-                let store = store.clone();
-                move |()| reload(&store)
-            });
-            invoke::listen(crate::pages::EVENT_OPEN_ORDER, {
-                let store = store.clone();
-                move |o: OpenOrder| open_order(&store, o.order.status)
-            });
-            // Mobile: remote pushes and their taps (notice ids drop duplicates).
-            let seen = Rc::new(std::cell::RefCell::new(std::collections::HashSet::new()));
-            invoke::listen_plugin("notifications", "push-message", {
-                let store = store.clone();
-                move |p: PushData| {
-                    if seen.borrow_mut().insert(p.notice_id) {
-                        reload(&store);
-                    }
-                }
-            });
-            invoke::listen_plugin("notifications", "notificationClicked", {
-                let store = store.clone();
-                move |c: Clicked| {
-                    if let Some(status) = c.data.status {
-                        open_order(&store, status);
-                    }
-                }
-            });
-            invoke::listen_plugin("notifications", "push-token", |t: PushToken| {
-                spawn_local(async move {
-                    let _ = invoke::register_push_token(&t.token).await;
-                });
-            });
             spawn_local(async move {
-                let _ = invoke::set_preferences(invoke::system_locale(), true).await;
+                let _ = invoke::set_preferences(locale, notifications).await;
                 if let Ok(c) = invoke::app_config().await {
                     d.dispatch(Action::Configured(c.default_server));
                 }
                 match invoke::restore_session().await {
                     Ok(Some(info)) => {
+                        if let Some((state, at)) = crate::storage::cached_state() {
+                            d.dispatch(Action::Cached(state, at));
+                        }
                         d.dispatch(Action::SignedIn {
                             persisted: info.persisted,
                         });
@@ -225,15 +308,13 @@ pub fn app() -> Html {
         Screen::Starting => html! { <main class="starting" aria-busy="true"></main> },
         Screen::SignIn => html! { <SignIn /> },
         Screen::Home => html! { <Home /> },
+        Screen::Settings => html! { <Settings /> },
     };
+    // Re-rendered on a language change: `lang` tells screen readers too.
+    let lang = store.locale.as_str();
     html! {
         <ContextProvider<Store> context={store.clone()}>
-            { screen }
+            <div class="app" lang={lang}>{ screen }</div>
         </ContextProvider<Store>>
     }
-}
-
-#[derive(serde::Deserialize)]
-struct Connection {
-    online: bool,
 }

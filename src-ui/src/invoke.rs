@@ -1,7 +1,7 @@
 //! The one module that talks to Tauri: typed commands and events.
 
-pub use legitka_wire::shell::{AppConfig, RevealedCodes, SessionInfo};
-use legitka_wire::{ErrorCode, Locale, OrderView, StudentState};
+pub use legitka_wire::shell::{ActionOutcome, AppConfig, OrderAction, RevealedCodes, SessionInfo};
+use legitka_wire::{ErrorCode, Locale, OrderView, StudentState, TimelineEntry};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -14,8 +14,10 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "event"], js_name = listen)]
     async fn tauri_listen(event: &str, handler: &js_sys::Function) -> Result<JsValue, JsValue>;
 
+    // Not `async`: where the function is missing (a test page) the call
+    // throws, which `catch` turns into an `Err`.
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "core"], js_name = addPluginListener)]
-    async fn tauri_add_plugin_listener(
+    fn tauri_add_plugin_listener(
         plugin: &str,
         event: &str,
         handler: &js_sys::Function,
@@ -97,6 +99,25 @@ pub async fn place_order(idempotency_key: &str) -> Result<OrderView, UiError> {
     call("place_order", OrderArgs { idempotency_key }).await
 }
 
+#[derive(Serialize)]
+struct ActionArgs {
+    action: OrderAction,
+}
+
+pub async fn order_action(action: OrderAction) -> Result<ActionOutcome, UiError> {
+    call("order_action", ActionArgs { action }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TimelineArgs<'a> {
+    order_id: &'a str,
+}
+
+pub async fn order_timeline(order_id: &str) -> Result<Vec<TimelineEntry>, UiError> {
+    call("order_timeline", TimelineArgs { order_id }).await
+}
+
 pub async fn reveal() -> Result<RevealedCodes, UiError> {
     call("reveal", NoArgs {}).await
 }
@@ -176,9 +197,14 @@ pub fn listen_plugin<T: DeserializeOwned + 'static>(
     f: impl Fn(T) + 'static,
 ) {
     let function = handler(None, f);
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = tauri_add_plugin_listener(plugin, event, &function).await;
-    });
+    if let Ok(p) = tauri_add_plugin_listener(plugin, event, &function)
+        .and_then(JsCast::dyn_into::<js_sys::Promise>)
+    {
+        // A desktop build has no such plugin: the promise rejects, quietly.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+        });
+    }
 }
 
 /// The language the system prefers, if it is one the app speaks.

@@ -2,8 +2,10 @@
 //! Only [`invoke`] talks to Tauri; everything else works on wire types.
 
 pub mod app;
+pub mod i18n;
 pub mod invoke;
 pub mod pages;
+pub mod storage;
 pub mod text;
 pub mod time;
 

@@ -1,5 +1,6 @@
-//! Dates for people: "21 Dec 2026".
+//! Dates for people, in the student's language: "21 Dec 2026", "21 gru 2026".
 
+use legitka_wire::Locale;
 use wasm_bindgen::JsValue;
 
 pub fn date(ms: i64) -> String {
@@ -9,5 +10,35 @@ pub fn date(ms: i64) -> String {
     for (k, v) in [("day", "numeric"), ("month", "short"), ("year", "numeric")] {
         let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
     }
-    d.to_locale_date_string("en-GB", &opts).into()
+    d.to_locale_date_string(tag(), &opts).into()
+}
+
+/// Date and time: "21 Dec 2026, 14:05".
+pub fn date_time(ms: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    let opts = js_sys::Object::new();
+    for (k, v) in [
+        ("day", "numeric"),
+        ("month", "short"),
+        ("year", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+    ] {
+        let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
+    }
+    d.to_locale_string(tag(), &opts).into()
+}
+
+pub fn now_ms() -> i64 {
+    #[allow(clippy::cast_possible_truncation)] // whole milliseconds
+    let now = js_sys::Date::now() as i64;
+    now
+}
+
+fn tag() -> &'static str {
+    match crate::i18n::locale() {
+        Locale::Pl => "pl-PL",
+        Locale::En => "en-GB",
+    }
 }

@@ -36,6 +36,12 @@ fn js(code: &str) -> JsValue {
 
 /// Installs the mock with `answers` (command → {"ok": …} or {"err": …}) and renders a fresh app.
 fn mount(answers: serde_json::Value) -> Element {
+    js("window.localStorage.clear();");
+    mount_keeping_storage(answers)
+}
+
+/// Like `mount`, with what this device remembered from before.
+fn mount_keeping_storage(answers: serde_json::Value) -> Element {
     js(MOCK);
     js(&format!("window.__mock = {answers};"));
     let doc = web_sys::window().unwrap().document().unwrap();
@@ -67,6 +73,14 @@ async fn find(root: &Element, css: &str) -> Element {
         tick().await;
     }
     panic!("{css} never appeared; page: {}", root.inner_html());
+}
+
+async fn click(root: &Element, css: &str) {
+    find(root, css)
+        .await
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
 }
 
 fn emit(event: &str, payload: serde_json::Value) {
@@ -174,10 +188,13 @@ async fn status_events_update_home_live_and_reveal_shows_the_codes() {
         .dyn_into::<HtmlElement>()
         .unwrap()
         .click();
+    let manual = find(&root, "#manual-code").await;
     assert_eq!(
-        find(&root, "#manual-code").await.text_content().unwrap(),
+        manual.get_attribute("data-code").unwrap(),
         "ABCD-EFGH-JKLM-NPQR"
     );
+    // Shown in groups of four for typing.
+    assert_eq!(manual.query_selector_all(".group").unwrap().length(), 4);
     assert_eq!(
         find(&root, "#activation-code")
             .await
@@ -215,27 +232,169 @@ async fn an_eligible_student_can_order() {
     let mut answers = signed_in(state(serde_json::Value::Null, &[]));
     answers["place_order"] = json!({"ok": order("pending", 3)});
     let root = mount(answers);
-    find(&root, "#order")
-        .await
-        .dyn_into::<HtmlElement>()
-        .unwrap()
-        .click();
+    let button: web_sys::HtmlButtonElement = find(&root, "#order").await.dyn_into().unwrap();
+    assert!(button.disabled(), "ordering waits for the terms");
+    click(&root, "#terms").await;
+    tick().await;
+    click(&root, "#order").await;
     find(&root, "#status[data-status='pending']").await;
     let calls = js("return window.__calls.join(',');").as_string().unwrap();
     assert!(calls.contains("place_order"), "{calls}");
 }
 
 #[wasm_bindgen_test]
-fn every_code_and_status_has_a_sentence_that_is_not_the_code() {
+fn every_code_and_status_has_a_sentence_in_both_languages() {
+    use legitka_ui::i18n::{set_locale, t};
     use legitka_ui::text::{error_sentence, status_hint, status_label};
-    use legitka_wire::{ErrorCode, OrderStatus};
-    for code in ErrorCode::ALL {
-        let s = error_sentence(code);
-        assert!(s.ends_with('.'), "{code:?}");
-        assert!(!s.contains('_') && !s.contains('{'), "{code:?}");
+    use legitka_wire::{ErrorCode, Locale, OrderStatus};
+    for locale in [Locale::Pl, Locale::En] {
+        set_locale(locale);
+        for code in ErrorCode::ALL {
+            let s = error_sentence(code);
+            assert!(s.ends_with('.'), "{locale:?} {code:?}: {s}");
+            assert!(!s.contains('_') && !s.contains('{'), "{code:?}");
+        }
+        for status in OrderStatus::ALL {
+            assert!(!status_label(Some(status)).starts_with("status-"));
+            assert!(status_hint(Some(status)).ends_with('.'));
+        }
+        assert!(!t("app-lead").is_empty());
     }
-    for status in OrderStatus::ALL {
-        assert!(!status_label(Some(status)).is_empty());
-        assert!(status_hint(Some(status)).ends_with('.'));
+    set_locale(Locale::Pl);
+    assert_eq!(
+        error_sentence(ErrorCode::RateLimited),
+        "Zbyt wiele prób. Odczekaj minutę i spróbuj ponownie."
+    );
+    set_locale(Locale::En);
+}
+
+#[wasm_bindgen_test]
+fn polish_and_english_have_the_same_keys_and_every_code_has_one() {
+    use legitka_ui::i18n::{EN_FTL, PL_FTL, ids};
+    use std::collections::BTreeSet;
+    let pl: BTreeSet<String> = ids(PL_FTL).into_iter().collect();
+    let en: BTreeSet<String> = ids(EN_FTL).into_iter().collect();
+    assert!(pl.len() > 100, "{}", pl.len());
+    assert_eq!(
+        pl.symmetric_difference(&en).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "keys in one language only"
+    );
+    for id in legitka_ui::text::code_ids() {
+        assert!(pl.contains(&id) && en.contains(&id), "{id} missing");
     }
+}
+
+#[wasm_bindgen_test]
+fn polish_plurals_for_views_and_minutes() {
+    use legitka_ui::i18n::{set_locale, tr};
+    use legitka_wire::Locale;
+    set_locale(Locale::Pl);
+    for (n, want) in [
+        (1, "zostało 1 wyświetlenie"),
+        (2, "zostały 2 wyświetlenia"),
+        (5, "zostało 5 wyświetleń"),
+        (12, "zostało 12 wyświetleń"),
+        (22, "zostały 22 wyświetlenia"),
+        (112, "zostało 112 wyświetleń"),
+    ] {
+        let s = tr("reveal-warning", &[("left", n.into())]);
+        assert!(s.contains(want), "{n}: {s}");
+    }
+    for (n, want) in [
+        (1, "1 minutę"),
+        (2, "2 minuty"),
+        (5, "5 minut"),
+        (22, "22 minuty"),
+    ] {
+        let s = tr("home-updated", &[("minutes", n.into())]);
+        assert!(s.contains(want), "{n}: {s}");
+    }
+    set_locale(Locale::En);
+    assert!(tr("reveal-warning", &[("left", 1.into())]).contains("1 view left"));
+    assert!(tr("reveal-warning", &[("left", 2.into())]).contains("2 views left"));
+}
+
+#[wasm_bindgen_test]
+async fn settings_switch_the_language_and_sign_out_goes_back_to_sign_in() {
+    let mut answers = signed_in(state(order("in_progress", 3), &[]));
+    answers["sign_out"] = json!({"ok": null});
+    answers["set_preferences"] = json!({"ok": null});
+    let root = mount(answers);
+    find(&root, "#status[data-status='in_progress']").await;
+    assert_eq!(
+        find(&root, "#status").await.text_content().unwrap(),
+        "Being prepared"
+    );
+    click(&root, "#open-settings").await;
+    let select: web_sys::HtmlSelectElement = find(&root, "#language").await.dyn_into().unwrap();
+    select.set_value("pl");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    click(&root, "#settings-back").await;
+    find(&root, "#status[data-status='in_progress']").await;
+    assert_eq!(
+        find(&root, "#status").await.text_content().unwrap(),
+        "W przygotowaniu"
+    );
+    assert_eq!(
+        find(&root, ".app").await.get_attribute("lang").unwrap(),
+        "pl"
+    );
+    // The shell hears the choice, and it is remembered on this device.
+    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    assert!(calls.contains("set_preferences"), "{calls}");
+    let saved = js("return window.localStorage.getItem('legitka.preferences');")
+        .as_string()
+        .unwrap();
+    assert!(saved.contains("\"pl\""), "{saved}");
+
+    click(&root, "#open-settings").await;
+    click(&root, "#sign-out").await;
+    find(&root, "#username").await;
+    let cached = js("return window.localStorage.getItem('legitka.last-state');");
+    assert!(cached.is_null(), "sign-out forgets the cached status");
+}
+
+#[wasm_bindgen_test]
+async fn cancelling_asks_first_then_shows_the_new_status() {
+    let mut answers = signed_in(state(order("pending", 3), &[]));
+    answers["order_action"] =
+        json!({"ok": {"order": order("cancelled", 3), "mayStayValidUntil": null}});
+    let root = mount(answers);
+    click(&root, "#cancel").await;
+    find(&root, "#cancel-question").await;
+    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    assert!(
+        !calls.contains("order_action"),
+        "nothing happens before the confirmation"
+    );
+    // The server now answers with the cancelled order.
+    js(&format!(
+        "window.__mock.student_state = {{ok: {}}};",
+        state(order("cancelled", 3), &[])
+    ));
+    click(&root, "#cancel-confirm").await;
+    find(&root, "#status[data-status='cancelled']").await;
+}
+
+#[wasm_bindgen_test]
+async fn an_offline_start_shows_the_last_status_with_its_age_and_disables_actions() {
+    js("window.localStorage.clear();");
+    let cached = json!({"state": state(order("in_progress", 3), &[]), "at": js_sys::Date::now() - 5.0 * 60_000.0});
+    js(&format!(
+        "window.localStorage.setItem('legitka.last-state', JSON.stringify({cached}));"
+    ));
+    let answers = json!({
+        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:8080"}},
+        "restore_session": {"ok": {"server": "http://127.0.0.1:8080", "persisted": true}},
+        "student_state": {"err": {"code": "server_unreachable", "message": "offline"}},
+    });
+    let root = mount_keeping_storage(answers);
+    find(&root, "#status[data-status='in_progress']").await;
+    let banner = find(&root, "#offline").await.text_content().unwrap();
+    assert!(banner.contains("5 minutes ago"), "{banner}");
+    let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
+    assert!(cancel.disabled());
 }

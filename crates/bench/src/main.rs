@@ -75,9 +75,9 @@ async fn main() -> anyhow::Result<()> {
                 "| {db} | {} ms | {} ms | {} | {:.2} | {:.2} |",
                 p.single_p50_ms, p.single_p99_ms, p.wave_notices, p.wave_one_secs, p.wave_two_secs
             );
-            for (n, p50, p99) in &p.live {
+            for (n, instances, p50, p99) in &p.live {
                 println!(
-                    "| {db} | live wave of {n} orders: ready → FCM p50 {p50} ms | p99 {p99} ms | | | |"
+                    "| {db} | live wave of {n} orders on {instances} instance(s): ready → FCM p50 {p50} ms | p99 {p99} ms | | | |"
                 );
             }
         }

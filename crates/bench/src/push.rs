@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 pub struct PushFigures {
     pub single_p50_ms: i64,
     pub single_p99_ms: i64,
-    /// (orders, p50 ms, p99 ms) of ready → provider inside live waves.
-    pub live: Vec<(usize, i64, i64)>,
+    /// (orders, server instances, p50 ms, p99 ms) of ready → provider inside live waves.
+    pub live: Vec<(usize, usize, i64, i64)>,
     pub wave_notices: usize,
     pub wave_one_secs: f64,
     pub wave_two_secs: f64,
@@ -199,34 +199,47 @@ pub async fn run(
         tokens.len()
     );
 
-    // 2. Live waves: the server's own dispatcher works while orders pour in.
+    // 2. Live waves: the servers' own dispatchers work while orders pour in,
+    //    on one server, then on two sharing the database (orders split).
     let mut live = vec![];
-    for n in [1_000, 10_000] {
-        let (url, _dir) = db_url().await?;
-        let (state, base) = serve(url, Some(fcm.clone())).await?;
-        let tokens = crate::students(&state, "live", n)
-            .await
-            .context("seeding live students")?;
-        devices(&base, &tokens)
-            .await
-            .context("registering live devices")?;
-        crate::place_all(&base, &tokens, 64)
+    for instances in [1, 2] {
+        for n in [1_000, 10_000] {
+            let (url, _dir) = db_url().await?;
+            let mut servers = vec![];
+            for _ in 0..instances {
+                servers.push(serve(url.clone(), Some(fcm.clone())).await?);
+            }
+            let state = servers[0].0.clone();
+            let tokens = crate::students(&state, "live", n)
+                .await
+                .context("seeding live students")?;
+            devices(&servers[0].1, &tokens)
+                .await
+                .context("registering live devices")?;
+            let share = tokens.len().div_ceil(instances);
+            futures_util::future::try_join_all(
+                servers
+                    .iter()
+                    .zip(tokens.chunks(share))
+                    .map(|((_, base), part)| crate::place_all(base, part, 64 / instances)),
+            )
             .await
             .context("placing live orders")?;
-        crate::wait_all_ready(&state, n).await?;
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let l = loop {
-            let (ready, lat) = ready_latencies(&state, &emu).await?;
-            if lat.len() == ready {
-                break lat;
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "live wave notices never all arrived"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        live.push((n, percentile(&l, 0.50), percentile(&l, 0.99)));
+            crate::wait_all_ready(&state, n).await?;
+            let deadline = Instant::now() + Duration::from_secs(300);
+            let l = loop {
+                let (ready, lat) = ready_latencies(&state, &emu).await?;
+                if lat.len() == ready {
+                    break lat;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "live wave notices never all arrived"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            live.push((n, instances, percentile(&l, 0.50), percentile(&l, 0.99)));
+        }
     }
 
     // 3. A 10,000-notice wave: queued without a dispatcher, then drained.

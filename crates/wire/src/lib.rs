@@ -131,6 +131,29 @@ impl ErrorCode {
         Self::ServerUnreachable,
         Self::BadResponse,
     ];
+
+    /// The wire name (what serde writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound => "not_found",
+            Self::NotEligible => "not_eligible",
+            Self::OrderExists => "order_exists",
+            Self::NoOrder => "no_order",
+            Self::NotReady => "not_ready",
+            Self::InvalidTransition => "invalid_transition",
+            Self::RevealLimitReached => "reveal_limit_reached",
+            Self::ActivationExpired => "activation_expired",
+            Self::InvalidActivationCode => "invalid_activation_code",
+            Self::AlreadyActivated => "already_activated",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::ServerUnreachable => "server_unreachable",
+            Self::BadResponse => "bad_response",
+        }
+    }
 }
 
 /// The one error shape of the API (and of the app shell's commands).
@@ -199,6 +222,33 @@ pub enum CheckCode {
     ElsValid,
     DataUnchangedSinceEls,
     StudyLevel,
+}
+
+impl CheckCode {
+    pub const ALL: [CheckCode; 8] = [
+        Self::ActiveStudent,
+        Self::HasPesel,
+        Self::HasAlbumNumber,
+        Self::HasPhoto,
+        Self::HasEls,
+        Self::ElsValid,
+        Self::DataUnchangedSinceEls,
+        Self::StudyLevel,
+    ];
+
+    /// The wire name (what serde writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ActiveStudent => "active_student",
+            Self::HasPesel => "has_pesel",
+            Self::HasAlbumNumber => "has_album_number",
+            Self::HasPhoto => "has_photo",
+            Self::HasEls => "has_els",
+            Self::ElsValid => "els_valid",
+            Self::DataUnchangedSinceEls => "data_unchanged_since_els",
+            Self::StudyLevel => "study_level",
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -492,6 +542,37 @@ pub mod shell {
         pub default_server: String,
     }
 
+    /// A step the student takes on their current order.
+    #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "snake_case")]
+    pub enum OrderAction {
+        Cancel,
+        Revoke,
+        Resubmit,
+        /// Lost phone: new codes, the old card stops working (seed 003).
+        Replace,
+    }
+
+    impl OrderAction {
+        pub fn path(self) -> &'static str {
+            match self {
+                Self::Cancel => "/orders/current/cancel",
+                Self::Revoke => "/orders/current/revoke",
+                Self::Resubmit => "/orders/current/resubmit",
+                Self::Replace => "/orders/current/replace",
+            }
+        }
+    }
+
+    /// The order after a step; after a revocation, until when the card may
+    /// still work (up to 24 hours, seed 004).
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ActionOutcome {
+        pub order: super::OrderView,
+        pub may_stay_valid_until: Option<i64>,
+    }
+
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(rename_all = "camelCase")]
     pub struct SessionInfo {
@@ -552,6 +633,18 @@ mod tests {
                 OrderStatus::Received
             ]
         );
+    }
+
+    #[test]
+    fn error_and_check_names_match_serde() {
+        for c in ErrorCode::ALL {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
+        for c in CheckCode::ALL {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
     }
 
     #[test]

@@ -1,27 +1,70 @@
-use crate::app::{Action, Store, reload};
-use crate::invoke::{self, UiError};
+use crate::app::{Action, Screen, Store, reload};
+use crate::i18n::{t, tr};
+use crate::invoke::{self, OrderAction, UiError};
 use crate::pages::ready::Ready;
-use crate::text::{check_text, error_sentence, status_hint, status_label};
-use crate::time::date;
-use legitka_wire::{OrderStatus, StudentAction, StudentState};
+use crate::text::{
+    check_text, error_sentence, reason_text, reveal_warning, status_hint, status_label,
+};
+use crate::time::{date, date_time, now_ms};
+use legitka_wire::{OrderStatus, StudentAction, StudentState, TimelineEntry};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 const STEPS: [(OrderStatus, &str); 4] = [
-    (OrderStatus::Pending, "Ordered"),
-    (OrderStatus::InProgress, "Being prepared"),
-    (OrderStatus::Ready, "Ready"),
-    (OrderStatus::Received, "Active"),
+    (OrderStatus::Pending, "step-ordered"),
+    (OrderStatus::InProgress, "step-preparing"),
+    (OrderStatus::Ready, "step-ready"),
+    (OrderStatus::Received, "step-active"),
 ];
+
+/// The steps that change or end an order, each behind a confirmation.
+const ORDER_ACTIONS: [(StudentAction, OrderAction, &str, Option<&str>); 4] = [
+    (
+        StudentAction::Resubmit,
+        OrderAction::Resubmit,
+        "action-resubmit",
+        None,
+    ),
+    (
+        StudentAction::Cancel,
+        OrderAction::Cancel,
+        "action-cancel",
+        Some("action-cancel-confirm"),
+    ),
+    (
+        StudentAction::ReplaceLostPhone,
+        OrderAction::Replace,
+        "action-replace",
+        Some("action-replace-confirm"),
+    ),
+    (
+        StudentAction::Revoke,
+        OrderAction::Revoke,
+        "action-revoke",
+        Some("action-revoke-confirm"),
+    ),
+];
+
+fn action_id(a: OrderAction) -> &'static str {
+    match a {
+        OrderAction::Cancel => "cancel",
+        OrderAction::Revoke => "revoke",
+        OrderAction::Resubmit => "resubmit",
+        OrderAction::Replace => "replace",
+    }
+}
 
 #[function_component(Home)]
 pub fn home() -> Html {
     let store = use_context::<Store>().expect("store");
-    let error = use_state(|| None::<&'static str>);
+    let error = use_state(|| None::<String>);
+    let info = use_state(|| None::<String>);
     let busy = use_state(|| false);
+    let terms = use_state(|| false);
+    let confirming = use_state(|| None::<OrderAction>);
 
     let Some(state) = store.student.clone() else {
-        return html! { <main class="page" aria-busy="true"><p class="muted">{ "Loading…" }</p></main> };
+        return html! { <main class="page" aria-busy="true"><p class="muted">{ t("loading") }</p></main> };
     };
     if let Some(codes) = store.codes.clone() {
         return html! { <Ready {codes} /> };
@@ -35,13 +78,39 @@ pub fn home() -> Html {
     let reveal = action(&store, &error, &busy, || async {
         invoke::reveal().await.map(Action::Revealed)
     });
-    let sign_out = {
+    let settings = {
         let store = store.clone();
-        Callback::from(move |_| {
-            let store = store.clone();
+        Callback::from(move |_| store.dispatch(Action::Show(Screen::Settings)))
+    };
+    let run = |a: OrderAction| {
+        let (store, error, info, busy, confirming) = (
+            store.clone(),
+            error.clone(),
+            info.clone(),
+            busy.clone(),
+            confirming.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            let (store, error, info, busy) =
+                (store.clone(), error.clone(), info.clone(), busy.clone());
+            confirming.set(None);
+            busy.set(true);
+            error.set(None);
             spawn_local(async move {
-                let _ = invoke::sign_out().await;
-                store.dispatch(Action::SignedOut);
+                match invoke::order_action(a).await {
+                    Ok(done) => {
+                        info.set(done.may_stay_valid_until.map(|until| {
+                            tr("action-revoked-until", &[("date", date_time(until).into())])
+                        }));
+                        store.dispatch(Action::OrderChanged(done.order));
+                        reload(&store);
+                    }
+                    Err(e) => {
+                        error.set(Some(error_sentence(e.code)));
+                        reload(&store);
+                    }
+                }
+                busy.set(false);
             });
         })
     };
@@ -49,60 +118,119 @@ pub fn home() -> Html {
     let status = state.order.as_ref().map(|o| o.status);
     let can_order = state.actions.contains(&StudentAction::Order);
     let can_renew = state.actions.contains(&StudentAction::Renew);
+    let offline = !store.online;
     let name = format!("{} {}", state.student.first_name, state.student.last_name);
+    let accept = {
+        let terms = terms.clone();
+        Callback::from(move |e: Event| {
+            terms.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .checked(),
+            );
+        })
+    };
     html! {
         <main class="page home">
             <header class="top">
                 <div>
-                    <p class="muted small">{ "Signed in as" }</p>
+                    <p class="muted small">{ t("home-signed-in-as") }</p>
                     <h1 id="student-name">{ name }</h1>
                     if let Some(album) = &state.student.album_number {
-                        <p class="muted small">{ format!("Album no. {album}") }</p>
+                        <p class="muted small">{ tr("home-album", &[("album", album.clone().into())]) }</p>
                     }
                 </div>
-                <button id="sign-out" class="link" onclick={sign_out}>{ "Sign out" }</button>
+                <button id="open-settings" class="link" onclick={settings}>{ t("home-settings") }</button>
             </header>
-            if !store.online {
-                <p id="offline" class="banner" role="status">{ "Offline — reconnecting. Your status will update by itself." }</p>
+            if offline {
+                <div id="offline" class="banner" role="status">
+                    <p>{ t("home-offline") }</p>
+                    if let Some(at) = store.updated_at {
+                        <p class="small">{ updated_ago(at) }</p>
+                    }
+                </div>
             }
             if store.session_not_saved {
-                <p class="banner" role="status">{ "This device has no secure keystore, so you will need to sign in again next time." }</p>
+                <p class="banner" role="status">{ t("home-no-keystore") }</p>
             }
-            <section class={classes!("card", status.map(|s| s.as_str()))} aria-labelledby="status-title">
-                <p class="muted small">{ "mLegitymacja" }</p>
+            <section class={classes!("card", status.map(|s| s.as_str()))} aria-labelledby="status">
+                <p class="muted small">{ t("home-card") }</p>
                 <h2 id="status" data-status={status.map_or("none", OrderStatus::as_str)} aria-live="polite">
                     { status_label(status) }
                 </h2>
                 <p class="hint">{ status_hint(status) }</p>
+                if let Some(reason) = state.order.as_ref().and_then(|o| o.reason) {
+                    <p id="reason" class="reason">{ reason_text(reason) }</p>
+                }
+                if let Some(until) = state.order.as_ref().filter(|o| o.status == OrderStatus::Received).and_then(|o| o.card_valid_until) {
+                    <p class="muted small">{ tr("home-valid-until", &[("date", date(until).into())]) }</p>
+                }
                 if status.is_some_and(|s| STEPS.iter().any(|(st, _)| *st == s)) {
                     { progress(status) }
                 }
             </section>
-            if let Some(msg) = *error {
+            if let Some(msg) = (*error).clone() {
                 <p id="error" class="error" role="alert">{ msg }</p>
             }
+            if let Some(msg) = (*info).clone() {
+                <p id="info" class="banner" role="status">{ msg }</p>
+            }
+            if offline {
+                <p class="muted small">{ t("home-actions-offline") }</p>
+            }
             if status == Some(OrderStatus::Ready) {
-                { ready_actions(&state, reveal, *busy) }
+                { ready_actions(&state, reveal, *busy || offline) }
             }
             if can_order || can_renew {
-                <button id="order" class="primary" onclick={order} disabled={*busy}>
+                <label class="terms" for="terms">
+                    <input id="terms" type="checkbox" checked={*terms} onchange={accept} />
+                    <span>{ t("home-terms") }</span>
+                </label>
+                <button id="order" class="primary" onclick={order} disabled={*busy || offline || !*terms}>
                     { match (*busy, can_renew) {
-                        (true, _) => "Ordering…",
-                        (false, true) => "Renew for the new semester",
-                        (false, false) => "Order mLegitymacja",
+                        (true, _) => t("home-ordering"),
+                        (false, true) => t("home-renew"),
+                        (false, false) => t("home-order"),
                     } }
                 </button>
+            }
+            { for ORDER_ACTIONS.iter().filter(|(allowed, ..)| state.actions.contains(allowed)).map(|(_, a, label, confirm)| {
+                let id = action_id(*a);
+                match (confirm, *confirming == Some(*a)) {
+                    (Some(question), true) => html! {
+                        <div class="confirm" role="alertdialog" aria-labelledby={format!("{id}-question")}>
+                            <p id={format!("{id}-question")}>{ t(question) }</p>
+                            <div class="row">
+                                <button id={format!("{id}-confirm")} class="danger" onclick={run(*a)} disabled={*busy || offline}>{ t("action-confirm") }</button>
+                                <button class="secondary" onclick={{ let c = confirming.clone(); Callback::from(move |_| c.set(None)) }}>{ t("action-back") }</button>
+                            </div>
+                        </div>
+                    },
+                    (Some(_), false) => {
+                        let (c, a) = (confirming.clone(), *a);
+                        html! { <button id={id} class="secondary" disabled={*busy || offline}
+                            onclick={Callback::from(move |_| c.set(Some(a)))}>{ t(label) }</button> }
+                    }
+                    (None, _) => html! { <button id={id} class="secondary" onclick={run(*a)} disabled={*busy || offline}>{ t(label) }</button> },
+                }
+            }) }
+            if let Some(o) = &state.order {
+                <Timeline order_id={o.id.clone()} updated={o.updated_at} />
             }
             { checklist(&state) }
         </main>
     }
 }
 
+fn updated_ago(at: i64) -> String {
+    let minutes = (now_ms() - at).max(0) / 60_000;
+    tr("home-updated", &[("minutes", minutes.into())])
+}
+
 /// A button's work: call the shell, apply the result, or say what went wrong
 /// and read the state again.
 fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
     store: &Store,
-    error: &UseStateHandle<Option<&'static str>>,
+    error: &UseStateHandle<Option<String>>,
     busy: &UseStateHandle<bool>,
     call: fn() -> F,
 ) -> Callback<MouseEvent> {
@@ -113,7 +241,11 @@ fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
         error.set(None);
         spawn_local(async move {
             match call().await {
-                Ok(a) => store.dispatch(a),
+                Ok(a) => {
+                    store.dispatch(a);
+                    // What the student may do next changed with it.
+                    reload(&store);
+                }
                 Err(e) => {
                     error.set(Some(error_sentence(e.code)));
                     reload(&store);
@@ -133,35 +265,82 @@ fn progress(status: Option<OrderStatus>) -> Html {
         <ol class="steps">
             { for STEPS.iter().enumerate().map(|(i, (_, label))| {
                 let class = if i < at { "done" } else if i == at { "current" } else { "todo" };
-                html! { <li class={class} aria-current={(i == at).then_some("step")}>{ *label }</li> }
+                html! { <li class={class} aria-current={(i == at).then_some("step")}>{ t(label) }</li> }
             }) }
         </ol>
     }
 }
 
-fn ready_actions(state: &StudentState, reveal: Callback<MouseEvent>, busy: bool) -> Html {
+fn ready_actions(state: &StudentState, reveal: Callback<MouseEvent>, disabled: bool) -> Html {
     let Some(order) = &state.order else {
         return html! {};
     };
     let left = order.reveals_left;
-    let views = match left {
-        1 => "1 view left".to_owned(),
-        n => format!("{n} views left"),
-    };
     html! {
         <section class="ready-actions">
             if left > 0 {
                 <p class="warn">
-                    { format!("The codes can be shown 3 times in all: {views}.") }
-                    if let Some(t) = order.activation_expires_at {
-                        { format!(" They work until {}.", date(t)) }
+                    { reveal_warning(left) }
+                    if let Some(at) = order.activation_expires_at {
+                        { " " }{ tr("reveal-expires", &[("date", date(at).into())]) }
                     }
                 </p>
-                <button id="reveal" class="primary" onclick={reveal} disabled={busy}>{ "Show activation codes" }</button>
+                <button id="reveal" class="primary" onclick={reveal} disabled={disabled}>{ t("reveal-button") }</button>
             } else {
-                <p class="warn">{ "The codes were shown three times. If mObywatel did not accept them, order again." }</p>
+                <p class="warn">{ t("reveal-spent") }</p>
             }
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TimelineProps {
+    order_id: String,
+    /// Read again when the order changes.
+    updated: i64,
+}
+
+/// The order's history, read when opened.
+#[function_component(Timeline)]
+fn timeline(props: &TimelineProps) -> Html {
+    let entries = use_state(Vec::<TimelineEntry>::new);
+    let open = use_state(|| false);
+    {
+        let (entries, id, open) = (entries.clone(), props.order_id.clone(), *open);
+        use_effect_with((props.order_id.clone(), props.updated, open), move |_| {
+            if open {
+                spawn_local(async move {
+                    if let Ok(e) = invoke::order_timeline(&id).await {
+                        entries.set(e);
+                    }
+                });
+            }
+        });
+    }
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |e: Event| {
+            open.set(
+                e.target_unchecked_into::<web_sys::HtmlDetailsElement>()
+                    .open(),
+            );
+        })
+    };
+    html! {
+        <details id="timeline" class="timeline" ontoggle={toggle}>
+            <summary>{ t("home-timeline") }</summary>
+            <ol>
+                { for entries.iter().rev().map(|e| html! {
+                    <li data-status={e.status.as_str()}>
+                        <span class="label">{ status_label(Some(e.status)) }</span>
+                        <span class="muted small">{ date_time(e.at) }</span>
+                        if let Some(r) = e.reason {
+                            <span class="small">{ reason_text(r) }</span>
+                        }
+                    </li>
+                }) }
+            </ol>
+        </details>
     }
 }
 
@@ -171,16 +350,16 @@ fn checklist(state: &StudentState) -> Html {
     }
     html! {
         <section class="checklist" aria-labelledby="checks-title">
-            <h3 id="checks-title">{ if state.eligible { "You meet every requirement" } else { "What you still need" } }</h3>
+            <h3 id="checks-title">{ if state.eligible { t("home-checks-ok") } else { t("home-checks-missing") } }</h3>
             <ul>
                 { for state.checks.iter().map(|c| {
                     let (label, fix) = check_text(c.code);
                     html! {
-                        <li class={if c.ok { "ok" } else { "failed" }} data-check={format!("{:?}", c.code)}>
+                        <li class={if c.ok { "ok" } else { "failed" }} data-check={c.code.as_str()}>
                             <span class="mark" aria-hidden="true">{ if c.ok { "✓" } else { "!" } }</span>
                             <span>
                                 <span class="label">{ label }</span>
-                                <span class="visually-hidden">{ if c.ok { " — done" } else { " — missing" } }</span>
+                                <span class="visually-hidden">{ " — " }{ if c.ok { t("home-check-done") } else { t("home-check-missing") } }</span>
                                 if !c.ok { <span class="fix">{ fix }</span> }
                             </span>
                         </li>

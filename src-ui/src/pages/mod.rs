@@ -1,5 +1,6 @@
 pub mod home;
 pub mod ready;
+pub mod settings;
 pub mod sign_in;
 
 // The shell's event names (src-tauri/live.rs).

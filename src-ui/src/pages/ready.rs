@@ -2,9 +2,9 @@
 //! They live in memory while this screen is open; "Done" drops them.
 
 use crate::app::{Action, Store};
+use crate::i18n::t;
 use crate::invoke::{self, RevealedCodes};
-use crate::text::MOBYWATEL_STEPS;
-use crate::time::date;
+use crate::text::{mobywatel_steps, views_left};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -12,6 +12,15 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub codes: Rc<RevealedCodes>,
+}
+
+/// Groups of four for reading aloud or typing ("1234 5678"); copying takes
+/// the code as issued.
+fn grouped(code: &str) -> Html {
+    let plain: Vec<char> = code.chars().filter(|c| *c != '-').collect();
+    html! {
+        { for plain.chunks(4).map(|g| html! { <span class="group">{ g.iter().collect::<String>() }</span> }) }
+    }
 }
 
 #[function_component(Ready)]
@@ -38,33 +47,31 @@ pub fn ready(props: &Props) -> Html {
     let qr = Html::from_html_unchecked(AttrValue::from(codes.qr_svg.clone()));
     let confirm = |what: &'static str| {
         (*copied == Some(what))
-            .then(|| html! { <span class="copied" role="status">{ "Copied" }</span> })
+            .then(|| html! { <span class="copied" role="status">{ t("codes-copied") }</span> })
     };
     html! {
         <main class="page ready">
             <header class="top">
-                <h1>{ "Your activation codes" }</h1>
-                <button id="done" class="link" onclick={done}>{ "Done" }</button>
+                <h1>{ t("codes-title") }</h1>
+                <button id="done" class="link" onclick={done}>{ t("codes-done") }</button>
             </header>
-            <p class="warn small">
-                { format!("Views left: {}. Valid until {}.", codes.reveals_left, date(codes.expires_at)) }
-            </p>
-            <figure id="qr" class="qr" aria-label="QR code for mObywatel (scan it from another device)">{ qr }</figure>
+            <p class="warn small">{ views_left(codes.reveals_left, codes.expires_at) }</p>
+            <figure id="qr" class="qr" role="img" aria-label={t("codes-qr-label")}>{ qr }</figure>
             <div class="code-box">
-                <p class="muted small" id="manual-label">{ "Code for manual entry" }</p>
-                <p id="manual-code" class="code" aria-labelledby="manual-label">{ &codes.manual_code }</p>
-                <button id="copy-manual" onclick={copy("manual", codes.manual_code.clone())}>{ "Copy" }</button>
+                <p class="muted small" id="manual-label">{ t("codes-manual") }</p>
+                <p id="manual-code" class="code" aria-labelledby="manual-label" data-code={codes.manual_code.clone()}>{ grouped(&codes.manual_code) }</p>
+                <button id="copy-manual" onclick={copy("manual", codes.manual_code.clone())}>{ t("codes-copy") }</button>
                 { confirm("manual") }
             </div>
             <div class="code-box">
-                <p class="muted small" id="activation-label">{ "Activation code" }</p>
-                <p id="activation-code" class="code" aria-labelledby="activation-label">{ &codes.activation_code }</p>
-                <button id="copy-activation" onclick={copy("activation", codes.activation_code.clone())}>{ "Copy" }</button>
+                <p class="muted small" id="activation-label">{ t("codes-activation") }</p>
+                <p id="activation-code" class="code" aria-labelledby="activation-label" data-code={codes.activation_code.clone()}>{ grouped(&codes.activation_code) }</p>
+                <button id="copy-activation" onclick={copy("activation", codes.activation_code.clone())}>{ t("codes-copy") }</button>
                 { confirm("activation") }
             </div>
             <section class="steps-box">
-                <h2>{ "In mObywatel" }</h2>
-                <ol>{ for MOBYWATEL_STEPS.iter().map(|s| html! { <li>{ *s }</li> }) }</ol>
+                <h2>{ t("codes-in-mobywatel") }</h2>
+                <ol>{ for mobywatel_steps().into_iter().map(|s| html! { <li>{ s }</li> }) }</ol>
             </section>
         </main>
     }

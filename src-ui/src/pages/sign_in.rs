@@ -1,4 +1,5 @@
 use crate::app::{Action, Store, reload};
+use crate::i18n::t;
 use crate::invoke;
 use crate::text::error_sentence;
 use wasm_bindgen_futures::spawn_local;
@@ -11,7 +12,7 @@ pub fn sign_in() -> Html {
     let server = use_node_ref();
     let username = use_node_ref();
     let password = use_node_ref();
-    let error = use_state(|| None::<&'static str>);
+    let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
 
     let onsubmit = {
@@ -26,7 +27,7 @@ pub fn sign_in() -> Html {
             };
             let (srv, user, pass) = (value(&server), value(&username), value(&password));
             if user.trim().is_empty() || pass.is_empty() {
-                error.set(Some("Enter your username and password."));
+                error.set(Some(t("sign-in-missing")));
                 return;
             }
             let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
@@ -51,25 +52,25 @@ pub fn sign_in() -> Html {
         <main class="page sign-in">
             <header class="brand">
                 <img class="logo" src="/128x128.png" alt="" />
-                <h1>{ "Legitka" }</h1>
-                <p class="lead">{ "Your mLegitymacja, ordered and activated from your phone." }</p>
+                <h1>{ t("app-name") }</h1>
+                <p class="lead">{ t("app-lead") }</p>
             </header>
             <form {onsubmit} novalidate=true>
-                <label for="username">{ "University username" }</label>
+                <label for="username">{ t("sign-in-username") }</label>
                 <input id="username" ref={username} autocomplete="username" autocapitalize="none" />
-                <label for="password">{ "Password" }</label>
+                <label for="password">{ t("sign-in-password") }</label>
                 <input id="password" ref={password} type="password" autocomplete="current-password" />
                 <details class="server">
-                    <summary>{ "University server" }</summary>
-                    <label for="server">{ "Server address" }</label>
+                    <summary>{ t("sign-in-server") }</summary>
+                    <label for="server">{ t("sign-in-server-address") }</label>
                     <input id="server" ref={server} type="url" inputmode="url"
                         value={store.default_server.clone()} />
                 </details>
-                if let Some(msg) = *error {
+                if let Some(msg) = (*error).clone() {
                     <p id="error" class="error" role="alert">{ msg }</p>
                 }
                 <button id="sign-in" class="primary" type="submit" disabled={*busy}>
-                    { if *busy { "Signing in…" } else { "Sign in" } }
+                    { if *busy { t("sign-in-busy") } else { t("sign-in-button") } }
                 </button>
             </form>
         </main>

@@ -1,0 +1,166 @@
+# Legitka — English. Every key here must also be in pl.ftl (a test checks).
+
+app-name = Legitka
+app-lead = Your mLegitymacja, ordered and activated from your phone.
+loading = Loading…
+
+## Sign-in
+sign-in-username = University username
+sign-in-password = Password
+sign-in-server = University server
+sign-in-server-address = Server address
+sign-in-button = Sign in
+sign-in-busy = Signing in…
+sign-in-missing = Enter your username and password.
+
+## Home
+home-signed-in-as = Signed in as
+home-album = Album no. { $album }
+home-settings = Settings
+home-offline = Offline — reconnecting. Your status will update by itself.
+home-updated = Last updated { $minutes ->
+    [0] less than a minute ago
+    [one] { $minutes } minute ago
+   *[other] { $minutes } minutes ago
+}.
+home-actions-offline = Actions need a connection to the university server.
+home-no-keystore = This device has no secure keystore, so you will need to sign in again next time.
+home-card = mLegitymacja
+home-order = Order mLegitymacja
+home-renew = Renew for the new semester
+home-ordering = Ordering…
+home-terms = I confirm my data in the university registry is correct and I want my mLegitymacja issued to mObywatel on this phone.
+home-checks-ok = You meet every requirement
+home-checks-missing = What you still need
+home-check-done = done
+home-check-missing = missing
+home-valid-until = Valid until { $date }.
+home-timeline = History
+
+## Steps of an order
+step-ordered = Ordered
+step-preparing = Being prepared
+step-ready = Ready
+step-active = Active
+
+## Reveal
+reveal-warning = The codes can be shown 3 times in all: { $left ->
+    [one] { $left } view left
+   *[other] { $left } views left
+}.
+reveal-expires = They work until { $date }.
+reveal-button = Show activation codes
+reveal-spent = The codes were shown three times. If mObywatel did not accept them, order again.
+
+## Ready screen
+codes-title = Your activation codes
+codes-done = Done
+codes-left = { $left ->
+    [one] { $left } view left
+   *[other] { $left } views left
+}. Valid until { $date }.
+codes-qr-label = QR code for mObywatel (scan it from another device)
+codes-manual = Code for manual entry
+codes-activation = Activation code
+codes-copy = Copy
+codes-copied = Copied
+codes-open-mobywatel = Open mObywatel
+codes-in-mobywatel = In mObywatel
+mobywatel-step-1 = Open mObywatel and tap “+” (Add document).
+mobywatel-step-2 = Choose “Legitymacja studencka” and accept the terms.
+mobywatel-step-3 = When asked for the QR code, choose to type the code instead.
+mobywatel-step-4 = Paste the code for manual entry.
+mobywatel-step-5 = Paste the activation code and tap “Aktywuj”.
+mobywatel-step-6 = Your mLegitymacja appears; Legitka shows it as active.
+
+## Order actions
+action-cancel = Cancel order
+action-cancel-confirm = Cancel this order? You can order again later.
+action-revoke = Revoke mLegitymacja
+action-revoke-confirm = Revoke your mLegitymacja? It may keep working for up to 24 hours.
+action-revoked-until = Revoked. It may keep working until { $date }.
+action-resubmit = Send the order again
+action-replace = Lost phone: new codes
+action-replace-confirm = Get new codes for a new phone? The card on the old phone stops working.
+action-confirm = Yes, continue
+action-back = No, go back
+
+## Settings
+settings-title = Settings
+settings-language = Language
+settings-notifications = Notifications about my order
+settings-sign-out = Sign out
+settings-about = About
+settings-about-text = Legitka { $version }. Free software (MIT or Apache-2.0). Uses Tauri, Yew and other open-source libraries under their licences.
+settings-back = Back
+
+## Statuses
+status-none = Not ordered yet
+status-pending = Order received
+status-in_progress = Being prepared
+status-ready = Ready to activate
+status-received = Active in mObywatel
+status-returned_for_correction = Returned for correction
+status-error = Issuing failed
+status-cancelled = Cancelled
+status-revoked = Revoked
+status-expired = Expired
+
+hint-none = Order your mobile student ID from here: confirm your data and tap Order.
+hint-pending = The university has your order and is passing it on.
+hint-in_progress = mObywatel is preparing your card. This can take from seconds to about an hour — we'll notify you.
+hint-ready = Show the codes and enter them in mObywatel.
+hint-received = Your mLegitymacja is in mObywatel. You're all set.
+hint-returned_for_correction = Correct what is needed and send the order again.
+hint-error = The order could not be completed. You can order again.
+hint-cancelled = You cancelled this order. You can order again.
+hint-revoked = This mLegitymacja was revoked. You can order a new one.
+hint-expired = This order expired. You can order again.
+
+## Reasons
+reason-reveal_limit_reached = The codes were shown three times without activation.
+reason-activation_expired = The codes were not used within 30 days.
+reason-card_expired = The card's validity ended with your student ID.
+reason-renewed = Renewed for the new semester.
+reason-lost_phone = Replaced after a lost phone.
+reason-student_removed = You are no longer on the student list.
+reason-issuer_error = The mObywatel system reported an error.
+reason-photo_rejected = Your photo does not meet the requirements. Add a new one in USOSweb.
+reason-data_mismatch = Your data does not match the state registers. Ask your dean's office.
+
+## Eligibility checklist
+check-active_student = Active student status
+check-active_student-fix = Your student status is not active. Ask your dean's office.
+check-has_pesel = PESEL number
+check-has_pesel-fix = The university has no PESEL for you. Bring your ID to the dean's office.
+check-has_album_number = Album number
+check-has_album_number-fix = You have no album number yet. Ask your dean's office.
+check-has_photo = Photo in the university registry
+check-has_photo-fix = Add your photo in USOSweb or at the dean's office.
+check-has_els = Plastic student ID (ELS)
+check-has_els-fix = You need a plastic student ID first. Order it at the dean's office.
+check-els_valid = Student ID extended this semester
+check-els_valid-fix = Extend your plastic student ID (new semester sticker) at the dean's office.
+check-data_unchanged_since_els = Personal data unchanged since the ID was issued
+check-data_unchanged_since_els-fix = Your data changed since the ID was issued. Ask for a duplicate at the dean's office.
+check-study_level = First-cycle, second-cycle or long-cycle studies
+check-study_level-fix = mLegitymacja is for first-cycle, second-cycle and long-cycle master's students.
+
+## Errors
+error-bad_request = Something in the form is not right. Check it and try again.
+error-invalid_credentials = Wrong username or password. Use your university account, as for USOSweb.
+error-unauthorized = Your session has ended. Please sign in again.
+error-not_found = The university server does not know this request. It may need an update.
+error-not_eligible = You can't order an mLegitymacja yet. The checklist shows what is missing.
+error-order_exists = You already have an order in progress.
+error-no_order = You have no order yet.
+error-not_ready = Your mLegitymacja is not ready yet. We'll tell you the moment it is.
+error-invalid_transition = This step is no longer possible for your order.
+error-reveal_limit_reached = The codes were already shown three times. Order your mLegitymacja again to get new ones.
+error-activation_expired = These codes have expired (they last 30 days). Order your mLegitymacja again.
+error-invalid_activation_code = The code or the activation code is not right.
+error-already_activated = This mLegitymacja has already been activated.
+error-rate_limited = Too many attempts. Wait a minute and try again.
+error-internal = Something went wrong on our side. Please try again in a moment.
+error-server_unreachable = Can't reach the university server. Check your internet connection and the server address.
+error-bad_response = The university server gave an answer we don't understand. Check the server address.

@@ -1,0 +1,60 @@
+//! Language, notices, sign-out, about.
+
+use crate::app::{Action, Screen, Store, set_preferences, sign_out};
+use crate::i18n::{t, tr};
+use legitka_wire::Locale;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+#[function_component(Settings)]
+pub fn settings() -> Html {
+    let store = use_context::<Store>().expect("store");
+    let on_language = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let locale = Locale::parse(&value).unwrap_or(Locale::Pl);
+            set_preferences(&store, locale, store.notifications);
+        })
+    };
+    let on_notifications = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+            set_preferences(&store, store.locale, on);
+        })
+    };
+    let back = {
+        let store = store.clone();
+        Callback::from(move |_| store.dispatch(Action::Show(Screen::Home)))
+    };
+    let out = {
+        let store = store.clone();
+        Callback::from(move |_| sign_out(&store))
+    };
+    html! {
+        <main class="page settings">
+            <header class="top">
+                <h1>{ t("settings-title") }</h1>
+                <button id="settings-back" class="link" onclick={back}>{ t("settings-back") }</button>
+            </header>
+            <section class="card">
+                <label for="language">{ t("settings-language") }</label>
+                <select id="language" onchange={on_language}>
+                    <option value="pl" selected={store.locale == Locale::Pl}>{ "Polski" }</option>
+                    <option value="en" selected={store.locale == Locale::En}>{ "English" }</option>
+                </select>
+                <label class="switch" for="notifications">
+                    <input id="notifications" type="checkbox" role="switch"
+                        checked={store.notifications} onchange={on_notifications} />
+                    <span>{ t("settings-notifications") }</span>
+                </label>
+            </section>
+            <button id="sign-out" class="secondary" onclick={out}>{ t("settings-sign-out") }</button>
+            <section class="about">
+                <h2>{ t("settings-about") }</h2>
+                <p class="muted small">{ tr("settings-about-text", &[("version", env!("CARGO_PKG_VERSION").into())]) }</p>
+            </section>
+        </main>
+    }
+}
