@@ -210,6 +210,19 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .expect("keystore task panicked")
 }
 
+/// The UI painted its first screen. With `LEGITKA_STARTUP_PROBE` set (the
+/// startup benchmark), prints the wall-clock time and quits.
+#[tauri::command]
+pub fn first_paint<R: Runtime>(app: AppHandle<R>) {
+    if std::env::var_os("LEGITKA_STARTUP_PROBE").is_some() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        println!("first-paint-unix-ms {now}");
+        app.exit(0);
+    }
+}
+
 #[tauri::command]
 pub fn app_config() -> AppConfig {
     AppConfig {
@@ -260,6 +273,65 @@ pub async fn sign_in<R: Runtime>(
         .api
         .send(Method::POST, &server, "/session", None, Some(&req), None)
         .await?;
+    Ok(begin(app, &shell, server, resp).await)
+}
+
+/// Signs in with a one-time pairing code from the university's `/pair`
+/// page: typed, or the whole `legitka://pair?server=…&code=…` link (which
+/// names its server).
+#[tauri::command]
+pub async fn sign_in_with_code<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    server: String,
+    code: String,
+) -> CommandResult<SessionInfo> {
+    let (server, code) = pairing_target(&server, &code)?;
+    let req = legitka_wire::PairRequest { code };
+    let resp: SignInResponse = shell
+        .api
+        .send(
+            Method::POST,
+            &server,
+            "/session/pair",
+            None,
+            Some(&req),
+            None,
+        )
+        .await?;
+    Ok(begin(app, &shell, server, resp).await)
+}
+
+/// The server and code a pairing input names.
+fn pairing_target(server: &str, input: &str) -> CommandResult<(String, String)> {
+    let input = input.trim();
+    let bad = || CommandError::new(ErrorCode::BadRequest, "not a pairing code or link");
+    if let Some(rest) = input.strip_prefix("legitka://pair?") {
+        let url =
+            reqwest::Url::parse(&format!("https://pair.invalid/?{rest}")).map_err(|_| bad())?;
+        let get = |k: &str| {
+            url.query_pairs()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let (Some(server), Some(code)) = (get("server"), get("code")) else {
+            return Err(bad());
+        };
+        return Ok((normalize_server(&server)?, code));
+    }
+    if input.is_empty() || input.len() > 32 {
+        return Err(bad());
+    }
+    Ok((normalize_server(server)?, input.to_owned()))
+}
+
+/// Keeps a new session in the keystore (or in memory, saying so) and starts following it.
+async fn begin<R: Runtime>(
+    app: AppHandle<R>,
+    shell: &Shell,
+    server: String,
+    resp: SignInResponse,
+) -> SessionInfo {
     let session = Session {
         server: server.clone(),
         access_token: resp.tokens.access_token,
@@ -274,7 +346,7 @@ pub async fn sign_in<R: Runtime>(
         }
     };
     shell.start(app, session);
-    Ok(SessionInfo { server, persisted })
+    SessionInfo { server, persisted }
 }
 
 #[tauri::command]
@@ -453,6 +525,28 @@ mod tests {
         assert!(!shell.is_news(&order("b", Ready), true));
         // … unless it changed while the stream was down.
         assert!(shell.is_news(&order("b", Received), true));
+    }
+
+    #[test]
+    fn pairing_inputs() {
+        let typed = pairing_target("https://u.example/", " ABCD2345 ").unwrap();
+        assert_eq!(typed, ("https://u.example".into(), "ABCD2345".into()));
+        let link = pairing_target(
+            "https://ignored.example",
+            "legitka://pair?server=https%3A%2F%2Flegitka.uczelnia.pl&code=WXYZ6789",
+        )
+        .unwrap();
+        assert_eq!(
+            link,
+            ("https://legitka.uczelnia.pl".into(), "WXYZ6789".into())
+        );
+        for bad in [
+            "",
+            "legitka://pair?code=X",
+            "legitka://pair?server=ftp%3A%2F%2Fx&code=X",
+        ] {
+            assert!(pairing_target("https://u.example", bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

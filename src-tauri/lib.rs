@@ -33,8 +33,10 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
         .manage(Shell::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_config,
+            commands::first_paint,
             commands::restore_session,
             commands::sign_in,
+            commands::sign_in_with_code,
             commands::sign_out,
             commands::student_state,
             commands::place_order,

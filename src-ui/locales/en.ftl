@@ -12,6 +12,11 @@ sign-in-server-address = Server address
 sign-in-button = Sign in
 sign-in-busy = Signing in…
 sign-in-missing = Enter your username and password.
+sign-in-with-code = Sign in with a pairing code
+sign-in-with-password = Sign in with username and password
+pair-code = Pairing code
+pair-help = Sign in on your university's Legitka page (/pair) on another device; it shows a code valid for 5 minutes. Type it here, or paste the whole legitka:// link.
+pair-missing = Enter the pairing code.
 
 ## Home
 home-signed-in-as = Signed in as

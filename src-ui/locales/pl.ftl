@@ -12,6 +12,11 @@ sign-in-server-address = Adres serwera
 sign-in-button = Zaloguj się
 sign-in-busy = Logowanie…
 sign-in-missing = Wpisz login i hasło.
+sign-in-with-code = Zaloguj się kodem parowania
+sign-in-with-password = Zaloguj się loginem i hasłem
+pair-code = Kod parowania
+pair-help = Zaloguj się na stronie Legitki swojej uczelni (/pair) na innym urządzeniu; pokaże kod ważny 5 minut. Wpisz go tutaj albo wklej cały link legitka://.
+pair-missing = Wpisz kod parowania.
 
 ## Ekran główny
 home-signed-in-as = Zalogowano jako

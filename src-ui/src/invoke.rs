@@ -54,6 +54,18 @@ async fn call<T: DeserializeOwned>(cmd: &str, args: impl Serialize) -> Result<T,
 #[derive(Serialize)]
 struct NoArgs {}
 
+/// Tells the shell the first screen is on glass (the startup benchmark).
+pub fn first_paint() {
+    let report = Closure::once_into_js(|| {
+        wasm_bindgen_futures::spawn_local(async {
+            let _: Result<(), UiError> = call("first_paint", NoArgs {}).await;
+        });
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(report.unchecked_ref());
+    }
+}
+
 pub async fn app_config() -> Result<AppConfig, UiError> {
     call("app_config", NoArgs {}).await
 }
@@ -79,6 +91,17 @@ pub async fn sign_in(server: &str, username: &str, password: &str) -> Result<Ses
         },
     )
     .await
+}
+
+#[derive(Serialize)]
+struct PairArgs<'a> {
+    server: &'a str,
+    code: &'a str,
+}
+
+/// A pairing code typed from the university's page, or its whole link.
+pub async fn sign_in_with_code(server: &str, code: &str) -> Result<SessionInfo, UiError> {
+    call("sign_in_with_code", PairArgs { server, code }).await
 }
 
 pub async fn sign_out() -> Result<(), UiError> {

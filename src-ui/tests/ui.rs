@@ -236,6 +236,11 @@ async fn an_eligible_student_can_order() {
     assert!(button.disabled(), "ordering waits for the terms");
     click(&root, "#terms").await;
     tick().await;
+    // The server's state after the order: the page reads it again.
+    js(&format!(
+        "window.__mock.student_state = {{ok: {}}};",
+        state(order("pending", 3), &[])
+    ));
     click(&root, "#order").await;
     find(&root, "#status[data-status='pending']").await;
     let calls = js("return window.__calls.join(',');").as_string().unwrap();
@@ -397,4 +402,28 @@ async fn an_offline_start_shows_the_last_status_with_its_age_and_disables_action
     assert!(banner.contains("5 minutes ago"), "{banner}");
     let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
     assert!(cancel.disabled());
+}
+
+#[wasm_bindgen_test]
+async fn a_typed_pairing_code_signs_in() {
+    let mut answers = signed_in(state(serde_json::Value::Null, &[]));
+    answers["restore_session"] = json!({"ok": null});
+    answers["sign_in_with_code"] =
+        json!({"ok": {"server": "http://127.0.0.1:8080", "persisted": true}});
+    let root = mount(answers);
+    click(&root, "#switch-sign-in").await;
+    find(&root, "#pair-code").await;
+    assert!(root.query_selector("#password").unwrap().is_none());
+    click(&root, "#sign-in").await;
+    let error = find(&root, "#error").await.text_content().unwrap();
+    assert_eq!(error, "Enter the pairing code.");
+    let code: HtmlInputElement = find(&root, "#pair-code").await.dyn_into().unwrap();
+    code.set_value("ABCD2345");
+    click(&root, "#sign-in").await;
+    find(&root, "#status[data-status='none']").await;
+    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    assert!(
+        calls.contains("sign_in_with_code") && !calls.contains("sign_in,"),
+        "{calls}"
+    );
 }

@@ -119,6 +119,15 @@ async fn drain_with(
     Ok(started.elapsed())
 }
 
+/// A finished step's servers let go of their database connections, so
+/// they neither load the next step nor exhaust PostgreSQL's connections
+/// (their background work then fails quietly).
+async fn retire(states: &[AppState]) {
+    for s in states {
+        s.db.pool.close().await;
+    }
+}
+
 /// The server with a 10 ms + 10 ms issuer, pushing through `fcm` if given.
 async fn serve(url: String, fcm: Option<FcmSettings>) -> anyhow::Result<(AppState, String)> {
     let mut settings = Settings::for_tests(url);
@@ -198,6 +207,7 @@ pub async fn run(
         lat.len(),
         tokens.len()
     );
+    retire(&[state]).await;
 
     // 2. Live waves: the servers' own dispatchers work while orders pour in,
     //    on one server, then on two sharing the database (orders split).
@@ -239,6 +249,7 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(50)).await;
             };
             live.push((n, instances, percentile(&l, 0.50), percentile(&l, 0.99)));
+            retire(&servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>()).await;
         }
     }
 
@@ -271,6 +282,7 @@ pub async fn run(
             .await?;
         anyhow::ensure!(left == 0, "{left} deliveries left");
         wave.push((usize::try_from(queued)?, took));
+        retire(&[state]).await;
     }
     Ok(PushFigures {
         single_p50_ms: percentile(&lat, 0.50),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Db, TestApp, ec_pair, rsa_pair, spawn_app, spawn_app_with};
+use common::{Db, TestApp, drain, ec_pair, rsa_pair, spawn_app, spawn_app_with};
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::apns::{ApnsSender, ApnsSettings};
@@ -89,16 +89,6 @@ async fn register(app: &TestApp, token: &str, device: &str, locale: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
-}
-
-async fn drain(d: &Dispatcher) -> Vec<ExecutionOutcome> {
-    let mut seen = vec![];
-    loop {
-        match d.try_execute_task().await.unwrap() {
-            ExecutionOutcome::Empty => return seen,
-            other => seen.push(other),
-        }
-    }
 }
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Db, TestApp, ec_pair, error_of, spawn_app_with};
+use common::{Db, TestApp, drain, ec_pair, error_of, spawn_app_with};
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
@@ -92,16 +92,6 @@ async fn register(
         .send()
         .await
         .unwrap()
-}
-
-async fn drain(d: &Dispatcher) -> Vec<ExecutionOutcome> {
-    let mut seen = vec![];
-    loop {
-        match d.try_execute_task().await.unwrap() {
-            ExecutionOutcome::Empty => return seen,
-            other => seen.push(other),
-        }
-    }
 }
 
 async fn a_subscription_gets_encrypted_signed_signals_once_and_never_a_code(db: Db) {

@@ -70,12 +70,12 @@ pub fn home() -> Html {
         return html! { <Ready {codes} /> };
     }
 
-    let order = action(&store, &error, &busy, || async {
+    let order = action(&store, &error, &busy, true, || async {
         invoke::place_order(&invoke::new_idempotency_key())
             .await
             .map(Action::OrderChanged)
     });
-    let reveal = action(&store, &error, &busy, || async {
+    let reveal = action(&store, &error, &busy, false, || async {
         invoke::reveal().await.map(Action::Revealed)
     });
     let settings = {
@@ -232,6 +232,7 @@ fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
     store: &Store,
     error: &UseStateHandle<Option<String>>,
     busy: &UseStateHandle<bool>,
+    reload_after: bool,
     call: fn() -> F,
 ) -> Callback<MouseEvent> {
     let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
@@ -243,8 +244,10 @@ fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
             match call().await {
                 Ok(a) => {
                     store.dispatch(a);
-                    // What the student may do next changed with it.
-                    reload(&store);
+                    if reload_after {
+                        // What the student may do next changed with it.
+                        reload(&store);
+                    }
                 }
                 Err(e) => {
                     error.set(Some(error_sentence(e.code)));

@@ -12,12 +12,21 @@ pub fn sign_in() -> Html {
     let server = use_node_ref();
     let username = use_node_ref();
     let password = use_node_ref();
+    let pair_code = use_node_ref();
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
+    // Desktop has no camera: the pairing code is typed (or its link pasted).
+    let pairing = use_state(|| false);
 
     let onsubmit = {
-        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-        let (server, username, password) = (server.clone(), username.clone(), password.clone());
+        let (store, error, busy, pairing) =
+            (store.clone(), error.clone(), busy.clone(), pairing.clone());
+        let (server, username, password, pair_code) = (
+            server.clone(),
+            username.clone(),
+            password.clone(),
+            pair_code.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let value = |r: &NodeRef| {
@@ -25,16 +34,31 @@ pub fn sign_in() -> Html {
                     .map(|i| i.value())
                     .unwrap_or_default()
             };
-            let (srv, user, pass) = (value(&server), value(&username), value(&password));
-            if user.trim().is_empty() || pass.is_empty() {
+            let (srv, user, pass, code) = (
+                value(&server),
+                value(&username),
+                value(&password),
+                value(&pair_code),
+            );
+            if *pairing && code.trim().is_empty() {
+                error.set(Some(t("pair-missing")));
+                return;
+            }
+            if !*pairing && (user.trim().is_empty() || pass.is_empty()) {
                 error.set(Some(t("sign-in-missing")));
                 return;
             }
-            let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+            let (store, error, busy, with_code) =
+                (store.clone(), error.clone(), busy.clone(), *pairing);
             busy.set(true);
             error.set(None);
             spawn_local(async move {
-                match invoke::sign_in(&srv, &user, &pass).await {
+                let signed_in = if with_code {
+                    invoke::sign_in_with_code(&srv, &code).await
+                } else {
+                    invoke::sign_in(&srv, &user, &pass).await
+                };
+                match signed_in {
                     Ok(info) => {
                         store.dispatch(Action::SignedIn {
                             persisted: info.persisted,
@@ -56,10 +80,17 @@ pub fn sign_in() -> Html {
                 <p class="lead">{ t("app-lead") }</p>
             </header>
             <form {onsubmit} novalidate=true>
-                <label for="username">{ t("sign-in-username") }</label>
-                <input id="username" ref={username} autocomplete="username" autocapitalize="none" />
-                <label for="password">{ t("sign-in-password") }</label>
-                <input id="password" ref={password} type="password" autocomplete="current-password" />
+                if *pairing {
+                    <label for="pair-code">{ t("pair-code") }</label>
+                    <input id="pair-code" ref={pair_code} autocomplete="one-time-code"
+                        autocapitalize="characters" aria-describedby="pair-help" />
+                    <p id="pair-help" class="muted small">{ t("pair-help") }</p>
+                } else {
+                    <label for="username">{ t("sign-in-username") }</label>
+                    <input id="username" ref={username} autocomplete="username" autocapitalize="none" />
+                    <label for="password">{ t("sign-in-password") }</label>
+                    <input id="password" ref={password} type="password" autocomplete="current-password" />
+                }
                 <details class="server">
                     <summary>{ t("sign-in-server") }</summary>
                     <label for="server">{ t("sign-in-server-address") }</label>
@@ -73,6 +104,12 @@ pub fn sign_in() -> Html {
                     { if *busy { t("sign-in-busy") } else { t("sign-in-button") } }
                 </button>
             </form>
+            <button id="switch-sign-in" class="link" onclick={{
+                let (pairing, error) = (pairing.clone(), error.clone());
+                Callback::from(move |_| { error.set(None); pairing.set(!*pairing); })
+            }}>
+                { if *pairing { t("sign-in-with-password") } else { t("sign-in-with-code") } }
+            </button>
         </main>
     }
 }

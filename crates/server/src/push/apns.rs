@@ -3,7 +3,7 @@
 //! `POST /3/device/{token}` with `apns-topic`, `apns-push-type`,
 //! `apns-priority`, `apns-expiration` and `apns-collapse-id`.
 
-use super::{Device, Message, SendOutcome, Sender, retry_after, transport_failure};
+use super::{Device, Message, Refused, SendOutcome, Sender, answered};
 use crate::crypto::Secret;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -112,16 +112,15 @@ impl ApnsSender {
             .json(&body)
             .send()
             .await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => return transport_failure(&e),
+        let Refused {
+            status,
+            after,
+            response,
+        } = match answered(resp) {
+            Ok(refused) => refused,
+            Err(done) => return done,
         };
-        let status = resp.status();
-        if status.is_success() {
-            return SendOutcome::Delivered;
-        }
-        let after = retry_after(resp.headers());
-        let reason = resp
+        let reason = response
             .json::<Refusal>()
             .await
             .map_or_else(|_| String::new(), |r| r.reason);

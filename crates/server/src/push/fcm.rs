@@ -2,7 +2,7 @@
 //! access token at `token_uri`, then `POST …/v1/projects/{id}/messages:send`.
 //! Endpoints are settings, so tests point them at the loopback emulator.
 
-use super::{Device, Message, SendOutcome, Sender, retry_after, transport_failure};
+use super::{Device, Message, Refused, SendOutcome, Sender, answered};
 use crate::crypto::Secret;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -128,23 +128,22 @@ impl FcmSender {
             "{}/v1/projects/{}/messages:send",
             self.settings.endpoint, self.settings.project_id
         );
-        let resp = match self
+        let sent = self
             .http
             .post(url)
             .bearer_auth(token)
             .json(&body)
             .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return transport_failure(&e),
+            .await;
+        let Refused {
+            status,
+            after,
+            response,
+        } = match answered(sent) {
+            Ok(refused) => refused,
+            Err(done) => return done,
         };
-        let status = resp.status();
-        let after = retry_after(resp.headers());
-        if status.is_success() {
-            return SendOutcome::Delivered;
-        }
-        let text = resp.text().await.unwrap_or_default();
+        let text = response.text().await.unwrap_or_default();
         if status == reqwest::StatusCode::UNAUTHORIZED {
             *self.token.lock().await = None;
         }

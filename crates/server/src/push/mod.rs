@@ -78,11 +78,34 @@ pub fn message(
 }
 
 /// A request that never got an answer (connection, timeout): try again.
-pub fn transport_failure(e: &reqwest::Error) -> SendOutcome {
+fn transport_failure(e: &reqwest::Error) -> SendOutcome {
     SendOutcome::Retry {
         after: None,
         error: format!("send: {e}"),
     }
+}
+
+/// A provider's refusal, for the sender to classify.
+pub struct Refused {
+    pub status: reqwest::StatusCode,
+    /// The provider's `Retry-After`, if it said one.
+    pub after: Option<Duration>,
+    pub response: reqwest::Response,
+}
+
+/// The first look every sender takes at an answer: no answer means try
+/// again, a 2xx means delivered; anything else is a refusal to classify.
+pub fn answered(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Refused, SendOutcome> {
+    let response = sent.map_err(|e| transport_failure(&e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Err(SendOutcome::Delivered);
+    }
+    Ok(Refused {
+        status,
+        after: retry_after(response.headers()),
+        response,
+    })
 }
 
 /// Seconds from a `Retry-After` header (the delay form; dates are rare here).

@@ -4,7 +4,7 @@
 //! `aes128gcm`) and the server identifies itself with VAPID (RFC 8292): an
 //! ES256 JWT whose audience is the push service's origin, and the public key.
 
-use super::{Device, Message, SendOutcome, Sender, retry_after, transport_failure};
+use super::{Device, Message, Refused, SendOutcome, Sender, answered};
 use crate::crypto::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -207,16 +207,15 @@ impl WebPushSender {
             .body(body)
             .send()
             .await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => return transport_failure(&e),
+        let Refused {
+            status,
+            after,
+            response,
+        } = match answered(resp) {
+            Ok(refused) => refused,
+            Err(done) => return done,
         };
-        let status = resp.status();
-        if status.is_success() {
-            return SendOutcome::Delivered;
-        }
-        let after = retry_after(resp.headers());
-        let text = resp.text().await.unwrap_or_default();
+        let text = response.text().await.unwrap_or_default();
         let error = format!(
             "Web Push {status} {}",
             text.chars().take(200).collect::<String>()

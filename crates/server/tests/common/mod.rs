@@ -200,6 +200,20 @@ impl TestApp {
     }
 }
 
+/// Runs the dispatcher step by step until nothing is due; what each step did.
+pub async fn drain(
+    d: &legitka_server::push::dispatcher::Dispatcher,
+) -> Vec<legitka_server::push::dispatcher::ExecutionOutcome> {
+    use legitka_server::push::dispatcher::ExecutionOutcome;
+    let mut seen = vec![];
+    loop {
+        match d.try_execute_task().await.unwrap() {
+            ExecutionOutcome::Empty => return seen,
+            other => seen.push(other),
+        }
+    }
+}
+
 pub async fn error_of(r: reqwest::Response) -> (StatusCode, ErrorCode) {
     let status = r.status();
     let e: ApiError = r.json().await.expect("errors have the API shape");
