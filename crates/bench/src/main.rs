@@ -40,6 +40,9 @@ struct Args {
     /// all, backend or push.
     #[arg(long, default_value = "all")]
     part: String,
+    /// Push part: skip the live waves (measure the drain on a quiet machine).
+    #[arg(long)]
+    skip_live_waves: bool,
 }
 
 #[tokio::main]
@@ -61,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
         println!("| --- | --- | --- | --- | --- | --- |");
         for db in &dbs {
             let name = (*db).to_owned();
-            let p = push::run(move || {
+            let p = push::run(args.skip_live_waves, move || {
                 let db = name.clone();
                 Box::pin(async move {
                     let dir = tempfile::tempdir()?;

@@ -159,6 +159,7 @@ async fn ready_latencies(state: &AppState, emu: &FcmEmulator) -> anyhow::Result<
 }
 
 pub async fn run(
+    skip_live_waves: bool,
     db_url: impl Fn() -> futures_util::future::BoxFuture<
         'static,
         anyhow::Result<(String, tempfile::TempDir)>,
@@ -212,7 +213,8 @@ pub async fn run(
     // 2. Live waves: the servers' own dispatchers work while orders pour in,
     //    on one server, then on two sharing the database (orders split).
     let mut live = vec![];
-    for instances in [1, 2] {
+    let instance_counts: &[usize] = if skip_live_waves { &[] } else { &[1, 2] };
+    for &instances in instance_counts {
         for n in [1_000, 10_000] {
             let (url, _dir) = db_url().await?;
             let mut servers = vec![];
