@@ -3,29 +3,29 @@
 use legitka_wire::Locale;
 use wasm_bindgen::JsValue;
 
+const DATE: [(&str, &str); 3] = [("day", "numeric"), ("month", "short"), ("year", "numeric")];
+
 pub fn date(ms: i64) -> String {
-    #[allow(clippy::cast_precision_loss)] // milliseconds since 1970 fit in an f64 exactly
-    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    let opts = js_sys::Object::new();
-    for (k, v) in [("day", "numeric"), ("month", "short"), ("year", "numeric")] {
-        let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
-    }
-    d.to_locale_date_string(tag(), &opts).into()
+    formatted(ms, &DATE)
 }
 
 /// Date and time: "21 Dec 2026, 14:05".
 pub fn date_time(ms: i64) -> String {
-    #[allow(clippy::cast_precision_loss)]
+    let [day, month, year] = DATE;
+    formatted(
+        ms,
+        &[day, month, year, ("hour", "2-digit"), ("minute", "2-digit")],
+    )
+}
+
+/// `ms` in the student's language, with only the given fields (a date
+/// alone when no time field is named).
+fn formatted(ms: i64, fields: &[(&str, &str)]) -> String {
+    #[allow(clippy::cast_precision_loss)] // milliseconds since 1970 fit in an f64 exactly
     let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
     let opts = js_sys::Object::new();
-    for (k, v) in [
-        ("day", "numeric"),
-        ("month", "short"),
-        ("year", "numeric"),
-        ("hour", "2-digit"),
-        ("minute", "2-digit"),
-    ] {
-        let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&opts, &(*k).into(), &(*v).into());
     }
     d.to_locale_string(tag(), &opts).into()
 }

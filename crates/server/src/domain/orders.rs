@@ -195,11 +195,7 @@ impl Orders {
     /// Another instance committed these changes: this one's status reads,
     /// push dispatcher and event streams learn of them as of their own.
     pub fn heard_from_peer(&self, changes: Vec<(String, OrderView)>) {
-        self.outbox_wakeup.notify_one();
-        for (student_id, order) in changes {
-            self.cache.bump(&student_id);
-            let _ = self.events.send(Notice { student_id, order });
-        }
+        self.announce(changes);
     }
 
     /// Notified after every commit that may have queued push deliveries.
@@ -215,18 +211,24 @@ impl Orders {
         self.events.subscribe()
     }
 
-    /// After commit: status reads see the change, the dispatcher wakes, then
-    /// listeners hear of it.
+    /// After commit: the other instances are told, then this one announces.
     fn publish(&self, changes: Changes) {
-        if !changes.0.is_empty() {
+        if let Some(p) = self.peers.get() {
+            for change in &changes.0 {
+                let _ = p.send(change.clone());
+            }
+        }
+        self.announce(changes.0);
+    }
+
+    /// Committed changes, here or in another instance: status reads see
+    /// them, the dispatcher wakes, then listeners hear of them.
+    fn announce(&self, changes: Vec<(String, OrderView)>) {
+        if !changes.is_empty() {
             self.outbox_wakeup.notify_one();
         }
-        let peers = self.peers.get();
-        for (student_id, order) in changes.0 {
+        for (student_id, order) in changes {
             self.cache.bump(&student_id);
-            if let Some(p) = peers {
-                let _ = p.send((student_id.clone(), order.clone()));
-            }
             // No listener is fine: nobody is connected right now.
             let _ = self.events.send(Notice { student_id, order });
         }
