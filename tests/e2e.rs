@@ -100,11 +100,24 @@ async fn launch(driver: &Driver) -> Client {
         "tauri:options".into(),
         json!({ "application": app_binary() }),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a WebDriver session with the app")
+    // tauri-driver accepts connections before WebKitWebDriver behind it is
+    // up; a session request in that gap is cut off: ask again.
+    let mut attempts = 0;
+    loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&driver.url)
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if attempts < 5 => {
+                attempts += 1;
+                eprintln!("WebDriver session not ready ({e}); asking again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => panic!("a WebDriver session with the app: {e}"),
+        }
+    }
 }
 
 async fn shot(c: &Client, name: &str) {
