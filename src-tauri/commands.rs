@@ -210,15 +210,23 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .expect("keystore task panicked")
 }
 
-/// The UI painted its first screen. With `LEGITKA_STARTUP_PROBE` set (the
-/// startup benchmark), prints the wall-clock time and quits.
-#[tauri::command]
-pub fn first_paint<R: Runtime>(app: AppHandle<R>) {
+/// With `LEGITKA_STARTUP_PROBE` set (the startup benchmark), prints the
+/// wall-clock time a start-up stage was reached.
+pub fn startup_mark(stage: &str) {
     if std::env::var_os("LEGITKA_STARTUP_PROBE").is_some() {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        println!("first-paint-unix-ms {now}");
+        println!("startup {stage} {now}");
+    }
+}
+
+/// How far the UI got; once its first screen is painted the startup
+/// benchmark's run is over.
+#[tauri::command]
+pub fn first_paint<R: Runtime>(app: AppHandle<R>, stage: String) {
+    startup_mark(&stage);
+    if stage == "screen" && std::env::var_os("LEGITKA_STARTUP_PROBE").is_some() {
         app.exit(0);
     }
 }

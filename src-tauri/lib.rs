@@ -28,9 +28,16 @@ pub fn run() {
 pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
     // reqwest is built without a default TLS provider: ring works on every target.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    commands::startup_mark("main");
     let builder = platform::plugins(builder)
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Shell::default())
+        .on_page_load(|_, load| {
+            commands::startup_mark(match load.event() {
+                tauri::webview::PageLoadEvent::Started => "page-started",
+                tauri::webview::PageLoadEvent::Finished => "page-finished",
+            });
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_config,
             commands::first_paint,

@@ -49,6 +49,31 @@ impl Default for Model {
     }
 }
 
+impl Model {
+    /// The first screen, from what this device knows without asking the
+    /// shell: the chosen language, and the last status it saw (kept only
+    /// while signed in) for the home screen, otherwise sign-in. The shell's
+    /// answers (the keystore's session) correct it a moment later.
+    pub fn at_start() -> Self {
+        let (locale, notifications) =
+            crate::storage::preferences().unwrap_or((invoke::system_locale(), true));
+        i18n::set_locale(locale);
+        let cached = crate::storage::cached_state();
+        Self {
+            screen: if cached.is_some() {
+                Screen::Home
+            } else {
+                Screen::SignIn
+            },
+            updated_at: cached.as_ref().map(|(_, at)| *at),
+            student: cached.map(|(state, _)| state),
+            locale,
+            notifications,
+            ..Self::default()
+        }
+    }
+}
+
 pub enum Action {
     Configured(String),
     SignedIn {
@@ -56,8 +81,6 @@ pub enum Action {
     },
     SignedOut,
     Loaded(StudentState),
-    /// The last state this device saw, from before a restart (offline start).
-    Cached(StudentState, i64),
     OrderChanged(OrderView),
     Revealed(RevealedCodes),
     HideCodes,
@@ -93,12 +116,6 @@ impl Reducible for Model {
                 m.student = Some(state);
                 m.updated_at = Some(now_ms());
                 m.online = true;
-            }
-            Action::Cached(state, at) => {
-                if m.student.is_none() {
-                    m.student = Some(state);
-                    m.updated_at = Some(at);
-                }
             }
             Action::OrderChanged(order) => {
                 if order.status != OrderStatus::Ready {
@@ -271,29 +288,25 @@ fn listen_to_the_shell(store: &Store) {
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let store = use_reducer(Model::default);
+    let store = use_reducer(Model::at_start);
     {
         let store = store.clone();
         use_effect_with((), move |()| {
-            let (locale, notifications) =
-                crate::storage::preferences().unwrap_or((invoke::system_locale(), true));
-            i18n::set_locale(locale);
-            store.dispatch(Action::Preferences {
-                locale,
-                notifications,
-            });
+            let (locale, notifications) = (store.locale, store.notifications);
             listen_to_the_shell(&store);
-            let d = store.dispatcher();
             spawn_local(async move {
                 let _ = invoke::set_preferences(locale, notifications).await;
+            });
+            let d = store.dispatcher();
+            spawn_local(async move {
                 if let Ok(c) = invoke::app_config().await {
                     d.dispatch(Action::Configured(c.default_server));
                 }
+            });
+            let d = store.dispatcher();
+            spawn_local(async move {
                 match invoke::restore_session().await {
                     Ok(Some(info)) => {
-                        if let Some((state, at)) = crate::storage::cached_state() {
-                            d.dispatch(Action::Cached(state, at));
-                        }
                         d.dispatch(Action::SignedIn {
                             persisted: info.persisted,
                         });
@@ -310,7 +323,7 @@ pub fn app() -> Html {
         use_effect_with(store.screen, move |screen| {
             if *screen != Screen::Starting && !*reported.borrow() {
                 *reported.borrow_mut() = true;
-                invoke::first_paint();
+                invoke::first_paint("screen");
             }
         });
     }

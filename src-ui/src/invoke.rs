@@ -54,11 +54,17 @@ async fn call<T: DeserializeOwned>(cmd: &str, args: impl Serialize) -> Result<T,
 #[derive(Serialize)]
 struct NoArgs {}
 
-/// Tells the shell the first screen is on glass (the startup benchmark).
-pub fn first_paint() {
-    let report = Closure::once_into_js(|| {
-        wasm_bindgen_futures::spawn_local(async {
-            let _: Result<(), UiError> = call("first_paint", NoArgs {}).await;
+#[derive(Serialize)]
+struct Stage {
+    stage: &'static str,
+}
+
+/// Tells the shell how far start-up got (the startup benchmark): `wasm`
+/// when the UI's code runs, `screen` once the first screen is on glass.
+pub fn first_paint(stage: &'static str) {
+    let report = Closure::once_into_js(move || {
+        wasm_bindgen_futures::spawn_local(async move {
+            let _: Result<(), UiError> = call("first_paint", Stage { stage }).await;
         });
     });
     if let Some(w) = web_sys::window() {

@@ -10,5 +10,6 @@ pub mod text;
 pub mod time;
 
 pub fn start() {
+    invoke::first_paint("wasm");
     yew::Renderer::<app::App>::new().render();
 }
