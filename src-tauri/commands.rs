@@ -2,8 +2,9 @@
 
 use crate::api::{Api, Session, normalize_server};
 use crate::error::{CommandError, CommandResult};
+use crate::university::{Target, parse_link};
 use crate::{keystore, live};
-use legitka_wire::shell::{ActionOutcome, AppConfig, OrderAction, RevealedCodes, SessionInfo};
+use legitka_wire::shell::{ActionOutcome, OrderAction, RevealedCodes, SessionInfo};
 use legitka_wire::{
     DeviceRegistration, ErrorCode, Locale, OrderView, PushPlatform, RefreshRequest, SignInRequest,
     SignInResponse, StudentState, TokenPair,
@@ -231,14 +232,11 @@ pub fn first_paint<R: Runtime>(app: AppHandle<R>, stage: String) {
     }
 }
 
+/// Switches to mObywatel to type the codes in (phones; on Android its Play
+/// page, which opens or installs it; on iOS its App Store entry).
 #[tauri::command]
-pub fn app_config() -> AppConfig {
-    AppConfig {
-        default_server: std::env::var("LEGITKA_SERVER")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
-    }
+pub fn open_mobywatel<R: Runtime>(app: AppHandle<R>) -> CommandResult<()> {
+    crate::platform::open_mobywatel(&app)
 }
 
 /// Resumes the session saved in the keystore, if any.
@@ -310,27 +308,21 @@ pub async fn sign_in_with_code<R: Runtime>(
     Ok(begin(app, &shell, server, resp).await)
 }
 
-/// The server and code a pairing input names.
+/// The server and code a pairing input names: a typed code (for the chosen
+/// server) or a whole pairing link.
 fn pairing_target(server: &str, input: &str) -> CommandResult<(String, String)> {
-    let input = input.trim();
     let bad = || CommandError::new(ErrorCode::BadRequest, "not a pairing code or link");
-    if let Some(rest) = input.strip_prefix("legitka://pair?") {
-        let url =
-            reqwest::Url::parse(&format!("https://pair.invalid/?{rest}")).map_err(|_| bad())?;
-        let get = |k: &str| {
-            url.query_pairs()
-                .find(|(name, _)| name == k)
-                .map(|(_, v)| v.into_owned())
-        };
-        let (Some(server), Some(code)) = (get("server"), get("code")) else {
-            return Err(bad());
-        };
-        return Ok((normalize_server(&server)?, code));
+    match parse_link(input) {
+        Ok(Some(Target::Pair { server, code })) => Ok((server, code)),
+        Ok(Some(Target::Setup { .. })) | Err(_) => Err(bad()),
+        Ok(None) => {
+            let input = input.trim();
+            if input.is_empty() || input.len() > 32 {
+                return Err(bad());
+            }
+            Ok((normalize_server(server)?, input.to_owned()))
+        }
     }
-    if input.is_empty() || input.len() > 32 {
-        return Err(bad());
-    }
-    Ok((normalize_server(server)?, input.to_owned()))
 }
 
 /// Keeps a new session in the keystore (or in memory, saying so) and starts following it.

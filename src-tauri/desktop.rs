@@ -25,6 +25,14 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
 }
 
+/// mObywatel runs on phones only; the UI offers no button here.
+pub fn open_mobywatel<R: Runtime>(_app: &AppHandle<R>) -> crate::error::CommandResult<()> {
+    Err(crate::error::CommandError::new(
+        legitka_wire::ErrorCode::BadRequest,
+        "mObywatel runs on phones only",
+    ))
+}
+
 /// Desktop has no remote push: the live event stream brings every change
 /// while the app runs, and [`notify`] raises the notice.
 pub fn register_push<R: Runtime>(_app: &AppHandle<R>) {}

@@ -7,6 +7,7 @@ mod error;
 mod keystore;
 mod live;
 mod notify;
+mod university;
 
 #[cfg(desktop)]
 mod desktop;
@@ -39,7 +40,9 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             });
         })
         .invoke_handler(tauri::generate_handler![
-            commands::app_config,
+            university::app_config,
+            university::check_university,
+            commands::open_mobywatel,
             commands::first_paint,
             commands::restore_session,
             commands::sign_in,

@@ -24,11 +24,38 @@ pub fn credential_store() -> keyring_core::Result<Store> {
 }
 
 /// The camera scanner reads the university's pairing and setup QR codes;
-/// the notifications plugin gets the FCM/APNs token and reports taps.
+/// the notifications plugin gets the FCM/APNs token and reports taps; the
+/// opener switches to mObywatel.
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_barcode_scanner::init())
         .plugin(tauri_plugin_notifications::init())
+        .plugin(tauri_plugin_opener::init())
+}
+
+/// mObywatel's store entry: Google Play opens the app when it is installed
+/// (package `pl.nask.mobywatel`) and offers it otherwise; on iOS the App
+/// Store's search for it does the same.
+#[cfg(target_os = "android")]
+const MOBYWATEL: [&str; 2] = [
+    "market://details?id=pl.nask.mobywatel",
+    "https://play.google.com/store/apps/details?id=pl.nask.mobywatel",
+];
+#[cfg(target_os = "ios")]
+const MOBYWATEL: [&str; 2] = [
+    "itms-apps://search.itunes.apple.com/WebObjects/MZSearch.woa/wa/search?media=software&term=mObywatel",
+    "https://apps.apple.com/pl/search?term=mObywatel",
+];
+
+pub fn open_mobywatel<R: Runtime>(app: &AppHandle<R>) -> crate::error::CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let opener = app.opener();
+    opener
+        .open_url(MOBYWATEL[0], None::<&str>)
+        .or_else(|_| opener.open_url(MOBYWATEL[1], None::<&str>))
+        .map_err(|e| {
+            crate::error::CommandError::new(legitka_wire::ErrorCode::Internal, e.to_string())
+        })
 }
 
 /// Asks for permission, gets this phone's FCM/APNs token and registers it

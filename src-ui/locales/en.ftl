@@ -4,11 +4,19 @@ app-name = Legitka
 app-lead = Your mLegitymacja, ordered and activated from your phone.
 loading = Loading…
 
+## Choosing the university
+welcome-title = Choose your university
+welcome-scan = Scan your university's Legitka QR code
+welcome-other = Another university: its Legitka address
+welcome-other-help = For example legitka.uczelnia.pl — your university's IT pages give it. A pasted legitka:// link works too.
+welcome-continue = Continue
+welcome-checking = Checking…
+welcome-address-missing = Enter your university's Legitka address.
+scan-failed = The QR code could not be read. Try again, or type the address or code.
+
 ## Sign-in
 sign-in-username = University username
 sign-in-password = Password
-sign-in-server = University server
-sign-in-server-address = Server address
 sign-in-button = Sign in
 sign-in-busy = Signing in…
 sign-in-missing = Enter your username and password.
@@ -17,6 +25,9 @@ sign-in-with-password = Sign in with username and password
 pair-code = Pairing code
 pair-help = Sign in on your university's Legitka page (/pair) on another device; it shows a code valid for 5 minutes. Type it here, or paste the whole legitka:// link.
 pair-missing = Enter the pairing code.
+sign-in-university = University
+sign-in-change = Change
+pair-scan = Scan the pairing QR code
 
 ## Home
 home-signed-in-as = Signed in as
@@ -93,6 +104,10 @@ action-back = No, go back
 ## Settings
 settings-title = Settings
 settings-language = Language
+settings-theme = Appearance
+theme-system = Like the system
+theme-light = Light
+theme-dark = Dark
 settings-notifications = Notifications about my order
 settings-sign-out = Sign out
 settings-about = About

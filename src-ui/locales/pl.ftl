@@ -4,11 +4,19 @@ app-name = Legitka
 app-lead = Twoja mLegitymacja — zamówiona i aktywowana z telefonu.
 loading = Wczytywanie…
 
+## Wybór uczelni
+welcome-title = Wybierz swoją uczelnię
+welcome-scan = Zeskanuj kod QR Legitki swojej uczelni
+welcome-other = Inna uczelnia: adres jej Legitki
+welcome-other-help = Na przykład legitka.uczelnia.pl — podają go strony działu IT uczelni. Można też wkleić link legitka://.
+welcome-continue = Dalej
+welcome-checking = Sprawdzanie…
+welcome-address-missing = Wpisz adres Legitki swojej uczelni.
+scan-failed = Nie udało się odczytać kodu QR. Spróbuj ponownie albo wpisz adres lub kod.
+
 ## Logowanie
 sign-in-username = Login uczelniany
 sign-in-password = Hasło
-sign-in-server = Serwer uczelni
-sign-in-server-address = Adres serwera
 sign-in-button = Zaloguj się
 sign-in-busy = Logowanie…
 sign-in-missing = Wpisz login i hasło.
@@ -17,6 +25,9 @@ sign-in-with-password = Zaloguj się loginem i hasłem
 pair-code = Kod parowania
 pair-help = Zaloguj się na stronie Legitki swojej uczelni (/pair) na innym urządzeniu; pokaże kod ważny 5 minut. Wpisz go tutaj albo wklej cały link legitka://.
 pair-missing = Wpisz kod parowania.
+sign-in-university = Uczelnia
+sign-in-change = Zmień
+pair-scan = Zeskanuj kod QR parowania
 
 ## Ekran główny
 home-signed-in-as = Zalogowano jako
@@ -96,6 +107,10 @@ action-back = Nie, wróć
 ## Ustawienia
 settings-title = Ustawienia
 settings-language = Język
+settings-theme = Wygląd
+theme-system = Jak w systemie
+theme-light = Jasny
+theme-dark = Ciemny
 settings-notifications = Powiadomienia o moim zamówieniu
 settings-sign-out = Wyloguj się
 settings-about = O aplikacji

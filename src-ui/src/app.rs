@@ -1,8 +1,8 @@
 //! App state as a reducer shared through context, and the screen switch.
 
 use crate::i18n;
-use crate::invoke::{self, RevealedCodes};
-use crate::pages::{home::Home, settings::Settings, sign_in::SignIn};
+use crate::invoke::{self, AppConfig, RevealedCodes, SessionInfo, University};
+use crate::pages::{home::Home, settings::Settings, sign_in::SignIn, welcome::Welcome};
 use crate::time::now_ms;
 use legitka_wire::{ErrorCode, Locale, OrderStatus, OrderView, StatusEvent, StudentState};
 use std::rc::Rc;
@@ -12,15 +12,55 @@ use yew::prelude::*;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Screen {
     Starting,
+    /// Choose the university (first launch, or "change" on sign-in).
+    Welcome,
     SignIn,
     Home,
     Settings,
 }
 
+/// Light or dark: the system's choice unless the student picks one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Self::System, Self::Light, Self::Dark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Light => "light",
+            Self::Dark => "dark",
+        }
+    }
+
+    /// The stylesheet follows `data-theme` on the root element (none: the system's).
+    pub fn apply(self) {
+        let root = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element());
+        if let Some(root) = root {
+            let _ = match self {
+                Self::System => root.remove_attribute("data-theme"),
+                theme => root.set_attribute("data-theme", theme.as_str()),
+            };
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Debug)]
 pub struct Model {
     pub screen: Screen,
-    pub default_server: String,
+    /// The bundled list of universities and what this device can do.
+    pub config: Option<AppConfig>,
+    /// The university chosen for sign-in (remembered on this device).
+    pub university: Option<University>,
     pub student: Option<StudentState>,
     /// When `student` was last read from the server (Unix ms).
     pub updated_at: Option<i64>,
@@ -31,13 +71,15 @@ pub struct Model {
     pub session_not_saved: bool,
     pub locale: Locale,
     pub notifications: bool,
+    pub theme: Theme,
 }
 
 impl Default for Model {
     fn default() -> Self {
         Self {
             screen: Screen::Starting,
-            default_server: String::new(),
+            config: None,
+            university: None,
             student: None,
             updated_at: None,
             codes: None,
@@ -45,6 +87,7 @@ impl Default for Model {
             session_not_saved: false,
             locale: Locale::Pl,
             notifications: true,
+            theme: Theme::System,
         }
     }
 }
@@ -52,30 +95,38 @@ impl Default for Model {
 impl Model {
     /// The first screen, from what this device knows without asking the
     /// shell: the chosen language, and the last status it saw (kept only
-    /// while signed in) for the home screen, otherwise sign-in. The shell's
+    /// while signed in) for the home screen, otherwise sign-in at the chosen
+    /// university, or the list of universities. The shell's
     /// answers (the keystore's session) correct it a moment later.
     pub fn at_start() -> Self {
         let (locale, notifications) =
             crate::storage::preferences().unwrap_or((invoke::system_locale(), true));
         i18n::set_locale(locale);
+        let theme = crate::storage::theme();
+        theme.apply();
         let cached = crate::storage::cached_state();
+        let university = crate::storage::university();
         Self {
-            screen: if cached.is_some() {
-                Screen::Home
-            } else {
-                Screen::SignIn
+            screen: match (&cached, &university) {
+                (Some(_), _) => Screen::Home,
+                (None, Some(_)) => Screen::SignIn,
+                (None, None) => Screen::Welcome,
             },
+            university,
             updated_at: cached.as_ref().map(|(_, at)| *at),
             student: cached.map(|(state, _)| state),
             locale,
             notifications,
+            theme,
             ..Self::default()
         }
     }
 }
 
 pub enum Action {
-    Configured(String),
+    Configured(AppConfig),
+    /// A university was chosen (sign-in follows); `None` goes back to the list.
+    Choose(Option<University>),
     SignedIn {
         persisted: bool,
     },
@@ -90,6 +141,7 @@ pub enum Action {
         locale: Locale,
         notifications: bool,
     },
+    Theme(Theme),
 }
 
 impl Reducible for Model {
@@ -98,13 +150,26 @@ impl Reducible for Model {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut m = (*self).clone();
         match action {
-            Action::Configured(server) => m.default_server = server,
+            Action::Configured(config) => m.config = Some(config),
+            Action::Choose(university) => {
+                crate::storage::save_university(university.as_ref());
+                m.screen = if university.is_some() {
+                    Screen::SignIn
+                } else {
+                    Screen::Welcome
+                };
+                m.university = university;
+            }
             Action::SignedIn { persisted } => {
                 m.screen = Screen::Home;
                 m.session_not_saved = !persisted;
             }
             Action::SignedOut => {
-                m.screen = Screen::SignIn;
+                m.screen = if m.university.is_some() {
+                    Screen::SignIn
+                } else {
+                    Screen::Welcome
+                };
                 m.student = None;
                 m.updated_at = None;
                 m.codes = None;
@@ -148,6 +213,11 @@ impl Reducible for Model {
                 m.locale = locale;
                 m.notifications = notifications;
             }
+            Action::Theme(theme) => {
+                theme.apply();
+                crate::storage::save_theme(theme);
+                m.theme = theme;
+            }
         }
         Rc::new(m)
     }
@@ -168,6 +238,14 @@ pub fn reload(store: &Store) {
             Err(_) => d.dispatch(Action::Online(false)),
         }
     });
+}
+
+/// A session began (or was restored): home, and the state read at once.
+pub fn enter(store: &Store, info: &SessionInfo) {
+    store.dispatch(Action::SignedIn {
+        persisted: info.persisted,
+    });
+    reload(store);
 }
 
 /// Applies a language and notices choice: the UI, the shell, and this device.
@@ -300,18 +378,13 @@ pub fn app() -> Html {
             let d = store.dispatcher();
             spawn_local(async move {
                 if let Ok(c) = invoke::app_config().await {
-                    d.dispatch(Action::Configured(c.default_server));
+                    d.dispatch(Action::Configured(c));
                 }
             });
             let d = store.dispatcher();
             spawn_local(async move {
                 match invoke::restore_session().await {
-                    Ok(Some(info)) => {
-                        d.dispatch(Action::SignedIn {
-                            persisted: info.persisted,
-                        });
-                        reload(&store);
-                    }
+                    Ok(Some(info)) => enter(&store, &info),
                     _ => d.dispatch(Action::SignedOut),
                 }
             });
@@ -329,6 +402,7 @@ pub fn app() -> Html {
     }
     let screen = match store.screen {
         Screen::Starting => html! { <main class="starting" aria-busy="true"></main> },
+        Screen::Welcome => html! { <Welcome /> },
         Screen::SignIn => html! { <SignIn /> },
         Screen::Home => html! { <Home /> },
         Screen::Settings => html! { <Settings /> },

@@ -1,6 +1,8 @@
 //! The one module that talks to Tauri: typed commands and events.
 
-pub use legitka_wire::shell::{ActionOutcome, AppConfig, OrderAction, RevealedCodes, SessionInfo};
+pub use legitka_wire::shell::{
+    ActionOutcome, AppConfig, Link, OrderAction, RevealedCodes, SessionInfo, University,
+};
 use legitka_wire::{ErrorCode, Locale, OrderView, StudentState, TimelineEntry};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -74,6 +76,44 @@ pub fn first_paint(stage: &'static str) {
 
 pub async fn app_config() -> Result<AppConfig, UiError> {
     call("app_config", NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct Input<'a> {
+    input: &'a str,
+}
+
+/// Which university an address, setup link or pairing link leads to (the
+/// shell asks that server its name).
+pub async fn check_university(input: &str) -> Result<Link, UiError> {
+    call("check_university", Input { input }).await
+}
+
+#[derive(Serialize)]
+struct ScanArgs {
+    formats: [&'static str; 1],
+    windowed: bool,
+}
+
+#[derive(Deserialize)]
+struct Scanned {
+    content: String,
+}
+
+/// Phones: reads a QR code with the camera (the barcode scanner plugin).
+pub async fn scan_qr() -> Result<String, UiError> {
+    let args = ScanArgs {
+        formats: ["QR_CODE"],
+        windowed: false,
+    };
+    call::<Scanned>("plugin:barcode-scanner|scan", args)
+        .await
+        .map(|s| s.content)
+}
+
+/// Phones: switches to mObywatel.
+pub async fn open_mobywatel() -> Result<(), UiError> {
+    call("open_mobywatel", NoArgs {}).await
 }
 
 pub async fn restore_session() -> Result<Option<SessionInfo>, UiError> {

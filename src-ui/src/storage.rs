@@ -1,14 +1,17 @@
 //! What this device remembers between launches, in the webview's local
-//! storage: the language and notices choice, and the last status it saw
+//! storage: the language, notices and theme choices, and the last status it saw
 //! (nothing secret: no tokens, no codes) so an offline start shows
-//! something true with its age. Sign-out forgets the status.
+//! something true with its age, and the chosen university (name, address). Sign-out forgets the status.
 
+use crate::app::Theme;
+use legitka_wire::shell::University;
 use legitka_wire::{Locale, StudentState};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 const PREFS: &str = "legitka.preferences";
 const STATE: &str = "legitka.last-state";
+const UNIVERSITY: &str = "legitka.university";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -34,6 +37,16 @@ fn read<T: for<'de> Deserialize<'de>>(key: &str) -> Option<T> {
 struct Prefs {
     locale: Locale,
     notifications: bool,
+}
+
+const THEME: &str = "legitka.theme";
+
+pub fn save_theme(theme: Theme) {
+    write(THEME, &theme);
+}
+
+pub fn theme() -> Theme {
+    read(THEME).unwrap_or_default()
 }
 
 pub fn save_preferences(locale: Locale, notifications: bool) {
@@ -74,4 +87,19 @@ pub fn forget_state() {
     if let Some(s) = storage() {
         let _ = s.remove_item(STATE);
     }
+}
+
+pub fn save_university(u: Option<&University>) {
+    match u {
+        Some(u) => write(UNIVERSITY, u),
+        None => {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(UNIVERSITY);
+            }
+        }
+    }
+}
+
+pub fn university() -> Option<University> {
+    read(UNIVERSITY)
 }

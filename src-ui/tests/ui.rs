@@ -34,10 +34,27 @@ fn js(code: &str) -> JsValue {
         .unwrap()
 }
 
-/// Installs the mock with `answers` (command → {"ok": …} or {"err": …}) and renders a fresh app.
+const DEMO: &str = r#"{"name": "Uniwersytet Demo", "server": "http://127.0.0.1:8080"}"#;
+
+/// Installs the mock with `answers` (command → {"ok": …} or {"err": …}) and
+/// renders a fresh app on a device that has chosen its university.
 fn mount(answers: serde_json::Value) -> Element {
+    js(&format!(
+        "window.localStorage.clear(); window.localStorage.setItem('legitka.university', JSON.stringify({DEMO}));"
+    ));
+    mount_keeping_storage(answers)
+}
+
+/// The app as first launched: nothing remembered.
+fn mount_first_launch(answers: serde_json::Value) -> Element {
     js("window.localStorage.clear();");
     mount_keeping_storage(answers)
+}
+
+/// What the shell's `app_config` answers: the bundled list, and a phone's abilities or not.
+fn config(phone: bool) -> serde_json::Value {
+    let demo: serde_json::Value = serde_json::from_str(DEMO).unwrap();
+    json!({"ok": {"universities": [demo], "canScan": phone, "canOpenMobywatel": phone}})
 }
 
 /// Like `mount`, with what this device remembered from before.
@@ -112,7 +129,7 @@ fn state(order: serde_json::Value, failed: &[&str]) -> serde_json::Value {
 
 fn signed_in(state: serde_json::Value) -> serde_json::Value {
     json!({
-        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:8080"}},
+        "app_config": config(false),
         "restore_session": {"ok": {"server": "http://127.0.0.1:8080", "persisted": true}},
         "student_state": {"ok": state},
     })
@@ -121,7 +138,7 @@ fn signed_in(state: serde_json::Value) -> serde_json::Value {
 #[wasm_bindgen_test]
 async fn a_wrong_password_shows_a_sentence_not_json() {
     let root = mount(json!({
-        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:8080"}},
+        "app_config": config(false),
         "restore_session": {"ok": null},
         "sign_in": {"err": {"code": "invalid_credentials", "message": "wrong username or password"}},
     }));
@@ -129,8 +146,11 @@ async fn a_wrong_password_shows_a_sentence_not_json() {
     user.set_value("anna");
     let pass: HtmlInputElement = find(&root, "#password").await.dyn_into().unwrap();
     pass.set_value("nope");
-    let server: HtmlInputElement = find(&root, "#server").await.dyn_into().unwrap();
-    assert_eq!(server.value(), "http://127.0.0.1:8080");
+    let university = find(&root, "#university-name")
+        .await
+        .text_content()
+        .unwrap();
+    assert_eq!(university, "Uniwersytet Demo");
     find(&root, "#sign-in")
         .await
         .dyn_into::<HtmlElement>()
@@ -144,7 +164,7 @@ async fn a_wrong_password_shows_a_sentence_not_json() {
 #[wasm_bindgen_test]
 async fn an_unreachable_server_is_explained() {
     let root = mount(json!({
-        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:9"}},
+        "app_config": config(false),
         "restore_session": {"ok": null},
         "sign_in": {"err": {"code": "server_unreachable", "message": "connection refused"}},
     }));
@@ -392,7 +412,7 @@ async fn an_offline_start_shows_the_last_status_with_its_age_and_disables_action
         "window.localStorage.setItem('legitka.last-state', JSON.stringify({cached}));"
     ));
     let answers = json!({
-        "app_config": {"ok": {"defaultServer": "http://127.0.0.1:8080"}},
+        "app_config": config(false),
         "restore_session": {"ok": {"server": "http://127.0.0.1:8080", "persisted": true}},
         "student_state": {"err": {"code": "server_unreachable", "message": "offline"}},
     });
@@ -426,4 +446,144 @@ async fn a_typed_pairing_code_signs_in() {
         calls.contains("sign_in_with_code") && !calls.contains("sign_in,"),
         "{calls}"
     );
+}
+
+fn set_input(el: &Element, value: &str) {
+    el.clone()
+        .dyn_into::<HtmlInputElement>()
+        .unwrap()
+        .set_value(value);
+}
+
+#[wasm_bindgen_test]
+async fn the_first_launch_picks_the_university_by_list_or_address() {
+    let root = mount_first_launch(json!({
+        "app_config": config(false),
+        "restore_session": {"ok": null},
+        "check_university": {"err": {"code": "bad_response", "message": "not JSON"}},
+    }));
+    // No camera on a desktop: no scan button.
+    find(&root, "#university-0").await;
+    assert!(root.query_selector("#scan-setup").unwrap().is_none());
+    // An empty address is refused at once; a wrong one after asking it.
+    click(&root, "#university-continue").await;
+    let error = find(&root, "#error").await.text_content().unwrap();
+    assert_eq!(error, "Enter your university's Legitka address.");
+    set_input(&find(&root, "#university-address").await, "example.com");
+    click(&root, "#university-continue").await;
+    for _ in 0..100 {
+        if find(&root, "#error")
+            .await
+            .text_content()
+            .unwrap()
+            .contains("understand")
+        {
+            break;
+        }
+        tick().await;
+    }
+    let error = find(&root, "#error").await.text_content().unwrap();
+    assert!(error.contains("answer we don't understand"), "{error}");
+    assert!(root.query_selector("#username").unwrap().is_none());
+
+    // The list: the server confirms who it is, and sign-in names it.
+    js(
+        r#"window.__mock.check_university = {ok: {kind: "setup", university: {name: "Uniwersytet Demo (potwierdzony)", server: "http://127.0.0.1:8080"}}};"#,
+    );
+    click(&root, "#university-0").await;
+    find(&root, "#username").await;
+    let name = find(&root, "#university-name")
+        .await
+        .text_content()
+        .unwrap();
+    assert_eq!(name, "Uniwersytet Demo (potwierdzony)");
+    let saved = js("return window.localStorage.getItem('legitka.university');")
+        .as_string()
+        .unwrap();
+    assert!(saved.contains("potwierdzony"), "{saved}");
+    // "Change" goes back to the list.
+    click(&root, "#change-university").await;
+    find(&root, "#university-0").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_pasted_pairing_link_signs_in_from_the_first_screen() {
+    let root = mount_first_launch(json!({
+        "app_config": config(false),
+        "restore_session": {"ok": null},
+        "check_university": {"ok": {"kind": "pair", "code": "ABCD2345",
+            "university": {"name": "Uniwersytet Demo", "server": "http://127.0.0.1:8080"}}},
+        "sign_in_with_code": {"ok": {"server": "http://127.0.0.1:8080", "persisted": true}},
+        "student_state": {"ok": state(serde_json::Value::Null, &[])},
+    }));
+    set_input(
+        &find(&root, "#university-address").await,
+        "legitka://pair?server=http://127.0.0.1:8080&code=ABCD2345",
+    );
+    click(&root, "#university-continue").await;
+    find(&root, "#status[data-status='none']").await;
+    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    assert!(
+        calls.contains("check_university,sign_in_with_code"),
+        "{calls}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn phones_scan_the_setup_qr_and_open_mobywatel() {
+    let root = mount_first_launch(json!({
+        "app_config": config(true),
+        "restore_session": {"ok": null},
+        "plugin:barcode-scanner|scan": {"ok": {"content": "legitka://setup?server=http://127.0.0.1:8080", "format": "QR_CODE"}},
+        "check_university": {"ok": {"kind": "setup",
+            "university": {"name": "Uniwersytet Demo", "server": "http://127.0.0.1:8080"}}},
+    }));
+    click(&root, "#scan-setup").await;
+    find(&root, "#username").await;
+    // On sign-in, pairing can scan too.
+    click(&root, "#switch-sign-in").await;
+    find(&root, "#scan-pair").await;
+
+    let mut answers = signed_in(state(order("ready", 3), &[]));
+    answers["app_config"] = config(true);
+    answers["reveal"] = json!({"ok": {"qrSvg": "<svg></svg>", "qrPayload": "MLEG1.x",
+        "manualCode": "1234-5678", "activationCode": "ABCD-EFGH", "expiresAt": 1_800_000_000_000i64, "revealsLeft": 2}});
+    answers["open_mobywatel"] = json!({"ok": null});
+    let root = mount(answers);
+    click(&root, "#reveal").await;
+    click(&root, "#open-mobywatel").await;
+    for _ in 0..100 {
+        let calls = js("return window.__calls.join(',');").as_string().unwrap();
+        if calls.contains("open_mobywatel") {
+            return;
+        }
+        tick().await;
+    }
+    panic!("mObywatel was not opened");
+}
+
+#[wasm_bindgen_test]
+async fn the_theme_is_the_systems_unless_chosen() {
+    let mut answers = signed_in(state(order("in_progress", 3), &[]));
+    answers["set_preferences"] = json!({"ok": null});
+    let root = mount(answers);
+    let theme = || js("return document.documentElement.getAttribute('data-theme');").as_string();
+    click(&root, "#open-settings").await;
+    let select: web_sys::HtmlSelectElement = find(&root, "#theme").await.dyn_into().unwrap();
+    assert_eq!(select.value(), "system");
+    assert_eq!(theme(), None);
+    select.set_value("dark");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    tick().await;
+    assert_eq!(theme().as_deref(), Some("dark"));
+    let saved = js("return window.localStorage.getItem('legitka.theme');").as_string();
+    assert_eq!(saved.as_deref(), Some("\"dark\""));
+    select.set_value("system");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    tick().await;
+    assert_eq!(theme(), None);
 }

@@ -21,6 +21,8 @@ pub const DEMO_ACTIVATION_KEY: &str =
 
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// The university's name, as the app shows it before sign-in.
+    pub university_name: String,
     pub bind: SocketAddr,
     pub database_url: String,
     /// 64 hex digits: the key that encrypts activation data at rest.
@@ -64,6 +66,7 @@ pub struct IssuerSettings {
 /// The file/environment shape; every key has a default except the key.
 #[derive(Deserialize, Debug)]
 struct Raw {
+    university_name: String,
     bind: SocketAddr,
     database_url: String,
     activation_key: Option<String>,
@@ -99,6 +102,7 @@ impl Settings {
     /// Loads settings. `demo` allows the demo key when none is configured.
     pub fn load(file: Option<&Path>, demo: bool) -> anyhow::Result<Self> {
         let mut b = config::Config::builder()
+            .set_default("university_name", "Uniwersytet Demo")?
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://legitka.db")?
             .set_default("eligibility", "seeds")?
@@ -226,6 +230,7 @@ impl Settings {
             apns,
             web_push,
             push_workers: raw.push_workers,
+            university_name: raw.university_name,
         })
     }
 
@@ -253,6 +258,7 @@ impl Settings {
             apns: None,
             web_push: None,
             push_workers: 4,
+            university_name: "Uniwersytet Testowy".to_owned(),
         }
     }
 }

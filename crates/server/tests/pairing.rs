@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Db, TestApp, error_of, spawn_app};
+use common::{Db, TestApp, error_of, spawn_app, spawn_app_with};
 use legitka_wire::{ErrorCode, SignInResponse};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -12,6 +12,7 @@ both!(
     a_code_from_the_page_signs_the_app_in_once,
     a_code_expires_after_five_minutes,
     wrong_credentials_on_the_page_show_no_code,
+    the_setup_page_and_the_api_name_the_university,
 );
 
 async fn pair_page(app: &TestApp, form: &str) -> (StatusCode, String) {
@@ -101,4 +102,38 @@ async fn wrong_credentials_on_the_page_show_no_code(db: Db) {
     assert!(!page.contains("<script>"), "{page}");
     let r = exchange(&app, "ABCD-EFGH").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn the_setup_page_and_the_api_name_the_university(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.university_name = "Politechnika <Przykładowa>".to_owned();
+    })
+    .await;
+    let info: legitka_wire::UniversityInfo = app
+        .http
+        .get(app.url("/university"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info.name, "Politechnika <Przykładowa>");
+
+    let r = app
+        .http
+        .get(format!("{}/setup", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    // The name is escaped, and the QR points the app at this very server.
+    assert!(
+        page.contains("<h1>Politechnika &lt;Przykładowa&gt;</h1>"),
+        "{page}"
+    );
+    let link = format!("legitka://setup?server={}", app.base);
+    assert!(page.contains(&format!("data-link=\"{link}\"")), "{page}");
+    assert!(page.contains("<svg"), "no QR code");
 }

@@ -521,6 +521,14 @@ impl Locale {
     }
 }
 
+/// Who runs a Legitka server: the app shows it before the student signs in,
+/// so a mistyped address is caught early.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UniversityInfo {
+    pub name: String,
+}
+
 /// A device asking for push notices. The token is the push service's.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -538,8 +546,33 @@ pub mod shell {
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(rename_all = "camelCase")]
     pub struct AppConfig {
-        /// Pre-filled university server address.
-        pub default_server: String,
+        /// The universities this build knows (the bundled list).
+        pub universities: Vec<University>,
+        /// A camera to scan the university's setup and pairing QR codes (phones).
+        pub can_scan: bool,
+        /// mObywatel can be opened from here (phones).
+        pub can_open_mobywatel: bool,
+    }
+
+    /// A university the app signs in to: its name and its Legitka server.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "camelCase")]
+    pub struct University {
+        pub name: String,
+        pub server: String,
+    }
+
+    /// What a scanned or pasted `legitka://` link asks for.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "camelCase", tag = "kind")]
+    pub enum Link {
+        /// `legitka://setup?server=…`: the university's setup QR.
+        Setup { university: University },
+        /// `legitka://pair?server=…&code=…`: a pairing code, from `/pair`.
+        Pair {
+            university: University,
+            code: String,
+        },
     }
 
     /// A step the student takes on their current order.

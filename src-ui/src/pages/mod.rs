@@ -2,6 +2,7 @@ pub mod home;
 pub mod ready;
 pub mod settings;
 pub mod sign_in;
+pub mod welcome;
 
 // The shell's event names (src-tauri/live.rs).
 pub const EVENT_ORDER_STATUS: &str = "order-status";

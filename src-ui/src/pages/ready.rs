@@ -44,6 +44,12 @@ pub fn ready(props: &Props) -> Html {
         let store = store.clone();
         Callback::from(move |_| store.dispatch(Action::HideCodes))
     };
+    let can_open = store.config.as_ref().is_some_and(|c| c.can_open_mobywatel);
+    let open_mobywatel = Callback::from(|_| {
+        spawn_local(async {
+            let _ = invoke::open_mobywatel().await;
+        });
+    });
     let qr = Html::from_html_unchecked(AttrValue::from(codes.qr_svg.clone()));
     let confirm = |what: &'static str| {
         (*copied == Some(what))
@@ -69,6 +75,9 @@ pub fn ready(props: &Props) -> Html {
                 <button id="copy-activation" onclick={copy("activation", codes.activation_code.clone())}>{ t("codes-copy") }</button>
                 { confirm("activation") }
             </div>
+            if can_open {
+                <button id="open-mobywatel" class="primary" onclick={open_mobywatel}>{ t("codes-open-mobywatel") }</button>
+            }
             <section class="steps-box">
                 <h2>{ t("codes-in-mobywatel") }</h2>
                 <ol>{ for mobywatel_steps().into_iter().map(|s| html! { <li>{ s }</li> }) }</ol>

@@ -1,6 +1,6 @@
 //! Language, notices, sign-out, about.
 
-use crate::app::{Action, Screen, Store, set_preferences, sign_out};
+use crate::app::{Action, Screen, Store, Theme, set_preferences, sign_out};
 use crate::i18n::{t, tr};
 use legitka_wire::Locale;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -24,6 +24,17 @@ pub fn settings() -> Html {
             set_preferences(&store, store.locale, on);
         })
     };
+    let on_theme = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let theme = Theme::ALL
+                .into_iter()
+                .find(|t| t.as_str() == value)
+                .unwrap_or_default();
+            store.dispatch(Action::Theme(theme));
+        })
+    };
     let back = {
         let store = store.clone();
         Callback::from(move |_| store.dispatch(Action::Show(Screen::Home)))
@@ -43,6 +54,14 @@ pub fn settings() -> Html {
                 <select id="language" onchange={on_language}>
                     <option value="pl" selected={store.locale == Locale::Pl}>{ "Polski" }</option>
                     <option value="en" selected={store.locale == Locale::En}>{ "English" }</option>
+                </select>
+                <label for="theme">{ t("settings-theme") }</label>
+                <select id="theme" onchange={on_theme}>
+                    { for Theme::ALL.into_iter().map(|theme| html! {
+                        <option value={theme.as_str()} selected={store.theme == theme}>
+                            { t(&format!("theme-{}", theme.as_str())) }
+                        </option>
+                    }) }
                 </select>
                 <label class="switch" for="notifications">
                     <input id="notifications" type="checkbox" role="switch"

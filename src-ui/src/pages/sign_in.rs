@@ -1,4 +1,4 @@
-use crate::app::{Action, Store, reload};
+use crate::app::{Action, Store, enter};
 use crate::i18n::t;
 use crate::invoke;
 use crate::text::error_sentence;
@@ -9,7 +9,11 @@ use yew::prelude::*;
 #[function_component(SignIn)]
 pub fn sign_in() -> Html {
     let store = use_context::<Store>().expect("store");
-    let server = use_node_ref();
+    let server = store
+        .university
+        .as_ref()
+        .map(|u| u.server.clone())
+        .unwrap_or_default();
     let username = use_node_ref();
     let password = use_node_ref();
     let pair_code = use_node_ref();
@@ -35,7 +39,7 @@ pub fn sign_in() -> Html {
                     .unwrap_or_default()
             };
             let (srv, user, pass, code) = (
-                value(&server),
+                server.clone(),
                 value(&username),
                 value(&password),
                 value(&pair_code),
@@ -59,12 +63,7 @@ pub fn sign_in() -> Html {
                     invoke::sign_in(&srv, &user, &pass).await
                 };
                 match signed_in {
-                    Ok(info) => {
-                        store.dispatch(Action::SignedIn {
-                            persisted: info.persisted,
-                        });
-                        reload(&store);
-                    }
+                    Ok(info) => enter(&store, &info),
                     Err(e) => error.set(Some(error_sentence(e.code))),
                 }
                 busy.set(false);
@@ -72,6 +71,37 @@ pub fn sign_in() -> Html {
         })
     };
 
+    let university_name = store
+        .university
+        .as_ref()
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
+    let can_scan = store.config.as_ref().is_some_and(|c| c.can_scan);
+    let change = {
+        let store = store.clone();
+        Callback::from(move |_| store.dispatch(Action::Choose(None)))
+    };
+    // Phones: the pairing QR from the university's /pair page, by camera.
+    let scan = {
+        let (store, error, busy, server) =
+            (store.clone(), error.clone(), busy.clone(), server.clone());
+        Callback::from(move |_| {
+            let (store, error, busy, server) =
+                (store.clone(), error.clone(), busy.clone(), server.clone());
+            spawn_local(async move {
+                let Ok(link) = invoke::scan_qr().await else {
+                    error.set(Some(t("scan-failed")));
+                    return;
+                };
+                busy.set(true);
+                match invoke::sign_in_with_code(&server, &link).await {
+                    Ok(info) => enter(&store, &info),
+                    Err(e) => error.set(Some(error_sentence(e.code))),
+                }
+                busy.set(false);
+            });
+        })
+    };
     html! {
         <main class="page sign-in">
             <header class="brand">
@@ -79,7 +109,17 @@ pub fn sign_in() -> Html {
                 <h1>{ t("app-name") }</h1>
                 <p class="lead">{ t("app-lead") }</p>
             </header>
+            <div class="chosen">
+                <p>
+                    <span class="muted small">{ t("sign-in-university") }</span>
+                    <strong id="university-name">{ university_name }</strong>
+                </p>
+                <button id="change-university" class="link" onclick={change}>{ t("sign-in-change") }</button>
+            </div>
             <form {onsubmit} novalidate=true>
+                if *pairing && can_scan {
+                    <button id="scan-pair" type="button" class="secondary" onclick={scan}>{ t("pair-scan") }</button>
+                }
                 if *pairing {
                     <label for="pair-code">{ t("pair-code") }</label>
                     <input id="pair-code" ref={pair_code} autocomplete="one-time-code"
@@ -91,12 +131,6 @@ pub fn sign_in() -> Html {
                     <label for="password">{ t("sign-in-password") }</label>
                     <input id="password" ref={password} type="password" autocomplete="current-password" />
                 }
-                <details class="server">
-                    <summary>{ t("sign-in-server") }</summary>
-                    <label for="server">{ t("sign-in-server-address") }</label>
-                    <input id="server" ref={server} type="url" inputmode="url"
-                        value={store.default_server.clone()} />
-                </details>
                 if let Some(msg) = (*error).clone() {
                     <p id="error" class="error" role="alert">{ msg }</p>
                 }

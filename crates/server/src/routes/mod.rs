@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/session/refresh", post(session::refresh))
         .route("/session/pair", post(pairing::exchange))
+        .route("/university", get(pairing::university))
         .route("/me", get(student::state))
         .route(
             "/orders",
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .nest(API_PREFIX, api)
         .route("/health", get(|| async { "ok" }))
         .route("/pair", get(pairing::pair_page).post(pairing::create_code))
+        .route("/setup", get(pairing::setup_page))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })
         .with_state(state)
 }
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         session::refresh,
         session::sign_out,
         pairing::exchange,
+        pairing::university,
         student::state,
         student::place_order,
         student::list_orders,

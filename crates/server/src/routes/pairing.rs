@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Html;
-use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse};
+use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse, UniversityInfo};
 use rand::Rng;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -97,6 +97,65 @@ pub fn qr_payload(server: &str, code: &str) -> String {
     format!("legitka://pair?server={server}&code={code}")
 }
 
+/// This server's address as the browser reached it (loopback is plain
+/// HTTP, anything else HTTPS behind the university's proxy).
+fn public_address(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map_or_else(|| state.settings.bind.to_string(), str::to_owned);
+    let scheme = if host.starts_with("127.") || host.starts_with("localhost") {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}")
+}
+
+fn qr_svg(payload: &str) -> AppResult<String> {
+    let qr = qrcode::QrCode::new(payload.as_bytes())
+        .map_err(|e| anyhow::anyhow!("QR: {e}"))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(qr.find("<svg").map_or(qr.clone(), |i| qr[i..].to_owned()))
+}
+
+/// What the setup QR carries: this server, so a scan picks the university.
+pub fn setup_payload(server: &str) -> String {
+    format!("legitka://setup?server={server}")
+}
+
+/// The setup page the IT team prints or shows: the university's name and
+/// a QR code that points the app at this server.
+pub async fn setup_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> AppResult<Html<String>> {
+    let server = public_address(&state, &headers);
+    let link = setup_payload(&server);
+    let svg = qr_svg(&link)?;
+    Ok(page(&format!(
+        "<h1>{name}</h1><p>Zeskanuj ten kod w aplikacji Legitka, aby wybrać uczelnię, \
+         albo wpisz adres.<br><span class=\"muted\">Scan this code in the Legitka app to \
+         choose the university, or type the address.</span></p>\
+         <div class=\"qr\" data-link=\"{link_attr}\">{svg}</div>\
+         <p class=\"code\" id=\"server-address\">{address}</p>",
+        name = escape(&state.settings.university_name),
+        link_attr = escape(&link),
+        address = escape(&server),
+    )))
+}
+
+/// Which university this server is: the app shows it before sign-in.
+#[utoipa::path(get, path = "/api/v1/university", tag = "session",
+    responses((status = 200, body = UniversityInfo)))]
+pub async fn university(State(state): State<AppState>) -> Json<UniversityInfo> {
+    Json(UniversityInfo {
+        name: state.settings.university_name.clone(),
+    })
+}
+
 /// Checks the credentials and shows a fresh pairing code.
 pub async fn create_code(
     State(state): State<AppState>,
@@ -133,21 +192,8 @@ pub async fn create_code(
     .bind(state.clock.now_ms() + PAIRING_TTL_MS)
     .execute(&state.db.pool)
     .await?;
-    let server = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(|| state.settings.bind.to_string(), str::to_owned);
-    let scheme = if server.starts_with("127.") || server.starts_with("localhost") {
-        "http"
-    } else {
-        "https"
-    };
-    let qr = qrcode::QrCode::new(qr_payload(&format!("{scheme}://{server}"), &code).as_bytes())
-        .map_err(|e| anyhow::anyhow!("QR: {e}"))?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(240, 240)
-        .build();
-    let svg = qr.find("<svg").map_or(qr.as_str(), |i| &qr[i..]);
+    let server = public_address(&state, &headers);
+    let svg = qr_svg(&qr_payload(&server, &code))?;
     let shown = format!("{}-{}", &code[..4], &code[4..]);
     Ok(page(&format!(
         "<h1>{} {}</h1><p>Zeskanuj kod w aplikacji Legitka albo wpisz go ręcznie. \

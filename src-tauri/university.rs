@@ -1,0 +1,184 @@
+//! Choosing the university: the bundled list, the setup and pairing links
+//! (`legitka://setup?server=…`, `legitka://pair?server=…&code=…`, scanned
+//! from the university's QR codes or pasted), and asking a server who it is.
+
+use crate::api::normalize_server;
+use crate::commands::Shell;
+use crate::error::{CommandError, CommandResult};
+use legitka_wire::shell::{AppConfig, Link, University};
+use legitka_wire::{ErrorCode, UniversityInfo};
+use reqwest::Method;
+use tauri::State;
+
+/// The universities known to run Legitka, shipped with the app.
+const BUNDLED: &str = include_str!("universities.json");
+
+/// The bundled list; `LEGITKA_SERVER` (the demo, the tests) puts its server
+/// first, under the bundled name when it is one of them.
+pub fn universities(env_server: Option<&str>) -> Vec<University> {
+    let mut list: Vec<University> =
+        serde_json::from_str(BUNDLED).expect("universities.json is a list of {name, server}");
+    if let Some(server) = env_server.and_then(|s| normalize_server(s).ok()) {
+        let name = list
+            .iter()
+            .position(|u| u.server == server)
+            .map_or_else(|| server.clone(), |i| list.remove(i).name);
+        list.insert(0, University { name, server });
+    }
+    list
+}
+
+#[tauri::command]
+pub fn app_config() -> AppConfig {
+    let env = std::env::var("LEGITKA_SERVER").ok();
+    AppConfig {
+        universities: universities(env.as_deref().filter(|s| !s.is_empty())),
+        can_scan: cfg!(mobile),
+        can_open_mobywatel: cfg!(mobile),
+    }
+}
+
+/// What a `legitka://` link names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    Setup { server: String },
+    Pair { server: String, code: String },
+}
+
+impl Target {
+    fn server(&self) -> &str {
+        match self {
+            Self::Setup { server } | Self::Pair { server, .. } => server,
+        }
+    }
+}
+
+/// `Ok(None)` when the input is not a `legitka://` link at all; an error
+/// when it is one but broken.
+pub fn parse_link(input: &str) -> CommandResult<Option<Target>> {
+    let Some(rest) = input.trim().strip_prefix("legitka://") else {
+        return Ok(None);
+    };
+    let bad = || CommandError::new(ErrorCode::BadRequest, "not a Legitka setup or pairing link");
+    let (kind, query) = rest.split_once('?').ok_or_else(bad)?;
+    let url = reqwest::Url::parse(&format!("https://link.invalid/?{query}")).map_err(|_| bad())?;
+    let get = |k: &str| {
+        url.query_pairs()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let server = normalize_server(&get("server").ok_or_else(bad)?)?;
+    match kind {
+        "setup" => Ok(Some(Target::Setup { server })),
+        "pair" => Ok(Some(Target::Pair {
+            server,
+            code: get("code").ok_or_else(bad)?,
+        })),
+        _ => Err(bad()),
+    }
+}
+
+/// Which university an address, setup link or pairing link leads to: the
+/// server is asked its name, so a wrong address fails here, before sign-in.
+#[tauri::command]
+pub async fn check_university(shell: State<'_, Shell>, input: String) -> CommandResult<Link> {
+    let target = match parse_link(&input)? {
+        Some(t) => t,
+        None => Target::Setup {
+            server: normalize_server(&with_scheme(&input))?,
+        },
+    };
+    let info: UniversityInfo = shell
+        .api()
+        .send(
+            Method::GET,
+            target.server(),
+            "/university",
+            None,
+            None::<&()>,
+            None,
+        )
+        .await?;
+    let university = University {
+        name: info.name,
+        server: target.server().to_owned(),
+    };
+    Ok(match target {
+        Target::Setup { .. } => Link::Setup { university },
+        Target::Pair { code, .. } => Link::Pair { university, code },
+    })
+}
+
+/// A bare host name typed by a student means HTTPS.
+fn with_scheme(input: &str) -> String {
+    let input = input.trim();
+    if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("https://{input}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links() {
+        assert_eq!(parse_link("https://u.example").unwrap(), None);
+        assert_eq!(
+            parse_link(" legitka://setup?server=https%3A%2F%2Flegitka.uczelnia.pl%2F ").unwrap(),
+            Some(Target::Setup {
+                server: "https://legitka.uczelnia.pl".into()
+            })
+        );
+        // As the server's pages write them: the address unescaped.
+        assert_eq!(
+            parse_link("legitka://pair?server=http://127.0.0.1:8080&code=WXYZ6789").unwrap(),
+            Some(Target::Pair {
+                server: "http://127.0.0.1:8080".into(),
+                code: "WXYZ6789".into()
+            })
+        );
+        for bad in [
+            "legitka://setup",
+            "legitka://setup?server=",
+            "legitka://setup?server=ftp%3A%2F%2Fx",
+            "legitka://pair?server=https%3A%2F%2Fu.example",
+            "legitka://other?server=https%3A%2F%2Fu.example",
+        ] {
+            assert_eq!(
+                parse_link(bad).unwrap_err().code,
+                ErrorCode::BadRequest,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn typed_addresses_default_to_https() {
+        assert_eq!(
+            with_scheme(" legitka.uczelnia.pl "),
+            "https://legitka.uczelnia.pl"
+        );
+        assert_eq!(
+            with_scheme("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn the_bundled_list_and_the_demo_server() {
+        let bundled = universities(None);
+        assert!(!bundled.is_empty());
+        // A known server keeps its bundled name and comes first …
+        let known = universities(Some("http://127.0.0.1:8080/"));
+        assert_eq!(known[0].name, "Uniwersytet Demo");
+        assert_eq!(known.len(), bundled.len());
+        // … an unknown one is listed by its address.
+        let other = universities(Some("http://127.0.0.1:9999"));
+        assert_eq!(other[0].name, "http://127.0.0.1:9999");
+        assert_eq!(other.len(), bundled.len() + 1);
+    }
+}

@@ -1,0 +1,137 @@
+//! The first screen: which university. The bundled list, the university's
+//! setup QR (phones scan it; a pasted `legitka://` link works anywhere) or
+//! its address. The server is asked its name before sign-in, so a wrong
+//! address is caught here; a pairing QR signs in at once.
+
+use crate::app::{Action, Store, enter};
+use crate::i18n::t;
+use crate::invoke::{self, Link};
+use crate::text::error_sentence;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// Asks the server behind `input` who it is and goes on: a university to
+/// sign in to, or (a pairing link) straight into the app.
+fn follow(
+    store: Store,
+    input: String,
+    error: UseStateHandle<Option<String>>,
+    busy: UseStateHandle<bool>,
+) {
+    busy.set(true);
+    error.set(None);
+    spawn_local(async move {
+        let outcome = match invoke::check_university(&input).await {
+            Ok(Link::Setup { university }) => {
+                store.dispatch(Action::Choose(Some(university)));
+                Ok(())
+            }
+            Ok(Link::Pair { university, code }) => {
+                let server = university.server.clone();
+                store.dispatch(Action::Choose(Some(university)));
+                invoke::sign_in_with_code(&server, &code)
+                    .await
+                    .map(|info| enter(&store, &info))
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            error.set(Some(error_sentence(e.code)));
+        }
+        busy.set(false);
+    });
+}
+
+#[function_component(Welcome)]
+pub fn welcome() -> Html {
+    let store = use_context::<Store>().expect("store");
+    let address = use_node_ref();
+    let error = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let config = store.config.clone();
+    let universities = config
+        .as_ref()
+        .map(|c| c.universities.clone())
+        .unwrap_or_default();
+    let can_scan = config.as_ref().is_some_and(|c| c.can_scan);
+
+    let pick = |server: String| {
+        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+        Callback::from(move |_| follow(store.clone(), server.clone(), error.clone(), busy.clone()))
+    };
+    let onsubmit = {
+        let (store, error, busy, address) =
+            (store.clone(), error.clone(), busy.clone(), address.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value = address
+                .cast::<HtmlInputElement>()
+                .map(|i| i.value())
+                .unwrap_or_default();
+            if value.trim().is_empty() {
+                error.set(Some(t("welcome-address-missing")));
+                return;
+            }
+            follow(store.clone(), value, error.clone(), busy.clone());
+        })
+    };
+    let scan = {
+        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+        Callback::from(move |_| {
+            let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+            spawn_local(async move {
+                match invoke::scan_qr().await {
+                    Ok(content) => follow(store, content, error, busy),
+                    Err(_) => error.set(Some(t("scan-failed"))),
+                }
+            });
+        })
+    };
+
+    html! {
+        <main class="page welcome">
+            <header class="brand">
+                <img class="logo" src="/128x128.png" alt="" />
+                <h1>{ t("app-name") }</h1>
+                <p class="lead">{ t("app-lead") }</p>
+            </header>
+            <section class="universities" aria-labelledby="welcome-title">
+                <h2 id="welcome-title">{ t("welcome-title") }</h2>
+                <ul>
+                    { for universities.iter().enumerate().map(|(i, u)| html! {
+                        <li>
+                            <button id={format!("university-{i}")} class="university" disabled={*busy}
+                                onclick={pick(u.server.clone())}>
+                                <span class="name">{ &u.name }</span>
+                                <span class="address muted small">{ host(&u.server) }</span>
+                            </button>
+                        </li>
+                    }) }
+                </ul>
+            </section>
+            if can_scan {
+                <button id="scan-setup" class="secondary" disabled={*busy} onclick={scan}>
+                    { t("welcome-scan") }
+                </button>
+            }
+            <form class="other" {onsubmit} novalidate=true>
+                <label for="university-address">{ t("welcome-other") }</label>
+                <input id="university-address" ref={address} type="url" inputmode="url"
+                    autocapitalize="none" autocomplete="url" aria-describedby="address-help" />
+                <p id="address-help" class="muted small">{ t("welcome-other-help") }</p>
+                <button id="university-continue" type="submit" disabled={*busy}>
+                    { if *busy { t("welcome-checking") } else { t("welcome-continue") } }
+                </button>
+            </form>
+            if let Some(msg) = (*error).clone() {
+                <p id="error" class="error" role="alert">{ msg }</p>
+            }
+        </main>
+    }
+}
+
+/// The address as a student reads it: no scheme.
+fn host(server: &str) -> &str {
+    server.split_once("://").map_or(server, |(_, rest)| rest)
+}
