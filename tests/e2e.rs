@@ -66,8 +66,10 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Starts tauri-driver with `LEGITKA_SERVER` pointing the app at our backend.
-fn start_driver(server: &str) -> Driver {
+/// Starts tauri-driver with `LEGITKA_SERVER` pointing the app at our backend,
+/// the system language `lang`, and app data (the webview's local storage)
+/// in `data`, so each test starts as a fresh install.
+fn start_driver(server: &str, lang: &str, data: &std::path::Path) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the E2E test needs a display: run it through scripts/test (Xvfb)"
@@ -77,6 +79,8 @@ fn start_driver(server: &str) -> Driver {
         .args(["--port", &port.to_string()])
         .args(["--native-port", &free_port().to_string()])
         .env("LEGITKA_SERVER", server)
+        .env("LANGUAGE", lang)
+        .env("XDG_DATA_HOME", data)
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -120,9 +124,62 @@ async fn launch(driver: &Driver) -> Client {
     }
 }
 
+/// The screen as it is, in the light and the dark theme (the student's own
+/// choice is put back afterwards).
 async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    let chosen = c
+        .execute(
+            "return document.documentElement.getAttribute('data-theme');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for theme in ["light", "dark"] {
+        c.execute(
+            "document.documentElement.setAttribute('data-theme', arguments[0]);",
+            vec![json!(theme)],
+        )
+        .await
+        .unwrap();
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}-{theme}.png")), png).unwrap();
+    }
+    c.execute(
+        "const t = arguments[0]; const r = document.documentElement; \
+         if (t === null) r.removeAttribute('data-theme'); else r.setAttribute('data-theme', t);",
+        vec![chosen],
+    )
+    .await
+    .unwrap();
+}
+
+/// One E2E test at a time: they share the display, the session bus and
+/// the Secret Service.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The first screen: the university, from the list or by its address.
+async fn choose_university(c: &Client, typed: Option<&str>) {
+    match typed {
+        None => wait_css(c, "#university-0").await.click().await.unwrap(),
+        Some(address) => {
+            wait_css(c, "#university-address")
+                .await
+                .send_keys(address)
+                .await
+                .unwrap();
+            wait_css(c, "#university-continue")
+                .await
+                .click()
+                .await
+                .unwrap();
+        }
+    }
+    // The server said who it is.
+    assert_eq!(text(c, "#university-name").await, "Uniwersytet Testowy");
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_css(c, css).await.click().await.unwrap();
 }
 
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -360,6 +417,7 @@ async fn activate(server: &str, body: serde_json::Value) -> reqwest::StatusCode 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn order_ready_handoff_received_in_the_real_app() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let mut settings =
@@ -376,10 +434,14 @@ async fn order_ready_handoff_received_in_the_real_app() {
     tokio::spawn(backend.run_until_stopped());
     register_devices(&server, &push).await;
     let notices = Notices::start();
-    let driver = start_driver(&server);
+    let driver = start_driver(&server, "en", dir.path());
 
-    // 1. A wrong password is a clear sentence, not raw JSON.
+    // 1. First launch: choose the university (the list); a wrong password
+    //    is a clear sentence, not raw JSON.
     let c = launch(&driver).await;
+    wait_css(&c, "#university-0").await;
+    shot(&c, "00-welcome").await;
+    choose_university(&c, None).await;
     sign_in(&c, "anna", "wrong-password").await;
     let error = text(&c, "#error").await;
     assert!(error.contains("Wrong username or password"), "{error}");
@@ -480,10 +542,152 @@ async fn order_ready_handoff_received_in_the_real_app() {
     wait_css(&c, "#status[data-status='received']").await;
     // … and signing out wipes it.
     wait_css(&c, "#open-settings").await.click().await.unwrap();
+    wait_css(&c, "#sign-out").await;
+    shot(&c, "07-settings").await;
     wait_css(&c, "#sign-out").await.click().await.unwrap();
     wait_css(&c, "#username").await;
     c.close().await.unwrap();
     let c = launch(&driver).await;
+    wait_css(&c, "#username").await;
+    c.close().await.unwrap();
+}
+
+/// Reads the codes on the ready screen and types them into (emulated) mObywatel.
+async fn hand_over_to_mobywatel(c: &Client, server: &str) {
+    let manual = code(c, "#manual-code").await;
+    let activation = code(c, "#activation-code").await;
+    let body = json!({"manual_code": manual, "activation_code": activation});
+    assert_eq!(activate(server, body).await, reqwest::StatusCode::OK);
+    wait_css(c, "#status[data-status='received']").await;
+}
+
+async fn order_until_ready(c: &Client) {
+    let terms = wait_css(c, "#terms").await;
+    if !terms.is_selected().await.unwrap() {
+        terms.click().await.unwrap();
+    }
+    click(c, "#order").await;
+    wait_css(c, "#status[data-status='ready']").await;
+}
+
+/// Every other flow, in Polish (chosen on the first screen): the university by
+/// address, an ineligible student's checklist, cancelling, a lost phone,
+/// renewal after an ELS extension, revocation with its 24-hour note, the
+/// history, and switching the language.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_other_flow_in_polish() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
+    settings.issuer.accept_delay = Duration::from_millis(300);
+    settings.issuer.ready_delay = Duration::from_millis(300);
+    let backend = Application::build(settings).await.unwrap();
+    let state = backend.state().clone();
+    demo::seed(&state).await.unwrap();
+    let server = format!("http://{}", backend.local_addr());
+    tokio::spawn(backend.run_until_stopped());
+    let driver = start_driver(&server, "en", dir.path());
+
+    // 1. The first screen speaks the system's language (English here);
+    //    Polish is one tap away. The university by its address (typed
+    //    without the scheme is HTTPS, so the loopback server is typed whole).
+    let c = launch(&driver).await;
+    assert_eq!(text(&c, "#welcome-title").await, "Choose your university");
+    click(&c, "#switch-language").await;
+    assert_eq!(text(&c, "#welcome-title").await, "Wybierz swoją uczelnię");
+    choose_university(&c, Some(&server)).await;
+    shot(&c, "pl-01-sign-in").await;
+
+    // 2. Celina has no photo: the checklist says what to do, and there is
+    //    nothing to order.
+    sign_in(&c, "celina", demo::DEMO_PASSWORD).await;
+    let failed = text(&c, "li.failed[data-check='has_photo']").await;
+    assert!(failed.contains("Dodaj zdjęcie w USOSweb"), "{failed}");
+    assert!(c.find(Locator::Css("#order")).await.is_err());
+    shot(&c, "pl-02-not-eligible").await;
+    click(&c, "#open-settings").await;
+    click(&c, "#sign-out").await;
+
+    // 3. Anna orders, then cancels (after confirming).
+    sign_in(&c, "anna", demo::DEMO_PASSWORD).await;
+    wait_css(&c, "#status[data-status='none']").await;
+    click(&c, "#terms").await;
+    click(&c, "#order").await;
+    click(&c, "#cancel").await;
+    assert!(text(&c, "#cancel-question").await.contains("Anulować"));
+    click(&c, "#cancel-confirm").await;
+    wait_css(&c, "#status[data-status='cancelled']").await;
+    assert_eq!(text(&c, "#status").await, "Anulowane");
+    shot(&c, "pl-03-cancelled").await;
+
+    // 4. Ordered again: ready; the codes go to mObywatel; received.
+    order_until_ready(&c).await;
+    click(&c, "#reveal").await;
+    hand_over_to_mobywatel(&c, &server).await;
+
+    // 5. Lost phone: new codes; the new order gets ready by itself.
+    click(&c, "#replace").await;
+    shot(&c, "pl-04-lost-phone").await;
+    click(&c, "#replace-confirm").await;
+    wait_css(&c, "#status[data-status='ready']").await;
+    click(&c, "#reveal").await;
+    hand_over_to_mobywatel(&c, &server).await;
+
+    // 6. The dean's office extends the ELS: on the next start the app
+    //    offers renewal for the new semester.
+    let now = legitka_server::clock::Clock::now_ms(&*state.clock);
+    legitka_server::admin::extend_els(&state, "anna", now + 300 * 24 * 3_600_000)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let c = launch(&driver).await;
+    assert_eq!(text(&c, "#order").await, "Odnów na nowy semestr");
+    shot(&c, "pl-05-renew").await;
+    order_until_ready(&c).await;
+    click(&c, "#reveal").await;
+    hand_over_to_mobywatel(&c, &server).await;
+
+    // 7. Revoking asks first and explains the up-to-24-hour note.
+    click(&c, "#revoke").await;
+    assert!(text(&c, "#revoke-question").await.contains("24 godzin"));
+    click(&c, "#revoke-confirm").await;
+    wait_css(&c, "#status[data-status='revoked']").await;
+    assert!(
+        text(&c, "#info")
+            .await
+            .starts_with("Unieważniono. Może działać jeszcze do")
+    );
+    shot(&c, "pl-06-revoked").await;
+
+    // 8. The history lists every step of the order.
+    click(&c, "#timeline summary").await;
+    wait_css(&c, "#timeline li").await;
+    let steps = c
+        .find_all(Locator::Css("#timeline li"))
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        steps >= 5,
+        "pending, in progress, ready, received, revoked: {steps}"
+    );
+    shot(&c, "pl-07-history").await;
+
+    // 9. Settings: English from now on.
+    click(&c, "#open-settings").await;
+    c.find(Locator::Css("#language option[value='en']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "#settings-back").await, "Back");
+    click(&c, "#settings-back").await;
+    assert_eq!(text(&c, "#status").await, "Revoked");
+    click(&c, "#open-settings").await;
+    click(&c, "#sign-out").await;
     wait_css(&c, "#username").await;
     c.close().await.unwrap();
 }

@@ -161,7 +161,14 @@ impl Reducible for Model {
                 m.university = university;
             }
             Action::SignedIn { persisted } => {
-                m.screen = Screen::Home;
+                // A restored session must not pull the student out of a
+                // screen they opened meanwhile (the home screen paints first).
+                if matches!(
+                    m.screen,
+                    Screen::Starting | Screen::Welcome | Screen::SignIn
+                ) {
+                    m.screen = Screen::Home;
+                }
                 m.session_not_saved = !persisted;
             }
             Action::SignedOut => {
@@ -319,9 +326,14 @@ struct Connection {
 
 fn listen_to_the_shell(store: &Store) {
     let d = store.dispatcher();
+    // A change shows at once; what the student may do next (and the
+    // eligibility) is read again, as it changes with the status.
     invoke::listen(crate::pages::EVENT_ORDER_STATUS, {
-        let d = d.clone();
-        move |e: StatusEvent| d.dispatch(Action::OrderChanged(e.order))
+        let store = store.clone();
+        move |e: StatusEvent| {
+            store.dispatch(Action::OrderChanged(e.order));
+            reload(&store);
+        }
     });
     invoke::listen(crate::pages::EVENT_CONNECTION, {
         let d = d.clone();

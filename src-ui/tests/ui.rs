@@ -195,6 +195,9 @@ async fn status_events_update_home_live_and_reveal_shows_the_codes() {
     find(&root, "#status[data-status='in_progress']").await;
     assert!(root.query_selector("#reveal").unwrap().is_none());
 
+    // The server has moved on; its event arrives (and the app reads the
+    // state again, for what the student may do now).
+    set_server_state(state(order("ready", 3), &[]));
     emit("order-status", json!({"order": order("ready", 3)}));
     find(&root, "#status[data-status='ready']").await;
     let warn = find(&root, ".ready-actions .warn")
@@ -225,6 +228,7 @@ async fn status_events_update_home_live_and_reveal_shows_the_codes() {
     find(&root, "#qr #drawn").await;
 
     // "received" from the issuer closes the codes and shows the card as active.
+    set_server_state(state(order("received", 2), &[]));
     emit("order-status", json!({"order": order("received", 2)}));
     find(&root, "#status[data-status='received']").await;
     assert!(root.query_selector("#activation-code").unwrap().is_none());
@@ -446,6 +450,10 @@ async fn a_typed_pairing_code_signs_in() {
         calls.contains("sign_in_with_code") && !calls.contains("sign_in,"),
         "{calls}"
     );
+}
+
+fn set_server_state(state: serde_json::Value) {
+    js(&format!("window.__mock.student_state = {{ok: {state}}};"));
 }
 
 fn set_input(el: &Element, value: &str) {

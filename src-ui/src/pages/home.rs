@@ -355,7 +355,8 @@ fn checklist(state: &StudentState) -> Html {
         <section class="checklist" aria-labelledby="checks-title">
             <h3 id="checks-title">{ if state.eligible { t("home-checks-ok") } else { t("home-checks-missing") } }</h3>
             <ul>
-                { for state.checks.iter().map(|c| {
+                // What is missing comes first, with what to do about it.
+                { for state.checks.iter().filter(|c| !c.ok).chain(state.checks.iter().filter(|c| c.ok)).map(|c| {
                     let (label, fix) = check_text(c.code);
                     html! {
                         <li class={if c.ok { "ok" } else { "failed" }} data-check={c.code.as_str()}>

@@ -3,10 +3,11 @@
 //! its address. The server is asked its name before sign-in, so a wrong
 //! address is caught here; a pairing QR signs in at once.
 
-use crate::app::{Action, Store, enter};
+use crate::app::{Action, Store, enter, set_preferences};
 use crate::i18n::t;
 use crate::invoke::{self, Link};
 use crate::text::error_sentence;
+use legitka_wire::Locale;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -89,8 +90,22 @@ pub fn welcome() -> Html {
         })
     };
 
+    // The first launch speaks the system's language; the other is one tap away.
+    let other = match store.locale {
+        Locale::Pl => Locale::En,
+        Locale::En => Locale::Pl,
+    };
+    let switch_language = {
+        let store = store.clone();
+        Callback::from(move |_| set_preferences(&store, other, store.notifications))
+    };
     html! {
         <main class="page welcome">
+            <div class="language-switch">
+                <button id="switch-language" class="link" lang={other.as_str()} onclick={switch_language}>
+                    { match other { Locale::Pl => "Polski", Locale::En => "English" } }
+                </button>
+            </div>
             <header class="brand">
                 <img class="logo" src="/128x128.png" alt="" />
                 <h1>{ t("app-name") }</h1>
@@ -103,8 +118,13 @@ pub fn welcome() -> Html {
                         <li>
                             <button id={format!("university-{i}")} class="university" disabled={*busy}
                                 onclick={pick(u.server.clone())}>
-                                <span class="name">{ &u.name }</span>
-                                <span class="address muted small">{ host(&u.server) }</span>
+                                // A server known only by its address is named by it, once.
+                                if u.name == u.server {
+                                    <span class="name">{ host(&u.server) }</span>
+                                } else {
+                                    <span class="name">{ &u.name }</span>
+                                    <span class="address muted small">{ host(&u.server) }</span>
+                                }
                             </button>
                         </li>
                     }) }
