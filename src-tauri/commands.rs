@@ -459,7 +459,8 @@ pub async fn reveal(shell: State<'_, Shell>) -> CommandResult<RevealedCodes> {
         .call(Method::POST, "/orders/current/reveal", None)
         .await?;
     Ok(RevealedCodes {
-        qr_svg: qr_svg(&data.qr_payload)?,
+        qr_svg: legitka_wire::qr::inline_svg(&data.qr_payload, 256)
+            .map_err(|e| CommandError::new(ErrorCode::BadResponse, format!("QR payload: {e}")))?,
         qr_payload: data.qr_payload,
         manual_code: data.manual_code,
         activation_code: data.activation_code,
@@ -473,23 +474,6 @@ pub fn copy_text<R: Runtime>(app: AppHandle<R>, text: String) -> CommandResult<(
     app.clipboard()
         .write_text(text)
         .map_err(|e| CommandError::new(ErrorCode::Internal, format!("clipboard: {e}")))
-}
-
-/// A high-contrast QR code as SVG (black on white, with its quiet zone).
-pub fn qr_svg(payload: &str) -> CommandResult<String> {
-    let code = qrcode::QrCode::new(payload.as_bytes())
-        .map_err(|e| CommandError::new(ErrorCode::BadResponse, format!("QR payload: {e}")))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(256, 256)
-        .dark_color(qrcode::render::svg::Color("#000000"))
-        .light_color(qrcode::render::svg::Color("#ffffff"))
-        .quiet_zone(true)
-        .build();
-    // Inline in HTML: drop the XML prolog, keep the <svg> element.
-    Ok(svg
-        .find("<svg")
-        .map_or(svg.clone(), |start| svg[start..].to_owned()))
 }
 
 #[cfg(test)]
@@ -547,16 +531,5 @@ mod tests {
         ] {
             assert!(pairing_target("https://u.example", bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn qr_svg_is_an_svg_of_the_payload() {
-        let svg = qr_svg("MLEG1.00112233445566778899aabbccddeeff").unwrap();
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("#000000"));
-        // A different payload draws a different code.
-        assert_ne!(
-            svg,
-            qr_svg("MLEG1.ffeeddccbbaa99887766554433221100").unwrap()
-        );
     }
 }

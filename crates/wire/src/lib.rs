@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 pub mod notice;
+#[cfg(feature = "qr")]
+pub mod qr;
 
 /// Path prefix of the versioned student API.
 pub const API_PREFIX: &str = "/api/v1";

@@ -113,12 +113,7 @@ fn public_address(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 fn qr_svg(payload: &str) -> AppResult<String> {
-    let qr = qrcode::QrCode::new(payload.as_bytes())
-        .map_err(|e| anyhow::anyhow!("QR: {e}"))?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(240, 240)
-        .build();
-    Ok(qr.find("<svg").map_or(qr.clone(), |i| qr[i..].to_owned()))
+    Ok(legitka_wire::qr::inline_svg(payload, 240).map_err(|e| anyhow::anyhow!("QR: {e}"))?)
 }
 
 /// What the setup QR carries: this server, so a scan picks the university.
