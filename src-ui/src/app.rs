@@ -11,7 +11,6 @@ use yew::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Screen {
-    Starting,
     /// Choose the university (first launch, or "change" on sign-in).
     Welcome,
     SignIn,
@@ -77,7 +76,7 @@ pub struct Model {
 impl Default for Model {
     fn default() -> Self {
         Self {
-            screen: Screen::Starting,
+            screen: Screen::Welcome,
             config: None,
             university: None,
             student: None,
@@ -163,10 +162,7 @@ impl Reducible for Model {
             Action::SignedIn { persisted } => {
                 // A restored session must not pull the student out of a
                 // screen they opened meanwhile (the home screen paints first).
-                if matches!(
-                    m.screen,
-                    Screen::Starting | Screen::Welcome | Screen::SignIn
-                ) {
+                if matches!(m.screen, Screen::Welcome | Screen::SignIn) {
                     m.screen = Screen::Home;
                 }
                 m.session_not_saved = !persisted;
@@ -382,6 +378,9 @@ pub fn app() -> Html {
     {
         let store = store.clone();
         use_effect_with((), move |()| {
+            // The first screen is rendered (from local storage): the
+            // startup benchmark's mark, once it is on glass.
+            invoke::first_paint("screen");
             let (locale, notifications) = (store.locale, store.notifications);
             listen_to_the_shell(&store);
             spawn_local(async move {
@@ -402,18 +401,7 @@ pub fn app() -> Html {
             });
         });
     }
-    {
-        // Once the first real screen is rendered: the startup benchmark's mark.
-        let reported = use_mut_ref(|| false);
-        use_effect_with(store.screen, move |screen| {
-            if *screen != Screen::Starting && !*reported.borrow() {
-                *reported.borrow_mut() = true;
-                invoke::first_paint("screen");
-            }
-        });
-    }
     let screen = match store.screen {
-        Screen::Starting => html! { <main class="starting" aria-busy="true"></main> },
         Screen::Welcome => html! { <Welcome /> },
         Screen::SignIn => html! { <SignIn /> },
         Screen::Home => html! { <Home /> },
