@@ -2,9 +2,8 @@ use crate::app::{Action, Screen, Store, reload};
 use crate::i18n::{t, tr};
 use crate::invoke::{self, OrderAction, UiError};
 use crate::pages::ready::Ready;
-use crate::text::{
-    check_text, error_sentence, reason_text, reveal_warning, status_hint, status_label,
-};
+use crate::pages::run_busy;
+use crate::text::{check_text, reason_text, reveal_warning, status_hint, status_label};
 use crate::time::{date, date_time, now_ms};
 use legitka_wire::{OrderStatus, StudentAction, StudentState, TimelineEntry};
 use wasm_bindgen_futures::spawn_local;
@@ -91,26 +90,17 @@ pub fn home() -> Html {
             confirming.clone(),
         );
         Callback::from(move |_: MouseEvent| {
-            let (store, error, info, busy) =
-                (store.clone(), error.clone(), info.clone(), busy.clone());
             confirming.set(None);
-            busy.set(true);
-            error.set(None);
-            spawn_local(async move {
-                match invoke::order_action(a).await {
-                    Ok(done) => {
-                        info.set(done.may_stay_valid_until.map(|until| {
-                            tr("action-revoked-until", &[("date", date_time(until).into())])
-                        }));
-                        store.dispatch(Action::OrderChanged(done.order));
-                        reload(&store);
-                    }
-                    Err(e) => {
-                        error.set(Some(error_sentence(e.code)));
-                        reload(&store);
-                    }
-                }
-                busy.set(false);
+            let (store, info) = (store.clone(), info.clone());
+            run_busy(&error, &busy, async move {
+                let outcome = invoke::order_action(a).await.map(|done| {
+                    info.set(done.may_stay_valid_until.map(|until| {
+                        tr("action-revoked-until", &[("date", date_time(until).into())])
+                    }));
+                    store.dispatch(Action::OrderChanged(done.order));
+                });
+                reload(&store);
+                outcome
             });
         })
     };
@@ -237,10 +227,8 @@ fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
 ) -> Callback<MouseEvent> {
     let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
     Callback::from(move |_| {
-        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
+        let store = store.clone();
+        run_busy(&error, &busy, async move {
             match call().await {
                 Ok(a) => {
                     store.dispatch(a);
@@ -248,13 +236,13 @@ fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
                         // What the student may do next changed with it.
                         reload(&store);
                     }
+                    Ok(())
                 }
                 Err(e) => {
-                    error.set(Some(error_sentence(e.code)));
                     reload(&store);
+                    Err(e)
                 }
             }
-            busy.set(false);
         });
     })
 }

@@ -1,7 +1,7 @@
 use crate::app::{Action, Store, enter};
 use crate::i18n::t;
 use crate::invoke;
-use crate::text::error_sentence;
+use crate::pages::run_busy;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -52,21 +52,15 @@ pub fn sign_in() -> Html {
                 error.set(Some(t("sign-in-missing")));
                 return;
             }
-            let (store, error, busy, with_code) =
-                (store.clone(), error.clone(), busy.clone(), *pairing);
-            busy.set(true);
-            error.set(None);
-            spawn_local(async move {
-                let signed_in = if with_code {
-                    invoke::sign_in_with_code(&srv, &code).await
+            let (store, with_code) = (store.clone(), *pairing);
+            run_busy(&error, &busy, async move {
+                let info = if with_code {
+                    invoke::sign_in_with_code(&srv, &code).await?
                 } else {
-                    invoke::sign_in(&srv, &user, &pass).await
+                    invoke::sign_in(&srv, &user, &pass).await?
                 };
-                match signed_in {
-                    Ok(info) => enter(&store, &info),
-                    Err(e) => error.set(Some(error_sentence(e.code))),
-                }
-                busy.set(false);
+                enter(&store, &info);
+                Ok(())
             });
         })
     };
@@ -93,12 +87,10 @@ pub fn sign_in() -> Html {
                     error.set(Some(t("scan-failed")));
                     return;
                 };
-                busy.set(true);
-                match invoke::sign_in_with_code(&server, &link).await {
-                    Ok(info) => enter(&store, &info),
-                    Err(e) => error.set(Some(error_sentence(e.code))),
-                }
-                busy.set(false);
+                run_busy(&error, &busy, async move {
+                    enter(&store, &invoke::sign_in_with_code(&server, &link).await?);
+                    Ok(())
+                });
             });
         })
     };

@@ -6,7 +6,7 @@
 use crate::app::{Action, Store, enter, set_preferences};
 use crate::i18n::t;
 use crate::invoke::{self, Link};
-use crate::text::error_sentence;
+use crate::pages::run_busy;
 use legitka_wire::Locale;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
@@ -17,30 +17,19 @@ use yew::prelude::*;
 fn follow(
     store: Store,
     input: String,
-    error: UseStateHandle<Option<String>>,
-    busy: UseStateHandle<bool>,
+    error: &UseStateHandle<Option<String>>,
+    busy: &UseStateHandle<bool>,
 ) {
-    busy.set(true);
-    error.set(None);
-    spawn_local(async move {
-        let outcome = match invoke::check_university(&input).await {
-            Ok(Link::Setup { university }) => {
-                store.dispatch(Action::Choose(Some(university)));
-                Ok(())
-            }
-            Ok(Link::Pair { university, code }) => {
+    run_busy(error, busy, async move {
+        match invoke::check_university(&input).await? {
+            Link::Setup { university } => store.dispatch(Action::Choose(Some(university))),
+            Link::Pair { university, code } => {
                 let server = university.server.clone();
                 store.dispatch(Action::Choose(Some(university)));
-                invoke::sign_in_with_code(&server, &code)
-                    .await
-                    .map(|info| enter(&store, &info))
+                enter(&store, &invoke::sign_in_with_code(&server, &code).await?);
             }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = outcome {
-            error.set(Some(error_sentence(e.code)));
         }
-        busy.set(false);
+        Ok(())
     });
 }
 
@@ -59,7 +48,7 @@ pub fn welcome() -> Html {
 
     let pick = |server: String| {
         let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-        Callback::from(move |_| follow(store.clone(), server.clone(), error.clone(), busy.clone()))
+        Callback::from(move |_| follow(store.clone(), server.clone(), &error, &busy))
     };
     let onsubmit = {
         let (store, error, busy, address) =
@@ -74,7 +63,7 @@ pub fn welcome() -> Html {
                 error.set(Some(t("welcome-address-missing")));
                 return;
             }
-            follow(store.clone(), value, error.clone(), busy.clone());
+            follow(store.clone(), value, &error, &busy);
         })
     };
     let scan = {
@@ -83,7 +72,7 @@ pub fn welcome() -> Html {
             let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
             spawn_local(async move {
                 match invoke::scan_qr().await {
-                    Ok(content) => follow(store, content, error, busy),
+                    Ok(content) => follow(store, content, &error, &busy),
                     Err(_) => error.set(Some(t("scan-failed"))),
                 }
             });
