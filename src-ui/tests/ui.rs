@@ -452,6 +452,42 @@ async fn a_typed_pairing_code_signs_in() {
     );
 }
 
+#[wasm_bindgen_test]
+async fn a_pairing_link_on_sign_in_switches_to_its_university() {
+    // The demo university is chosen, but the pasted link is another's: the
+    // session and the university the app names must be that one.
+    let mut answers = signed_in(state(serde_json::Value::Null, &[]));
+    answers["restore_session"] = json!({"ok": null});
+    answers["check_university"] = json!({"ok": {"kind": "pair", "code": "WXYZ2345",
+        "university": {"name": "Politechnika Testowa", "server": "https://legitka.pt.example"}}});
+    answers["sign_in_with_code"] =
+        json!({"ok": {"server": "https://legitka.pt.example", "persisted": true}});
+    let root = mount(answers);
+    js(
+        "window.__args = []; const inv = window.__TAURI__.core.invoke; \
+        window.__TAURI__.core.invoke = (c, a) => { window.__args.push([c, a]); return inv(c, a); };",
+    );
+    click(&root, "#switch-sign-in").await;
+    set_input(
+        &find(&root, "#pair-code").await,
+        " legitka://pair?server=https://legitka.pt.example&code=WXYZ2345",
+    );
+    click(&root, "#sign-in").await;
+    find(&root, "#status[data-status='none']").await;
+    let signed_in_at =
+        js("return JSON.stringify(window.__args.find(([c]) => c === 'sign_in_with_code')[1]);")
+            .as_string()
+            .unwrap();
+    assert!(
+        signed_in_at.contains("https://legitka.pt.example") && signed_in_at.contains("WXYZ2345"),
+        "{signed_in_at}"
+    );
+    let saved = js("return window.localStorage.getItem('legitka.university');")
+        .as_string()
+        .unwrap();
+    assert!(saved.contains("Politechnika Testowa"), "{saved}");
+}
+
 fn set_server_state(state: serde_json::Value) {
     js(&format!("window.__mock.student_state = {{ok: {state}}};"));
 }

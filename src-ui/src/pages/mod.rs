@@ -4,9 +4,11 @@ pub mod settings;
 pub mod sign_in;
 pub mod welcome;
 
-use crate::invoke::UiError;
+use crate::app::{Action, Store, enter};
+use crate::i18n::t;
+use crate::invoke::{self, Link, UiError};
 use crate::text::error_sentence;
-use yew::UseStateHandle;
+use yew::{Callback, MouseEvent, UseStateHandle};
 
 /// A form's step that talks to the shell: busy while it runs, and its
 /// failure said in words.
@@ -24,6 +26,55 @@ pub fn run_busy(
         }
         busy.set(false);
     });
+}
+
+/// Asks the server behind `input` (an address, or a scanned or pasted
+/// `legitka://` link) who it is and goes on: the university is chosen for
+/// sign-in, or (a pairing link) chosen and signed in to at once, so the
+/// university the app shows is always the one the session belongs to.
+pub fn follow_link(
+    store: Store,
+    input: String,
+    error: &UseStateHandle<Option<String>>,
+    busy: &UseStateHandle<bool>,
+) {
+    run_busy(error, busy, async move {
+        match invoke::check_university(&input).await? {
+            Link::Setup { university } => store.dispatch(Action::Choose(Some(university))),
+            Link::Pair { university, code } => {
+                let server = university.server.clone();
+                store.dispatch(Action::Choose(Some(university)));
+                enter(&store, &invoke::sign_in_with_code(&server, &code).await?);
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Phones: a tap scans a QR code (setup or pairing) with the camera and follows it.
+pub fn scan_and_follow(
+    store: &Store,
+    error: &UseStateHandle<Option<String>>,
+    busy: &UseStateHandle<bool>,
+) -> Callback<MouseEvent> {
+    let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+    Callback::from(move |_| {
+        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            match invoke::scan_qr().await {
+                Ok(content) => follow_link(store, content, &error, &busy),
+                Err(_) => error.set(Some(t("scan-failed"))),
+            }
+        });
+    })
+}
+
+/// A whole `legitka://` link rather than a typed code or address.
+pub fn is_link(input: &str) -> bool {
+    input
+        .trim_start()
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("legitka:"))
 }
 
 // The shell's event names (src-tauri/live.rs).

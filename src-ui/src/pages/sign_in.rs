@@ -1,8 +1,7 @@
 use crate::app::{Action, Store, enter};
 use crate::i18n::t;
 use crate::invoke;
-use crate::pages::run_busy;
-use wasm_bindgen_futures::spawn_local;
+use crate::pages::{follow_link, is_link, run_busy, scan_and_follow};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -52,6 +51,11 @@ pub fn sign_in() -> Html {
                 error.set(Some(t("sign-in-missing")));
                 return;
             }
+            // A pasted pairing link names its university: it becomes the chosen one.
+            if *pairing && is_link(&code) {
+                follow_link(store.clone(), code, &error, &busy);
+                return;
+            }
             let (store, with_code) = (store.clone(), *pairing);
             run_busy(&error, &busy, async move {
                 let info = if with_code {
@@ -76,24 +80,7 @@ pub fn sign_in() -> Html {
         Callback::from(move |_| store.dispatch(Action::Choose(None)))
     };
     // Phones: the pairing QR from the university's /pair page, by camera.
-    let scan = {
-        let (store, error, busy, server) =
-            (store.clone(), error.clone(), busy.clone(), server.clone());
-        Callback::from(move |_| {
-            let (store, error, busy, server) =
-                (store.clone(), error.clone(), busy.clone(), server.clone());
-            spawn_local(async move {
-                let Ok(link) = invoke::scan_qr().await else {
-                    error.set(Some(t("scan-failed")));
-                    return;
-                };
-                run_busy(&error, &busy, async move {
-                    enter(&store, &invoke::sign_in_with_code(&server, &link).await?);
-                    Ok(())
-                });
-            });
-        })
-    };
+    let scan = scan_and_follow(&store, &error, &busy);
     html! {
         <main class="page sign-in">
             <header class="brand">

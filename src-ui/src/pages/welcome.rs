@@ -3,35 +3,12 @@
 //! its address. The server is asked its name before sign-in, so a wrong
 //! address is caught here; a pairing QR signs in at once.
 
-use crate::app::{Action, Store, enter, set_preferences};
+use crate::app::{Store, set_preferences};
 use crate::i18n::t;
-use crate::invoke::{self, Link};
-use crate::pages::run_busy;
+use crate::pages::{follow_link, scan_and_follow};
 use legitka_wire::Locale;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-
-/// Asks the server behind `input` who it is and goes on: a university to
-/// sign in to, or (a pairing link) straight into the app.
-fn follow(
-    store: Store,
-    input: String,
-    error: &UseStateHandle<Option<String>>,
-    busy: &UseStateHandle<bool>,
-) {
-    run_busy(error, busy, async move {
-        match invoke::check_university(&input).await? {
-            Link::Setup { university } => store.dispatch(Action::Choose(Some(university))),
-            Link::Pair { university, code } => {
-                let server = university.server.clone();
-                store.dispatch(Action::Choose(Some(university)));
-                enter(&store, &invoke::sign_in_with_code(&server, &code).await?);
-            }
-        }
-        Ok(())
-    });
-}
 
 #[function_component(Welcome)]
 pub fn welcome() -> Html {
@@ -48,7 +25,7 @@ pub fn welcome() -> Html {
 
     let pick = |server: String| {
         let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-        Callback::from(move |_| follow(store.clone(), server.clone(), &error, &busy))
+        Callback::from(move |_| follow_link(store.clone(), server.clone(), &error, &busy))
     };
     let onsubmit = {
         let (store, error, busy, address) =
@@ -63,21 +40,10 @@ pub fn welcome() -> Html {
                 error.set(Some(t("welcome-address-missing")));
                 return;
             }
-            follow(store.clone(), value, &error, &busy);
+            follow_link(store.clone(), value, &error, &busy);
         })
     };
-    let scan = {
-        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-        Callback::from(move |_| {
-            let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-            spawn_local(async move {
-                match invoke::scan_qr().await {
-                    Ok(content) => follow(store, content, &error, &busy),
-                    Err(_) => error.set(Some(t("scan-failed"))),
-                }
-            });
-        })
-    };
+    let scan = scan_and_follow(&store, &error, &busy);
 
     // The first launch speaks the system's language; the other is one tap away.
     let other = match store.locale {
