@@ -125,8 +125,10 @@ async fn launch(driver: &Driver) -> Client {
 }
 
 /// The screen as it is, in the light and the dark theme (the student's own
-/// choice is put back afterwards).
+/// choice is put back afterwards), each audited for accessibility
+/// (`a11y.js`: contrast, names, focus order, targets, text at 200 %).
 async fn shot(c: &Client, name: &str) {
+    let mut problems = Vec::new();
     let chosen = c
         .execute(
             "return document.documentElement.getAttribute('data-theme');",
@@ -141,11 +143,62 @@ async fn shot(c: &Client, name: &str) {
         )
         .await
         .unwrap();
+        painted(c).await;
         let png = c.screenshot().await.unwrap();
         std::fs::write(screenshot_dir().join(format!("{name}-{theme}.png")), png).unwrap();
+        let found = c
+            .execute_async(include_str!("a11y.js"), vec![])
+            .await
+            .unwrap();
+        problems.extend(
+            found
+                .as_array()
+                .expect("the audit's list")
+                .iter()
+                .map(|p| format!("{theme}: {}", p.as_str().unwrap_or_default())),
+        );
     }
     c.execute(
         "const t = arguments[0]; const r = document.documentElement; \
+         if (t === null) r.removeAttribute('data-theme'); else r.setAttribute('data-theme', t);",
+        vec![chosen],
+    )
+    .await
+    .unwrap();
+    assert!(
+        problems.is_empty(),
+        "{name} fails the accessibility audit:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Returns once the page has painted what the last script changed.
+async fn painted(c: &Client) {
+    c.execute_async(
+        "const done = arguments[0]; \
+         requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+/// The screen with the text at 200 % (as a phone's largest text setting),
+/// light theme: it reflows, nothing scrolls sideways (the audit checks it).
+async fn shot_large_text(c: &Client, name: &str) {
+    let chosen = c
+        .execute(
+            "const r = document.documentElement; const t = r.getAttribute('data-theme'); \
+             r.setAttribute('data-theme', 'light'); r.style.fontSize = '200%'; return t;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    painted(c).await;
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}-light.png")), png).unwrap();
+    c.execute(
+        "const t = arguments[0]; const r = document.documentElement; r.style.fontSize = ''; \
          if (t === null) r.removeAttribute('data-theme'); else r.setAttribute('data-theme', t);",
         vec![chosen],
     )
@@ -188,6 +241,30 @@ async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Waits until nothing matches `css`.
+async fn gone(c: &Client, css: &str) {
+    let deadline = Instant::now() + WAIT;
+    while c.find(Locator::Css(css)).await.is_ok() {
+        assert!(Instant::now() < deadline, "{css} did not go away");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Calls a shell command from the page, as any script in it could:
+/// "ok", or the refusal.
+async fn call_from_page(c: &Client, command: &str) -> String {
+    c.execute_async(
+        "const [command, done] = arguments; \
+         window.__TAURI__.core.invoke(command, {}).then(() => done('ok'), e => done(String(e)));",
+        vec![json!(command)],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
 }
 
 async fn text(c: &Client, css: &str) -> String {
@@ -405,6 +482,56 @@ impl Notices {
     }
 }
 
+/// The phone's network: a loopback relay in front of the backend that can
+/// be cut (every open connection dropped, new ones refused) and restored.
+struct Network {
+    address: String,
+    online: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Network {
+    async fn start(backend: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let backend = backend.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let online = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up, open) = (online.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut phone, _)) = listener.accept().await {
+                if !up.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection fails at once
+                }
+                let backend = backend.clone();
+                open.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&backend).await {
+                        let _ = tokio::io::copy_bidirectional(&mut phone, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Self {
+            address,
+            online,
+            links,
+        }
+    }
+
+    fn cut(&self) {
+        self.online
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.online.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 async fn activate(server: &str, body: serde_json::Value) -> reqwest::StatusCode {
     reqwest::Client::new()
         .post(format!("{server}/emulator/mobywatel/activate"))
@@ -459,6 +586,13 @@ async fn order_ready_handoff_received_in_the_real_app() {
     wait_css(&c, "#status[data-status='none']").await;
     assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
     shot(&c, "02-home").await;
+    // The window may call what its capability grants, nothing more: a
+    // desktop has no mObywatel to open and no push token to register.
+    assert_eq!(call_from_page(&c, "app_config").await, "ok");
+    for phone_only in ["open_mobywatel", "register_push_token"] {
+        let refusal = call_from_page(&c, phone_only).await;
+        assert!(refusal.contains("not allowed"), "{phone_only}: {refusal}");
+    }
 
     // 3. Order; the status follows the issuer live, with no reload.
     wait_css(&c, "#terms").await.click().await.unwrap();
@@ -517,6 +651,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
     wait_css(&c, "#status[data-status='received']").await;
     assert!(c.find(Locator::Css("#activation-code")).await.is_err());
     shot(&c, "06-received").await;
+    shot_large_text(&c, "08-large-text").await;
 
     // 7. Every registered device got exactly one signed notice per change,
     //    and the desktop showed "ready" once.
@@ -572,7 +707,7 @@ async fn order_until_ready(c: &Client) {
 
 /// Every other flow, in Polish (chosen on the first screen): the university by
 /// address, an ineligible student's checklist, cancelling, a lost phone,
-/// renewal after an ELS extension, revocation with its 24-hour note, the
+/// losing the network (and starting without it), renewal after an ELS extension, revocation with its 24-hour note, the
 /// history, and switching the language.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_other_flow_in_polish() {
@@ -588,7 +723,9 @@ async fn every_other_flow_in_polish() {
     demo::seed(&state).await.unwrap();
     let server = format!("http://{}", backend.local_addr());
     tokio::spawn(backend.run_until_stopped());
-    let driver = start_driver(&server, "en", dir.path());
+    // The app reaches the server through a network the test can cut.
+    let network = Network::start(&server).await;
+    let driver = start_driver(&network.address, "en", dir.path());
 
     // 1. The first screen speaks the system's language (English here);
     //    Polish is one tap away. The university by its address (typed
@@ -597,7 +734,7 @@ async fn every_other_flow_in_polish() {
     assert_eq!(text(&c, "#welcome-title").await, "Choose your university");
     click(&c, "#switch-language").await;
     assert_eq!(text(&c, "#welcome-title").await, "Wybierz swoją uczelnię");
-    choose_university(&c, Some(&server)).await;
+    choose_university(&c, Some(&network.address)).await;
     shot(&c, "pl-01-sign-in").await;
 
     // 2. Celina has no photo: the checklist says what to do, and there is
@@ -615,6 +752,8 @@ async fn every_other_flow_in_polish() {
     wait_css(&c, "#status[data-status='none']").await;
     click(&c, "#terms").await;
     click(&c, "#order").await;
+    // (Once it is ready: the screen does not move under the tap.)
+    wait_css(&c, "#status[data-status='ready']").await;
     click(&c, "#cancel").await;
     assert!(text(&c, "#cancel-question").await.contains("Anulować"));
     click(&c, "#cancel-confirm").await;
@@ -635,7 +774,30 @@ async fn every_other_flow_in_polish() {
     click(&c, "#reveal").await;
     hand_over_to_mobywatel(&c, &server).await;
 
-    // 6. The dean's office extends the ELS: on the next start the app
+    // 6. The network goes: the last known status stays, with its age, and
+    //    the actions wait, saying why — also after a restart without network.
+    //    Back online, the app carries on by itself.
+    wait_css(&c, "#replace").await;
+    network.cut();
+    wait_css(&c, "#offline").await;
+    assert!(!wait_css(&c, "#replace").await.is_enabled().await.unwrap());
+    assert!(
+        text(&c, "#actions-offline")
+            .await
+            .contains("wymagają połączenia")
+    );
+    c.close().await.unwrap();
+    let c = launch(&driver).await;
+    wait_css(&c, "#status[data-status='received']").await;
+    let offline = text(&c, "#offline").await;
+    assert!(offline.contains("Ostatnia aktualizacja"), "{offline}");
+    assert!(!wait_css(&c, "#replace").await.is_enabled().await.unwrap());
+    shot(&c, "pl-08-offline").await;
+    network.restore();
+    gone(&c, "#offline").await;
+    assert!(wait_css(&c, "#replace").await.is_enabled().await.unwrap());
+
+    // 7. The dean's office extends the ELS: on the next start the app
     //    offers renewal for the new semester.
     let now = legitka_server::clock::Clock::now_ms(&*state.clock);
     legitka_server::admin::extend_els(&state, "anna", now + 300 * 24 * 3_600_000)
@@ -649,7 +811,7 @@ async fn every_other_flow_in_polish() {
     click(&c, "#reveal").await;
     hand_over_to_mobywatel(&c, &server).await;
 
-    // 7. Revoking asks first and explains the up-to-24-hour note.
+    // 8. Revoking asks first and explains the up-to-24-hour note.
     click(&c, "#revoke").await;
     assert!(text(&c, "#revoke-question").await.contains("24 godzin"));
     click(&c, "#revoke-confirm").await;
@@ -661,7 +823,7 @@ async fn every_other_flow_in_polish() {
     );
     shot(&c, "pl-06-revoked").await;
 
-    // 8. The history lists every step of the order.
+    // 9. The history lists every step of the order.
     click(&c, "#timeline summary").await;
     wait_css(&c, "#timeline li").await;
     let steps = c
@@ -675,7 +837,7 @@ async fn every_other_flow_in_polish() {
     );
     shot(&c, "pl-07-history").await;
 
-    // 9. Settings: English from now on.
+    // 10. Settings: English from now on.
     click(&c, "#open-settings").await;
     c.find(Locator::Css("#language option[value='en']"))
         .await

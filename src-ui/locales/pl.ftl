@@ -56,7 +56,8 @@ home-timeline = Historia
 
 ## Etapy zamówienia
 step-ordered = Zamówiona
-step-preparing = W przygotowaniu
+# A soft hyphen: the four steps fit one row on a narrow phone.
+step-preparing = W przygo{"\u00AD"}towaniu
 step-ready = Gotowa
 step-active = Aktywna
 

@@ -6,6 +6,8 @@ use crate::pages::run_busy;
 use crate::text::{check_text, reason_text, reveal_warning, status_hint, status_label};
 use crate::time::{date, date_time, now_ms};
 use legitka_wire::{OrderStatus, StudentAction, StudentState, TimelineEntry};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -61,6 +63,7 @@ pub fn home() -> Html {
     let busy = use_state(|| false);
     let terms = use_state(|| false);
     let confirming = use_state(|| None::<OrderAction>);
+    use_ticking(!store.online);
 
     let Some(state) = store.student.clone() else {
         return html! { <main class="page" aria-busy="true"><p class="muted">{ t("loading") }</p></main> };
@@ -165,7 +168,7 @@ pub fn home() -> Html {
                 <p id="info" class="banner" role="status">{ msg }</p>
             }
             if offline {
-                <p class="muted small">{ t("home-actions-offline") }</p>
+                <p id="actions-offline" class="muted small">{ t("home-actions-offline") }</p>
             }
             if status == Some(OrderStatus::Ready) {
                 { ready_actions(&state, reveal, *busy || offline) }
@@ -209,6 +212,34 @@ pub fn home() -> Html {
             { checklist(&state) }
         </main>
     }
+}
+
+/// Renders again every 30 s while `active`, so "last updated N minutes ago"
+/// keeps counting while the app is offline.
+#[hook]
+fn use_ticking(active: bool) {
+    let update = use_force_update();
+    use_effect_with(active, move |&active| {
+        let window = web_sys::window();
+        let ticking = active
+            .then(|| {
+                let tick = Closure::<dyn Fn()>::new(move || update.force_update());
+                window
+                    .as_ref()?
+                    .set_interval_with_callback_and_timeout_and_arguments_0(
+                        tick.as_ref().unchecked_ref(),
+                        30_000,
+                    )
+                    .ok()
+                    .map(|id| (id, tick))
+            })
+            .flatten();
+        move || {
+            if let (Some(window), Some((id, _tick))) = (window, ticking) {
+                window.clear_interval_with_handle(id);
+            }
+        }
+    });
 }
 
 fn updated_ago(at: i64) -> String {
