@@ -226,12 +226,31 @@ async fn status_events_update_home_live_and_reveal_shows_the_codes() {
         "12345678"
     );
     find(&root, "#qr #drawn").await;
+    // The codes screen took the focus to its heading (a screen reader says it).
+    focused_heading("Your activation codes").await;
 
     // "received" from the issuer closes the codes and shows the card as active.
     set_server_state(state(order("received", 2), &[]));
     emit("order-status", json!({"order": order("received", 2)}));
     find(&root, "#status[data-status='received']").await;
     assert!(root.query_selector("#activation-code").unwrap().is_none());
+    focused_heading("Anna Nowak").await;
+}
+
+/// Waits for the focus to be on the heading saying `text`.
+async fn focused_heading(text: &str) {
+    let focused = || {
+        js("const a = document.activeElement; return a && a.tagName === 'H1' ? a.textContent : '';")
+            .as_string()
+            .unwrap()
+    };
+    for _ in 0..100 {
+        if focused() == text {
+            return;
+        }
+        tick().await;
+    }
+    panic!("the focus is on {:?}, not the heading {text:?}", focused());
 }
 
 #[wasm_bindgen_test]
