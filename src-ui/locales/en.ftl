@@ -112,6 +112,10 @@ settings-notifications = Notifications about my order
 settings-sign-out = Sign out
 settings-about = About
 settings-about-text = Legitka { $version }. Free software (MIT or Apache-2.0). Uses Tauri, Yew and other open-source libraries under their licences.
+settings-licences = Open-source licences ({ $count ->
+    [one] { $count } library
+   *[other] { $count } libraries
+})
 settings-back = Back
 
 ## Statuses

@@ -116,6 +116,11 @@ settings-notifications = Powiadomienia o moim zamówieniu
 settings-sign-out = Wyloguj się
 settings-about = O aplikacji
 settings-about-text = Legitka { $version }. Wolne oprogramowanie (MIT lub Apache-2.0). Korzysta z Tauri, Yew i innych bibliotek open source na ich licencjach.
+settings-licences = Licencje open source ({ $count ->
+    [one] { $count } biblioteka
+    [few] { $count } biblioteki
+   *[many] { $count } bibliotek
+})
 settings-back = Wróć
 
 ## Statusy

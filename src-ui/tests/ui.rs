@@ -399,6 +399,19 @@ async fn settings_switch_the_language_and_sign_out_goes_back_to_sign_in() {
     assert!(saved.contains("\"pl\""), "{saved}");
 
     click(&root, "#open-settings").await;
+    // About: every library the app ships, under its licence, counted in Polish.
+    let licences = find(&root, "#licences").await.text_content().unwrap();
+    let shipped = legitka_ui::pages::settings::licence_groups();
+    let count: usize = shipped.iter().map(|(_, l)| l.len()).sum();
+    assert!(count > 100, "{count}");
+    assert!(
+        licences.contains(&format!("({count} bibliotek)")),
+        "{licences}"
+    );
+    for library in ["yew ", "tauri ", "serde "] {
+        assert!(licences.contains(library), "{library} missing");
+    }
+    assert!(shipped.iter().any(|(l, _)| *l == "Apache-2.0 OR MIT"));
     click(&root, "#sign-out").await;
     find(&root, "#username").await;
     let cached = js("return window.localStorage.getItem('legitka.last-state');");

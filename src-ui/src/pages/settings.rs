@@ -6,6 +6,38 @@ use legitka_wire::Locale;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+/// The libraries the app ships and their licences (`scripts/licences`
+/// writes the list from Cargo's lock file; a test checks it is current).
+const LICENCES: &str = include_str!("../../licences.tsv");
+
+/// The libraries grouped by licence: (licence, ["name version", …]).
+pub fn licence_groups() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (licence, library) in LICENCES.lines().filter_map(|l| l.split_once('\t')) {
+        match groups.last_mut() {
+            Some((l, libraries)) if *l == licence => libraries.push(library),
+            _ => groups.push((licence, vec![library])),
+        }
+    }
+    groups
+}
+
+fn licences() -> Html {
+    let groups = licence_groups();
+    let count: usize = groups.iter().map(|(_, l)| l.len()).sum();
+    html! {
+        <details id="licences" class="licences">
+            <summary>{ tr("settings-licences", &[("count", count.into())]) }</summary>
+            { for groups.into_iter().map(|(licence, libraries)| html! {
+                <>
+                    <h3 lang="en">{ licence }</h3>
+                    <p class="muted small">{ libraries.join(", ") }</p>
+                </>
+            }) }
+        </details>
+    }
+}
+
 #[function_component(Settings)]
 pub fn settings() -> Html {
     let store = use_context::<Store>().expect("store");
@@ -73,6 +105,7 @@ pub fn settings() -> Html {
             <section class="about">
                 <h2>{ t("settings-about") }</h2>
                 <p class="muted small">{ tr("settings-about-text", &[("version", env!("CARGO_PKG_VERSION").into())]) }</p>
+                { licences() }
             </section>
         </main>
     }
