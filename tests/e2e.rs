@@ -267,8 +267,19 @@ async fn call_from_page(c: &Client, command: &str) -> String {
     .to_owned()
 }
 
+/// The text of what matches `css`; read again if the page re-rendered it
+/// between finding and reading (a live update can).
 async fn text(c: &Client, css: &str) -> String {
-    wait_css(c, css).await.text().await.unwrap()
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match wait_css(c, css).await.text().await {
+            Ok(text) => return text,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("{css} changed while read ({e}); reading again");
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
 }
 
 /// A code as issued (the page shows it in groups of four).

@@ -399,7 +399,13 @@ pub fn app() -> Html {
         let store = store.clone();
         use_effect_with((), move |()| {
             // The first screen is rendered (from local storage): the
-            // startup benchmark's mark, once it is on glass.
+            // splash goes, and the startup benchmark's mark once it is on glass.
+            if let Some(splash) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("splash"))
+            {
+                splash.remove();
+            }
             invoke::first_paint("screen");
             let (locale, notifications) = (store.locale, store.notifications);
             listen_to_the_shell(&store);
