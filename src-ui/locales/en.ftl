@@ -173,6 +173,7 @@ check-study_level-fix = mLegitymacja is for first-cycle, second-cycle and long-c
 ## Errors
 error-bad_request = Something in the form is not right. Check it and try again.
 error-invalid_credentials = Wrong username or password. Use your university account, as for USOSweb.
+error-invalid_pairing_code = This pairing code is wrong, already used or older than 5 minutes. Get a new one on your university's pairing page.
 error-unauthorized = Your session has ended. Please sign in again.
 error-not_found = The university server does not know this request. It may need an update.
 error-not_eligible = You can't order an mLegitymacja yet. The checklist shows what is missing.

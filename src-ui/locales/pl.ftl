@@ -178,6 +178,7 @@ check-study_level-fix = mLegitymacja jest dla studentów studiów pierwszego i d
 ## Błędy
 error-bad_request = Coś w formularzu się nie zgadza. Sprawdź i spróbuj ponownie.
 error-invalid_credentials = Zły login lub hasło. Użyj konta uczelnianego, jak do USOSweb.
+error-invalid_pairing_code = Ten kod parowania jest błędny, już użyty albo starszy niż 5 minut. Weź nowy na stronie parowania uczelni.
 error-unauthorized = Sesja wygasła. Zaloguj się ponownie.
 error-not_found = Serwer uczelni nie zna tego żądania. Może wymagać aktualizacji.
 error-not_eligible = Nie możesz jeszcze zamówić mLegitymacji. Lista wymagań pokazuje, czego brakuje.

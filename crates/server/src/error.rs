@@ -57,7 +57,9 @@ impl From<PathRejection> for AppError {
 pub fn status_for(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidCredentials | ErrorCode::InvalidPairingCode | ErrorCode::Unauthorized => {
+            StatusCode::UNAUTHORIZED
+        }
         ErrorCode::NotFound | ErrorCode::NoOrder => StatusCode::NOT_FOUND,
         ErrorCode::NotEligible => StatusCode::FORBIDDEN,
         ErrorCode::OrderExists

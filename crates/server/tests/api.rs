@@ -259,7 +259,10 @@ async fn identical_orders_with_one_idempotency_key_make_one_order(db: Db) {
         async move {
             let r = req.send().await.unwrap();
             let status = r.status();
-            (status, r.json::<OrderView>().await.unwrap().id)
+            let body = r.text().await.unwrap();
+            let order: OrderView =
+                serde_json::from_str(&body).unwrap_or_else(|e| panic!("{status}: {body} ({e})"));
+            (status, order.id)
         }
     });
     let results = futures_util::future::join_all(tries).await;

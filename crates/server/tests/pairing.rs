@@ -77,7 +77,7 @@ async fn a_code_from_the_page_signs_the_app_in_once(db: Db) {
     let r = exchange(&app, &code).await;
     assert_eq!(
         error_of(r).await,
-        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+        (StatusCode::UNAUTHORIZED, ErrorCode::InvalidPairingCode)
     );
 }
 
@@ -89,7 +89,7 @@ async fn a_code_expires_after_five_minutes(db: Db) {
     let r = exchange(&app, &code).await;
     assert_eq!(
         error_of(r).await,
-        (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+        (StatusCode::UNAUTHORIZED, ErrorCode::InvalidPairingCode)
     );
 }
 
@@ -101,7 +101,10 @@ async fn wrong_credentials_on_the_page_show_no_code(db: Db) {
     let (_, page) = pair_page(&app, "username=%3Cscript%3E&password=x").await;
     assert!(!page.contains("<script>"), "{page}");
     let r = exchange(&app, "ABCD-EFGH").await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::InvalidPairingCode)
+    );
 }
 
 async fn the_setup_page_and_the_api_name_the_university(db: Db) {

@@ -93,6 +93,8 @@ impl OrderStatus {
 pub enum ErrorCode {
     BadRequest,
     InvalidCredentials,
+    /// A pairing code that is unknown, already used or expired.
+    InvalidPairingCode,
     Unauthorized,
     NotFound,
     NotEligible,
@@ -114,9 +116,10 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::BadRequest,
         Self::InvalidCredentials,
+        Self::InvalidPairingCode,
         Self::Unauthorized,
         Self::NotFound,
         Self::NotEligible,
@@ -139,6 +142,7 @@ impl ErrorCode {
         match self {
             Self::BadRequest => "bad_request",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidPairingCode => "invalid_pairing_code",
             Self::Unauthorized => "unauthorized",
             Self::NotFound => "not_found",
             Self::NotEligible => "not_eligible",

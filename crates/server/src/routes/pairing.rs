@@ -225,7 +225,7 @@ pub async fn exchange(
     .await?;
     let student_id = student_id.ok_or_else(|| {
         AppError::client(
-            ErrorCode::Unauthorized,
+            ErrorCode::InvalidPairingCode,
             "this pairing code is unknown, used or expired",
         )
     })?;
