@@ -38,6 +38,9 @@ pub struct Shell {
     prefs: Mutex<Prefs>,
     /// The last status seen of each order, so a notice is raised once per change.
     seen: Mutex<std::collections::HashMap<String, legitka_wire::OrderStatus>>,
+    /// The status the student's own step (cancel, revoke) is bringing: the
+    /// student needs no notice of what they just did.
+    own_change: Mutex<Option<legitka_wire::OrderStatus>>,
     api: Api,
     session: Mutex<Option<Session>>,
     /// One refresh at a time: a second concurrent one would present a spent
@@ -66,16 +69,30 @@ impl Shell {
     /// Records an order's status from the live stream; true if it is news.
     /// A stream opens with the current state: that is news only when the
     /// order changed since we last saw it (while offline), not on launch.
+    /// The student's own change (`expect_own_change`) is not news either.
     pub fn is_news(&self, order: &OrderView, opens_stream: bool) -> bool {
         let before = self
             .seen
             .lock()
             .expect("seen lock")
             .insert(order.id.clone(), order.status);
-        match before {
+        let changed = match before {
             Some(status) => status != order.status,
             None => !opens_stream,
-        }
+        };
+        let own = self
+            .own_change
+            .lock()
+            .expect("own change lock")
+            .take_if(|s| *s == order.status)
+            .is_some();
+        changed && !own
+    }
+
+    /// Set before the student's own step reaches the server (its change may
+    /// come back on the live stream before the answer does); cleared if it fails.
+    pub fn expect_own_change(&self, status: Option<legitka_wire::OrderStatus>) {
+        *self.own_change.lock().expect("own change lock") = status;
     }
 
     fn start<R: Runtime>(&self, app: AppHandle<R>, session: Session) {
@@ -420,18 +437,33 @@ pub async fn order_action(
     shell: State<'_, Shell>,
     action: OrderAction,
 ) -> CommandResult<ActionOutcome> {
-    if action == OrderAction::Revoke {
-        let r: legitka_wire::RevokeResponse = shell.call(Method::POST, action.path(), None).await?;
-        return Ok(ActionOutcome {
-            order: r.order,
-            may_stay_valid_until: Some(r.may_stay_valid_until),
-        });
+    use legitka_wire::OrderStatus;
+    shell.expect_own_change(match action {
+        OrderAction::Cancel => Some(OrderStatus::Cancelled),
+        OrderAction::Revoke => Some(OrderStatus::Revoked),
+        // A resubmitted or replacement order starts pending: never a notice.
+        OrderAction::Resubmit | OrderAction::Replace => None,
+    });
+    let outcome = if action == OrderAction::Revoke {
+        shell.call(Method::POST, action.path(), None).await.map(
+            |r: legitka_wire::RevokeResponse| ActionOutcome {
+                order: r.order,
+                may_stay_valid_until: Some(r.may_stay_valid_until),
+            },
+        )
+    } else {
+        shell
+            .call(Method::POST, action.path(), None)
+            .await
+            .map(|order: OrderView| ActionOutcome {
+                order,
+                may_stay_valid_until: None,
+            })
+    };
+    if outcome.is_err() {
+        shell.expect_own_change(None);
     }
-    let order: OrderView = shell.call(Method::POST, action.path(), None).await?;
-    Ok(ActionOutcome {
-        order,
-        may_stay_valid_until: None,
-    })
+    outcome
 }
 
 /// One order's history: each status with who moved it, why and when.
@@ -509,6 +541,14 @@ mod tests {
         assert!(!shell.is_news(&order("b", Ready), true));
         // … unless it changed while the stream was down.
         assert!(shell.is_news(&order("b", Received), true));
+        // The student revokes: that change is theirs, not news; the next is.
+        shell.expect_own_change(Some(legitka_wire::OrderStatus::Revoked));
+        assert!(!shell.is_news(&order("b", legitka_wire::OrderStatus::Revoked), false));
+        assert!(shell.is_news(&order("c", InProgress), false));
+        // An expectation that came to nothing (the step failed) is dropped.
+        shell.expect_own_change(Some(legitka_wire::OrderStatus::Cancelled));
+        shell.expect_own_change(None);
+        assert!(shell.is_news(&order("c", legitka_wire::OrderStatus::Cancelled), false));
     }
 
     #[test]
