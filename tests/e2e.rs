@@ -682,20 +682,61 @@ async fn order_ready_handoff_received_in_the_real_app() {
     c.close().await.unwrap();
 
     // 8. The session survives a restart (it is in the OS keystore), even
-    //    after its access token expired …
+    //    after its access token expired.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let c = launch(&driver).await;
     wait_css(&c, "#status[data-status='received']").await;
-    // … and signing out wipes it.
-    wait_css(&c, "#open-settings").await.click().await.unwrap();
+
+    // 9. What the student does themselves raises no notice: revoking
+    //    (notices on) shows none, where "ready" showed one.
+    let shown = notices.shown().len();
+    click(&c, "#revoke").await;
+    click(&c, "#revoke-confirm").await;
+    wait_css(&c, "#status[data-status='revoked']").await;
+    // (The change also comes back on the live stream, where a notice
+    // would be raised: give it time.)
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(notices.shown().len(), shown, "{:?}", notices.shown());
+
+    //    Notices can be switched off in Settings: a new order then gets
+    //    ready with no notice at all.
+    click(&c, "#open-settings").await;
     wait_css(&c, "#sign-out").await;
     shot(&c, "07-settings").await;
+    click(&c, "#notifications").await;
+    click(&c, "#settings-back").await;
+    order_until_ready(&c).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(notices.shown().len(), shown, "{:?}", notices.shown());
+
+    // 10. Signing out wipes the session.
+    click(&c, "#open-settings").await;
     wait_css(&c, "#sign-out").await.click().await.unwrap();
     wait_css(&c, "#username").await;
     c.close().await.unwrap();
     let c = launch(&driver).await;
     wait_css(&c, "#username").await;
     c.close().await.unwrap();
+}
+
+/// What the university's `/pair` page shows a student who signs in there:
+/// a one-time pairing code (XXXX-XXXX).
+async fn pairing_code(server: &str, username: &str) -> String {
+    let page = reqwest::Client::new()
+        .post(format!("{server}/pair"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "username={username}&password={}",
+            demo::DEMO_PASSWORD
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("id=\"pairing-code\">").expect("a pairing code") + 18;
+    page[at..at + 9].to_owned()
 }
 
 /// Reads the codes on the ready screen and types them into (emulated) mObywatel.
@@ -717,7 +758,7 @@ async fn order_until_ready(c: &Client) {
 }
 
 /// Every other flow, in Polish (chosen on the first screen): the university by
-/// address, an ineligible student's checklist, cancelling, a lost phone,
+/// address, an ineligible student's checklist, signing in with a pairing code, cancelling, a lost phone,
 /// losing the network (and starting without it), renewal after an ELS extension, revocation with its 24-hour note, the
 /// history, and switching the language.
 #[tokio::test(flavor = "multi_thread")]
@@ -758,9 +799,32 @@ async fn every_other_flow_in_polish() {
     click(&c, "#open-settings").await;
     click(&c, "#sign-out").await;
 
-    // 3. Anna orders, then cancels (after confirming).
-    sign_in(&c, "anna", demo::DEMO_PASSWORD).await;
+    // 3. Anna signs in with a pairing code from the university's page,
+    //    typed as on a desktop; a wrong one is explained. Then she orders,
+    //    and cancels (after confirming).
+    click(&c, "#switch-sign-in").await;
+    // (0 and O are not in the codes' alphabet: this one never exists.)
+    wait_css(&c, "#pair-code")
+        .await
+        .send_keys("0000-0000")
+        .await
+        .unwrap();
+    click(&c, "#sign-in").await;
+    let error = text(&c, "#error").await;
+    assert!(
+        error.starts_with("Ten kod parowania jest błędny"),
+        "{error}"
+    );
+    shot(&c, "pl-09-pairing-code").await;
+    let field = wait_css(&c, "#pair-code").await;
+    field.clear().await.unwrap();
+    field
+        .send_keys(&pairing_code(&server, "anna").await)
+        .await
+        .unwrap();
+    click(&c, "#sign-in").await;
     wait_css(&c, "#status[data-status='none']").await;
+    assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
     click(&c, "#terms").await;
     click(&c, "#order").await;
     // (Once it is ready: the screen does not move under the tap.)
