@@ -66,6 +66,9 @@ pub struct Model {
     /// The revealed codes: in memory only while the ready screen shows them.
     pub codes: Option<Rc<RevealedCodes>>,
     pub online: bool,
+    /// At start, until the shell has restored the session (or found none):
+    /// the cached home screen shows, its actions wait.
+    pub restoring: bool,
     /// No OS keystore: the session lasts for this run only.
     pub session_not_saved: bool,
     pub locale: Locale,
@@ -83,6 +86,7 @@ impl Default for Model {
             updated_at: None,
             codes: None,
             online: true,
+            restoring: false,
             session_not_saved: false,
             locale: Locale::Pl,
             notifications: true,
@@ -112,6 +116,7 @@ impl Model {
                 (None, None) => Screen::Welcome,
             },
             university,
+            restoring: true,
             updated_at: cached.as_ref().map(|(_, at)| *at),
             student: cached.map(|(state, _)| state),
             locale,
@@ -166,8 +171,10 @@ impl Reducible for Model {
                     m.screen = Screen::Home;
                 }
                 m.session_not_saved = !persisted;
+                m.restoring = false;
             }
             Action::SignedOut => {
+                m.restoring = false;
                 m.screen = if m.university.is_some() {
                     Screen::SignIn
                 } else {

@@ -13,11 +13,13 @@ wasm_bindgen_test_configure!(run_in_browser);
 const MOCK: &str = r#"
 window.__calls = [];
 window.__listeners = {};
+window.__resolve = {};
 window.__TAURI__ = {
   core: {
     invoke: (cmd, args) => {
       window.__calls.push(cmd);
       const r = window.__mock[cmd];
+      if (r && r.pending) return new Promise((resolve) => { window.__resolve[cmd] = resolve; });
       if (r === undefined) return Promise.reject({ code: "internal", message: "unmocked " + cmd });
       return "ok" in r ? Promise.resolve(r.ok) : Promise.reject(r.err);
     },
@@ -458,6 +460,32 @@ async fn an_offline_start_shows_the_last_status_with_its_age_and_disables_action
     assert!(banner.contains("5 minutes ago"), "{banner}");
     let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
     assert!(cancel.disabled());
+}
+
+#[wasm_bindgen_test]
+async fn the_cached_home_waits_for_the_session_before_any_action() {
+    js("window.localStorage.clear();");
+    let cached = json!({"state": state(order("in_progress", 3), &[]), "at": js_sys::Date::now()});
+    js(&format!(
+        "window.localStorage.setItem('legitka.last-state', JSON.stringify({cached}));"
+    ));
+    let mut answers = signed_in(state(order("in_progress", 3), &[]));
+    answers["restore_session"] = json!({"pending": true});
+    let root = mount_keeping_storage(answers);
+    // Painted from the cache at once, but a tap now would reach a shell
+    // that has no session yet: the actions wait, with no offline banner.
+    let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
+    assert!(cancel.disabled());
+    assert!(root.query_selector("#offline").unwrap().is_none());
+    js("window.__resolve.restore_session({server: 'http://127.0.0.1:8080', persisted: true});");
+    for _ in 0..100 {
+        let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
+        if !cancel.disabled() {
+            return;
+        }
+        tick().await;
+    }
+    panic!("the actions stayed disabled after the session was restored");
 }
 
 #[wasm_bindgen_test]

@@ -112,6 +112,9 @@ pub fn home() -> Html {
     let can_order = state.actions.contains(&StudentAction::Order);
     let can_renew = state.actions.contains(&StudentAction::Renew);
     let offline = !store.online;
+    // Actions wait for the connection, and at start for the session the
+    // shell is restoring (the home screen paints from the cache before it).
+    let held = *busy || offline || store.restoring;
     let name = format!("{} {}", state.student.first_name, state.student.last_name);
     let accept = {
         let terms = terms.clone();
@@ -171,14 +174,14 @@ pub fn home() -> Html {
                 <p id="actions-offline" class="muted small">{ t("home-actions-offline") }</p>
             }
             if status == Some(OrderStatus::Ready) {
-                { ready_actions(&state, reveal, *busy || offline) }
+                { ready_actions(&state, reveal, held) }
             }
             if can_order || can_renew {
                 <label class="terms" for="terms">
                     <input id="terms" type="checkbox" checked={*terms} onchange={accept} />
                     <span>{ t("home-terms") }</span>
                 </label>
-                <button id="order" class="primary" onclick={order} disabled={*busy || offline || !*terms}>
+                <button id="order" class="primary" onclick={order} disabled={held || !*terms}>
                     { match (*busy, can_renew) {
                         (true, _) => t("home-ordering"),
                         (false, true) => t("home-renew"),
@@ -193,17 +196,17 @@ pub fn home() -> Html {
                         <div class="confirm" role="alertdialog" aria-labelledby={format!("{id}-question")}>
                             <p id={format!("{id}-question")}>{ t(question) }</p>
                             <div class="row">
-                                <button id={format!("{id}-confirm")} class="danger" onclick={run(*a)} disabled={*busy || offline}>{ t("action-confirm") }</button>
+                                <button id={format!("{id}-confirm")} class="danger" onclick={run(*a)} disabled={held}>{ t("action-confirm") }</button>
                                 <button class="secondary" onclick={{ let c = confirming.clone(); Callback::from(move |_| c.set(None)) }}>{ t("action-back") }</button>
                             </div>
                         </div>
                     },
                     (Some(_), false) => {
                         let (c, a) = (confirming.clone(), *a);
-                        html! { <button id={id} class="secondary" disabled={*busy || offline}
+                        html! { <button id={id} class="secondary" disabled={held}
                             onclick={Callback::from(move |_| c.set(Some(a)))}>{ t(label) }</button> }
                     }
-                    (None, _) => html! { <button id={id} class="secondary" onclick={run(*a)} disabled={*busy || offline}>{ t(label) }</button> },
+                    (None, _) => html! { <button id={id} class="secondary" onclick={run(*a)} disabled={held}>{ t(label) }</button> },
                 }
             }) }
             if let Some(o) = &state.order {
