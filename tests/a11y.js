@@ -5,6 +5,7 @@
 // - Contrast (WCAG 2.2, 1.4.3): every visible piece of text against the
 //   background it is drawn on (backgrounds composed up the tree, alpha
 //   included): 4.5:1, or 3:1 for large text. Disabled controls are exempt.
+// - Fields (1.4.11): a field's edge 3:1 against what is around it.
 // - Names (4.1.2): every button, field, select and summary has one a screen
 //   reader can say; a field's name comes from its label.
 // - Focus order (2.4.3): no positive tabindex; the keyboard visits controls
@@ -86,6 +87,16 @@
     if (got < need) {
       problems.push(`contrast ${got.toFixed(2)}:1 < ${need}:1 for ${describe(el)} (${s.color} on rgb(${bg.slice(0, 3).map(Math.round)}))`);
     }
+  }
+
+  // Fields (1.4.11): the edge that shows where to type, 3:1 against what
+  // is around it (its border, or its own background).
+  for (const el of all.filter((e) => e.matches('input:not([type=checkbox]), select, textarea'))) {
+    const s = getComputedStyle(el);
+    const around = background(el.parentElement);
+    const edge = parseFloat(s.borderTopWidth) >= 1 ? ratio(over(parse(s.borderTopColor), around), around) : 0;
+    const best = Math.max(edge, ratio(over(parse(s.backgroundColor), around), around));
+    if (best < 3) problems.push(`field edge ${best.toFixed(2)}:1 < 3:1 for ${describe(el)}`);
   }
 
   const controls = all.filter((el) => el.matches('button, input, select, textarea, summary, a[href]'));
