@@ -213,26 +213,36 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// The first screen: the university, from the list or by its address.
 async fn choose_university(c: &Client, typed: Option<&str>) {
     match typed {
-        None => wait_css(c, "#university-0").await.click().await.unwrap(),
+        None => click(c, "#university-0").await,
         Some(address) => {
             wait_css(c, "#university-address")
                 .await
                 .send_keys(address)
                 .await
                 .unwrap();
-            wait_css(c, "#university-continue")
-                .await
-                .click()
-                .await
-                .unwrap();
+            click(c, "#university-continue").await;
         }
     }
     // The server said who it is.
     assert_eq!(text(c, "#university-name").await, "Uniwersytet Testowy");
 }
 
+/// Clicks what matches `css` once it is enabled; found again if the page
+/// re-rendered it between finding and clicking (a live update can).
 async fn click(c: &Client, css: &str) {
-    wait_css(c, css).await.click().await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let element = wait_css(c, css).await;
+        let outcome = match element.is_enabled().await {
+            Ok(true) => element.click().await.map(|_| true),
+            other => other,
+        };
+        match outcome {
+            Ok(true) => return,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("{css} could not be clicked: {other:?}"),
+        }
+    }
 }
 
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -303,7 +313,7 @@ async fn sign_in(c: &Client, user: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
-    wait_css(c, "#sign-in").await.click().await.unwrap();
+    click(c, "#sign-in").await;
 }
 
 /// The three push services, as emulators the backend is configured for.
@@ -593,7 +603,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
         .send_keys(demo::DEMO_PASSWORD)
         .await
         .unwrap();
-    wait_css(&c, "#sign-in").await.click().await.unwrap();
+    click(&c, "#sign-in").await;
     wait_css(&c, "#status[data-status='none']").await;
     assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
     shot(&c, "02-home").await;
@@ -606,8 +616,8 @@ async fn order_ready_handoff_received_in_the_real_app() {
     }
 
     // 3. Order; the status follows the issuer live, with no reload.
-    wait_css(&c, "#terms").await.click().await.unwrap();
-    wait_css(&c, "#order").await.click().await.unwrap();
+    click(&c, "#terms").await;
+    click(&c, "#order").await;
     wait_css(
         &c,
         "#status[data-status='pending'], #status[data-status='in_progress']",
@@ -631,11 +641,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
     assert_eq!(manual.len(), 19, "{manual}");
     assert_eq!(activation.len(), 8, "{activation}");
     wait_css(&c, "#qr svg").await;
-    wait_css(&c, "#copy-activation")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#copy-activation").await;
     wait_css(&c, ".copied").await;
     shot(&c, "05-codes").await;
 
@@ -711,7 +717,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
 
     // 10. Signing out wipes the session.
     click(&c, "#open-settings").await;
-    wait_css(&c, "#sign-out").await.click().await.unwrap();
+    click(&c, "#sign-out").await;
     wait_css(&c, "#username").await;
     c.close().await.unwrap();
     let c = launch(&driver).await;
@@ -749,9 +755,14 @@ async fn hand_over_to_mobywatel(c: &Client, server: &str) {
 }
 
 async fn order_until_ready(c: &Client) {
-    let terms = wait_css(c, "#terms").await;
-    if !terms.is_selected().await.unwrap() {
-        terms.click().await.unwrap();
+    // (Read again after each tap: a live update may re-render it.)
+    while !wait_css(c, "#terms")
+        .await
+        .is_selected()
+        .await
+        .unwrap_or(false)
+    {
+        click(c, "#terms").await;
     }
     click(c, "#order").await;
     wait_css(c, "#status[data-status='ready']").await;
