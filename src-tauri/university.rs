@@ -56,7 +56,7 @@ impl Target {
 /// `Ok(None)` when the input is not a `legitka://` link at all; an error
 /// when it is one but broken.
 pub fn parse_link(input: &str) -> CommandResult<Option<Target>> {
-    let Some(rest) = input.trim().strip_prefix("legitka://") else {
+    let Some(rest) = legitka_wire::shell::link_rest(input) else {
         return Ok(None);
     };
     let bad = || CommandError::new(ErrorCode::BadRequest, "not a Legitka setup or pairing link");

@@ -549,6 +549,32 @@ pub struct DeviceRegistration {
 pub mod shell {
     use serde::{Deserialize, Serialize};
 
+    /// The scheme of the links the university's QR codes carry: the setup
+    /// link (`legitka://setup?server=…`) and the pairing link
+    /// (`legitka://pair?server=…&code=…`). The server writes them, the app
+    /// reads them.
+    pub const LINK_SCHEME: &str = "legitka://";
+
+    /// The setup link: scanning it picks the university at `server`.
+    pub fn setup_link(server: &str) -> String {
+        format!("{LINK_SCHEME}setup?server={server}")
+    }
+
+    /// The pairing link: scanning it signs in at `server` with `code`.
+    pub fn pair_link(server: &str, code: &str) -> String {
+        format!("{LINK_SCHEME}pair?server={server}&code={code}")
+    }
+
+    /// What follows the scheme when `input` is a Legitka link (the scheme
+    /// in any case, as URI schemes are); `None` for anything else.
+    pub fn link_rest(input: &str) -> Option<&str> {
+        let input = input.trim();
+        let scheme = input.get(..LINK_SCHEME.len())?;
+        scheme
+            .eq_ignore_ascii_case(LINK_SCHEME)
+            .then(|| &input[LINK_SCHEME.len()..])
+    }
+
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(rename_all = "camelCase")]
     pub struct AppConfig {
@@ -737,5 +763,35 @@ mod tests {
             serde_json::from_str(r#"{"manual_code":"AB12","activation_code":"1"}"#).unwrap();
         assert_eq!(r.qr_payload, None);
         assert_eq!(r.manual_code.as_deref(), Some("AB12"));
+    }
+
+    #[test]
+    fn links_the_server_writes_are_the_links_the_app_reads() {
+        use super::shell::{link_rest, pair_link, setup_link};
+        assert_eq!(
+            link_rest(&setup_link("https://u.example")),
+            Some("setup?server=https://u.example")
+        );
+        assert_eq!(
+            link_rest(&format!(
+                " {} ",
+                pair_link("http://127.0.0.1:8080", "WXYZ6789")
+            )),
+            Some("pair?server=http://127.0.0.1:8080&code=WXYZ6789")
+        );
+        // The scheme in any case; anything else is not a link.
+        assert_eq!(
+            link_rest("LEGITKA://setup?server=x"),
+            Some("setup?server=x")
+        );
+        for other in [
+            "https://u.example",
+            "legitka:/setup",
+            "ABCD-2345",
+            "",
+            "legitk",
+        ] {
+            assert_eq!(link_rest(other), None, "{other:?}");
+        }
     }
 }

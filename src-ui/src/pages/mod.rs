@@ -8,7 +8,19 @@ use crate::app::{Action, Store, enter};
 use crate::i18n::t;
 use crate::invoke::{self, Link, UiError};
 use crate::text::error_sentence;
-use yew::{Callback, MouseEvent, UseStateHandle};
+use yew::{Callback, Html, MouseEvent, UseStateHandle, html};
+
+/// The logo, the name and what the app does: the top of the screens
+/// before sign-in.
+pub fn brand() -> Html {
+    html! {
+        <header class="brand">
+            <img class="logo" src="/128x128.png" alt="" />
+            <h1>{ t("app-name") }</h1>
+            <p class="lead">{ t("app-lead") }</p>
+        </header>
+    }
+}
 
 /// A form's step that talks to the shell: busy while it runs, and its
 /// failure said in words.
@@ -71,10 +83,7 @@ pub fn scan_and_follow(
 
 /// A whole `legitka://` link rather than a typed code or address.
 pub fn is_link(input: &str) -> bool {
-    input
-        .trim_start()
-        .get(..8)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("legitka:"))
+    legitka_wire::shell::link_rest(input).is_some()
 }
 
 // The shell's event names (src-tauri/live.rs).

@@ -91,12 +91,6 @@ pub struct PairForm {
     password: String,
 }
 
-/// What the QR code carries: the server and the code, so one scan sets up
-/// both (`legitka://pair?server=…&code=…`).
-pub fn qr_payload(server: &str, code: &str) -> String {
-    format!("legitka://pair?server={server}&code={code}")
-}
-
 /// This server's address as the browser reached it (loopback is plain
 /// HTTP, anything else HTTPS behind the university's proxy).
 fn public_address(state: &AppState, headers: &HeaderMap) -> String {
@@ -116,11 +110,6 @@ fn qr_svg(payload: &str) -> AppResult<String> {
     Ok(legitka_wire::qr::inline_svg(payload, 240).map_err(|e| anyhow::anyhow!("QR: {e}"))?)
 }
 
-/// What the setup QR carries: this server, so a scan picks the university.
-pub fn setup_payload(server: &str) -> String {
-    format!("legitka://setup?server={server}")
-}
-
 /// The setup page the IT team prints or shows: the university's name and
 /// a QR code that points the app at this server.
 pub async fn setup_page(
@@ -128,7 +117,8 @@ pub async fn setup_page(
     headers: HeaderMap,
 ) -> AppResult<Html<String>> {
     let server = public_address(&state, &headers);
-    let link = setup_payload(&server);
+    // The setup link: a scan points the app at this very server.
+    let link = legitka_wire::shell::setup_link(&server);
     let svg = qr_svg(&link)?;
     Ok(page(&format!(
         "<h1>{name}</h1><p>Zeskanuj ten kod w aplikacji Legitka, aby wybrać uczelnię, \
@@ -188,7 +178,8 @@ pub async fn create_code(
     .execute(&state.db.pool)
     .await?;
     let server = public_address(&state, &headers);
-    let svg = qr_svg(&qr_payload(&server, &code))?;
+    // The server and the code in one scan.
+    let svg = qr_svg(&legitka_wire::shell::pair_link(&server, &code))?;
     let shown = format!("{}-{}", &code[..4], &code[4..]);
     Ok(page(&format!(
         "<h1>{} {}</h1><p>Zeskanuj kod w aplikacji Legitka albo wpisz go ręcznie. \
