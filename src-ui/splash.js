@@ -3,6 +3,7 @@
 // a mark when the splash (index.html's static app shell) is on glass.
 (() => {
   try {
+    // The key and format of src/storage.rs's THEME.
     const theme = JSON.parse(localStorage.getItem('legitka.theme'));
     if (theme === 'light' || theme === 'dark') {
       document.documentElement.setAttribute('data-theme', theme);

@@ -26,6 +26,17 @@ thread_local! {
     static BUNDLES: RefCell<Option<(Bundle, Bundle)>> = const { RefCell::new(None) };
 }
 
+/// Each language by its own name, as a language switch shows it.
+pub const LANGUAGES: [(Locale, &str); 2] = [(Locale::Pl, "Polski"), (Locale::En, "English")];
+
+/// The other language of the two: what a one-tap switch offers.
+pub fn other_language(locale: Locale) -> (Locale, &'static str) {
+    LANGUAGES
+        .into_iter()
+        .find(|(l, _)| *l != locale)
+        .expect("two languages")
+}
+
 pub fn set_locale(locale: Locale) {
     CURRENT.with(|c| c.set(locale));
 }

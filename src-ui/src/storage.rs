@@ -39,6 +39,7 @@ struct Prefs {
     notifications: bool,
 }
 
+/// Also read by `splash.js`, which applies the theme before the wasm runs.
 const THEME: &str = "legitka.theme";
 
 pub fn save_theme(theme: Theme) {

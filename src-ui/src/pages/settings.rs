@@ -1,7 +1,7 @@
 //! Language, notices, sign-out, about.
 
 use crate::app::{Action, Screen, Store, Theme, set_preferences, sign_out};
-use crate::i18n::{t, tr};
+use crate::i18n::{LANGUAGES, t, tr};
 use legitka_wire::Locale;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -84,8 +84,9 @@ pub fn settings() -> Html {
             <section class="card">
                 <label for="language">{ t("settings-language") }</label>
                 <select id="language" onchange={on_language}>
-                    <option value="pl" selected={store.locale == Locale::Pl}>{ "Polski" }</option>
-                    <option value="en" selected={store.locale == Locale::En}>{ "English" }</option>
+                    { for LANGUAGES.into_iter().map(|(locale, name)| html! {
+                        <option value={locale.as_str()} selected={store.locale == locale}>{ name }</option>
+                    }) }
                 </select>
                 <label for="theme">{ t("settings-theme") }</label>
                 <select id="theme" onchange={on_theme}>

@@ -1,7 +1,7 @@
 use crate::app::{Action, Store, enter};
 use crate::i18n::t;
 use crate::invoke;
-use crate::pages::{follow_link, is_link, run_busy, scan_and_follow};
+use crate::pages::{brand, follow_link, is_link, run_busy, scan_and_follow};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -83,11 +83,7 @@ pub fn sign_in() -> Html {
     let scan = scan_and_follow(&store, &error, &busy);
     html! {
         <main class="page sign-in">
-            <header class="brand">
-                <img class="logo" src="/128x128.png" alt="" />
-                <h1>{ t("app-name") }</h1>
-                <p class="lead">{ t("app-lead") }</p>
-            </header>
+            { brand() }
             <div class="chosen">
                 <p>
                     <span class="muted small">{ t("sign-in-university") }</span>

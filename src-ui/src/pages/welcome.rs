@@ -4,9 +4,8 @@
 //! address is caught here; a pairing QR signs in at once.
 
 use crate::app::{Store, set_preferences};
-use crate::i18n::t;
-use crate::pages::{follow_link, scan_and_follow};
-use legitka_wire::Locale;
+use crate::i18n::{other_language, t};
+use crate::pages::{brand, follow_link, scan_and_follow};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -46,10 +45,7 @@ pub fn welcome() -> Html {
     let scan = scan_and_follow(&store, &error, &busy);
 
     // The first launch speaks the system's language; the other is one tap away.
-    let other = match store.locale {
-        Locale::Pl => Locale::En,
-        Locale::En => Locale::Pl,
-    };
+    let (other, other_name) = other_language(store.locale);
     let switch_language = {
         let store = store.clone();
         Callback::from(move |_| set_preferences(&store, other, store.notifications))
@@ -58,14 +54,10 @@ pub fn welcome() -> Html {
         <main class="page welcome">
             <div class="language-switch">
                 <button id="switch-language" class="link" lang={other.as_str()} onclick={switch_language}>
-                    { match other { Locale::Pl => "Polski", Locale::En => "English" } }
+                    { other_name }
                 </button>
             </div>
-            <header class="brand">
-                <img class="logo" src="/128x128.png" alt="" />
-                <h1>{ t("app-name") }</h1>
-                <p class="lead">{ t("app-lead") }</p>
-            </header>
+            { brand() }
             <section class="universities" aria-labelledby="welcome-title">
                 <h2 id="welcome-title">{ t("welcome-title") }</h2>
                 <ul>
