@@ -129,23 +129,11 @@ async fn launch(driver: &Driver) -> Client {
 /// (`a11y.js`: contrast, names, focus order, targets, text at 200 %).
 async fn shot(c: &Client, name: &str) {
     let mut problems = Vec::new();
-    let chosen = c
-        .execute(
-            "return document.documentElement.getAttribute('data-theme');",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let mut chosen = None;
     for theme in ["light", "dark"] {
-        c.execute(
-            "document.documentElement.setAttribute('data-theme', arguments[0]);",
-            vec![json!(theme)],
-        )
-        .await
-        .unwrap();
-        painted(c).await;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(screenshot_dir().join(format!("{name}-{theme}.png")), png).unwrap();
+        let before = set_look(c, json!(theme), "").await;
+        chosen.get_or_insert(before);
+        save_screenshot(c, &format!("{name}-{theme}")).await;
         let found = c
             .execute_async(include_str!("a11y.js"), vec![])
             .await
@@ -158,18 +146,41 @@ async fn shot(c: &Client, name: &str) {
                 .map(|p| format!("{theme}: {}", p.as_str().unwrap_or_default())),
         );
     }
-    c.execute(
-        "const t = arguments[0]; const r = document.documentElement; \
-         if (t === null) r.removeAttribute('data-theme'); else r.setAttribute('data-theme', t);",
-        vec![chosen],
-    )
-    .await
-    .unwrap();
+    set_look(c, chosen.expect("two themes"), "").await;
     assert!(
         problems.is_empty(),
         "{name} fails the accessibility audit:\n{}",
         problems.join("\n")
     );
+}
+
+/// The screen with the text at 200 % (as a phone's largest text setting),
+/// light theme: it reflows, nothing scrolls sideways (the audit checks it).
+async fn shot_large_text(c: &Client, name: &str) {
+    let chosen = set_look(c, json!("light"), "200%").await;
+    save_screenshot(c, &format!("{name}-light")).await;
+    set_look(c, chosen, "").await;
+}
+
+/// Sets the page's theme (`null`: the system's) and root text size (`""`:
+/// the default); returns the theme it had.
+async fn set_look(c: &Client, theme: serde_json::Value, text_size: &str) -> serde_json::Value {
+    c.execute(
+        "const [theme, size] = arguments; const r = document.documentElement; \
+         const before = r.getAttribute('data-theme'); \
+         if (theme === null) r.removeAttribute('data-theme'); else r.setAttribute('data-theme', theme); \
+         r.style.fontSize = size; return before;",
+        vec![theme, json!(text_size)],
+    )
+    .await
+    .unwrap()
+}
+
+/// Saves the screen, once painted, as `{file}.png` in the screenshot directory.
+async fn save_screenshot(c: &Client, file: &str) {
+    painted(c).await;
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{file}.png")), png).unwrap();
 }
 
 /// Returns once the page has painted what the last script changed.
@@ -178,29 +189,6 @@ async fn painted(c: &Client) {
         "const done = arguments[0]; \
          requestAnimationFrame(() => requestAnimationFrame(() => done()));",
         vec![],
-    )
-    .await
-    .unwrap();
-}
-
-/// The screen with the text at 200 % (as a phone's largest text setting),
-/// light theme: it reflows, nothing scrolls sideways (the audit checks it).
-async fn shot_large_text(c: &Client, name: &str) {
-    let chosen = c
-        .execute(
-            "const r = document.documentElement; const t = r.getAttribute('data-theme'); \
-             r.setAttribute('data-theme', 'light'); r.style.fontSize = '200%'; return t;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    painted(c).await;
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(screenshot_dir().join(format!("{name}-light.png")), png).unwrap();
-    c.execute(
-        "const t = arguments[0]; const r = document.documentElement; r.style.fontSize = ''; \
-         if (t === null) r.removeAttribute('data-theme'); else r.setAttribute('data-theme', t);",
-        vec![chosen],
     )
     .await
     .unwrap();
@@ -251,6 +239,11 @@ async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Whether what matches `css` can be used now.
+async fn enabled(c: &Client, css: &str) -> bool {
+    wait_css(c, css).await.is_enabled().await.unwrap()
 }
 
 /// Waits until nothing matches `css`.
@@ -745,8 +738,9 @@ async fn pairing_code(server: &str, username: &str) -> String {
     page[at..at + 9].to_owned()
 }
 
-/// Reads the codes on the ready screen and types them into (emulated) mObywatel.
+/// Shows the codes of the ready order and types them into (emulated) mObywatel.
 async fn hand_over_to_mobywatel(c: &Client, server: &str) {
+    click(c, "#reveal").await;
     let manual = code(c, "#manual-code").await;
     let activation = code(c, "#activation-code").await;
     let body = json!({"manual_code": manual, "activation_code": activation});
@@ -849,7 +843,6 @@ async fn every_other_flow_in_polish() {
 
     // 4. Ordered again: ready; the codes go to mObywatel; received.
     order_until_ready(&c).await;
-    click(&c, "#reveal").await;
     hand_over_to_mobywatel(&c, &server).await;
 
     // 5. Lost phone: new codes; the new order gets ready by itself.
@@ -857,7 +850,6 @@ async fn every_other_flow_in_polish() {
     shot(&c, "pl-04-lost-phone").await;
     click(&c, "#replace-confirm").await;
     wait_css(&c, "#status[data-status='ready']").await;
-    click(&c, "#reveal").await;
     hand_over_to_mobywatel(&c, &server).await;
 
     // 6. The network goes: the last known status stays, with its age, and
@@ -866,7 +858,7 @@ async fn every_other_flow_in_polish() {
     wait_css(&c, "#replace").await;
     network.cut();
     wait_css(&c, "#offline").await;
-    assert!(!wait_css(&c, "#replace").await.is_enabled().await.unwrap());
+    assert!(!enabled(&c, "#replace").await);
     assert!(
         text(&c, "#actions-offline")
             .await
@@ -877,11 +869,11 @@ async fn every_other_flow_in_polish() {
     wait_css(&c, "#status[data-status='received']").await;
     let offline = text(&c, "#offline").await;
     assert!(offline.contains("Ostatnia aktualizacja"), "{offline}");
-    assert!(!wait_css(&c, "#replace").await.is_enabled().await.unwrap());
+    assert!(!enabled(&c, "#replace").await);
     shot(&c, "pl-08-offline").await;
     network.restore();
     gone(&c, "#offline").await;
-    assert!(wait_css(&c, "#replace").await.is_enabled().await.unwrap());
+    assert!(enabled(&c, "#replace").await);
 
     // 7. The dean's office extends the ELS: on the next start the app
     //    offers renewal for the new semester.
@@ -894,7 +886,6 @@ async fn every_other_flow_in_polish() {
     assert_eq!(text(&c, "#order").await, "Odnów na nowy semestr");
     shot(&c, "pl-05-renew").await;
     order_until_ready(&c).await;
-    click(&c, "#reveal").await;
     hand_over_to_mobywatel(&c, &server).await;
 
     // 8. Revoking asks first and explains the up-to-24-hour note.

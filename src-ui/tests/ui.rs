@@ -102,6 +102,20 @@ async fn click(root: &Element, css: &str) {
         .click();
 }
 
+/// The shell commands the UI called so far, in order, comma-separated.
+fn calls() -> String {
+    js("return window.__calls.join(',');").as_string().unwrap()
+}
+
+/// Whether the button matching `css` is disabled.
+async fn disabled(root: &Element, css: &str) -> bool {
+    find(root, css)
+        .await
+        .dyn_into::<web_sys::HtmlButtonElement>()
+        .unwrap()
+        .disabled()
+}
+
 fn emit(event: &str, payload: serde_json::Value) {
     js(&format!(
         "window.__listeners['{event}']({{ payload: {payload} }});"
@@ -144,20 +158,14 @@ async fn a_wrong_password_shows_a_sentence_not_json() {
         "restore_session": {"ok": null},
         "sign_in": {"err": {"code": "invalid_credentials", "message": "wrong username or password"}},
     }));
-    let user: HtmlInputElement = find(&root, "#username").await.dyn_into().unwrap();
-    user.set_value("anna");
-    let pass: HtmlInputElement = find(&root, "#password").await.dyn_into().unwrap();
-    pass.set_value("nope");
+    set_input(&find(&root, "#username").await, "anna");
+    set_input(&find(&root, "#password").await, "nope");
     let university = find(&root, "#university-name")
         .await
         .text_content()
         .unwrap();
     assert_eq!(university, "Uniwersytet Demo");
-    find(&root, "#sign-in")
-        .await
-        .dyn_into::<HtmlElement>()
-        .unwrap()
-        .click();
+    click(&root, "#sign-in").await;
     let error = find(&root, "#error").await.text_content().unwrap();
     assert!(error.starts_with("Wrong username or password."), "{error}");
     assert!(!error.contains("invalid_credentials"));
@@ -170,15 +178,9 @@ async fn an_unreachable_server_is_explained() {
         "restore_session": {"ok": null},
         "sign_in": {"err": {"code": "server_unreachable", "message": "connection refused"}},
     }));
-    let user: HtmlInputElement = find(&root, "#username").await.dyn_into().unwrap();
-    user.set_value("anna");
-    let pass: HtmlInputElement = find(&root, "#password").await.dyn_into().unwrap();
-    pass.set_value("legitka");
-    find(&root, "#sign-in")
-        .await
-        .dyn_into::<HtmlElement>()
-        .unwrap()
-        .click();
+    set_input(&find(&root, "#username").await, "anna");
+    set_input(&find(&root, "#password").await, "legitka");
+    click(&root, "#sign-in").await;
     let error = find(&root, "#error").await.text_content().unwrap();
     assert!(
         error.contains("Can't reach the university server"),
@@ -208,11 +210,7 @@ async fn status_events_update_home_live_and_reveal_shows_the_codes() {
         .unwrap();
     assert!(warn.contains("3 views left"), "{warn}");
 
-    find(&root, "#reveal")
-        .await
-        .dyn_into::<HtmlElement>()
-        .unwrap()
-        .click();
+    click(&root, "#reveal").await;
     let manual = find(&root, "#manual-code").await;
     assert_eq!(
         manual.get_attribute("data-code").unwrap(),
@@ -277,8 +275,10 @@ async fn an_eligible_student_can_order() {
     let mut answers = signed_in(state(serde_json::Value::Null, &[]));
     answers["place_order"] = json!({"ok": order("pending", 3)});
     let root = mount(answers);
-    let button: web_sys::HtmlButtonElement = find(&root, "#order").await.dyn_into().unwrap();
-    assert!(button.disabled(), "ordering waits for the terms");
+    assert!(
+        disabled(&root, "#order").await,
+        "ordering waits for the terms"
+    );
     click(&root, "#terms").await;
     tick().await;
     // The server's state after the order: the page reads it again.
@@ -288,7 +288,7 @@ async fn an_eligible_student_can_order() {
     ));
     click(&root, "#order").await;
     find(&root, "#status[data-status='pending']").await;
-    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    let calls = calls();
     assert!(calls.contains("place_order"), "{calls}");
 }
 
@@ -393,7 +393,7 @@ async fn settings_switch_the_language_and_sign_out_goes_back_to_sign_in() {
         "pl"
     );
     // The shell hears the choice, and it is remembered on this device.
-    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    let calls = calls();
     assert!(calls.contains("set_preferences"), "{calls}");
     let saved = js("return window.localStorage.getItem('legitka.preferences');")
         .as_string()
@@ -428,7 +428,7 @@ async fn cancelling_asks_first_then_shows_the_new_status() {
     let root = mount(answers);
     click(&root, "#cancel").await;
     find(&root, "#cancel-question").await;
-    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    let calls = calls();
     assert!(
         !calls.contains("order_action"),
         "nothing happens before the confirmation"
@@ -458,8 +458,7 @@ async fn an_offline_start_shows_the_last_status_with_its_age_and_disables_action
     find(&root, "#status[data-status='in_progress']").await;
     let banner = find(&root, "#offline").await.text_content().unwrap();
     assert!(banner.contains("5 minutes ago"), "{banner}");
-    let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
-    assert!(cancel.disabled());
+    assert!(disabled(&root, "#cancel").await);
 }
 
 #[wasm_bindgen_test]
@@ -474,13 +473,11 @@ async fn the_cached_home_waits_for_the_session_before_any_action() {
     let root = mount_keeping_storage(answers);
     // Painted from the cache at once, but a tap now would reach a shell
     // that has no session yet: the actions wait, with no offline banner.
-    let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
-    assert!(cancel.disabled());
+    assert!(disabled(&root, "#cancel").await);
     assert!(root.query_selector("#offline").unwrap().is_none());
     js("window.__resolve.restore_session({server: 'http://127.0.0.1:8080', persisted: true});");
     for _ in 0..100 {
-        let cancel: web_sys::HtmlButtonElement = find(&root, "#cancel").await.dyn_into().unwrap();
-        if !cancel.disabled() {
+        if !disabled(&root, "#cancel").await {
             return;
         }
         tick().await;
@@ -501,11 +498,10 @@ async fn a_typed_pairing_code_signs_in() {
     click(&root, "#sign-in").await;
     let error = find(&root, "#error").await.text_content().unwrap();
     assert_eq!(error, "Enter the pairing code.");
-    let code: HtmlInputElement = find(&root, "#pair-code").await.dyn_into().unwrap();
-    code.set_value("ABCD2345");
+    set_input(&find(&root, "#pair-code").await, "ABCD2345");
     click(&root, "#sign-in").await;
     find(&root, "#status[data-status='none']").await;
-    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    let calls = calls();
     assert!(
         calls.contains("sign_in_with_code") && !calls.contains("sign_in,"),
         "{calls}"
@@ -626,7 +622,7 @@ async fn a_pasted_pairing_link_signs_in_from_the_first_screen() {
     );
     click(&root, "#university-continue").await;
     find(&root, "#status[data-status='none']").await;
-    let calls = js("return window.__calls.join(',');").as_string().unwrap();
+    let calls = calls();
     assert!(
         calls.contains("check_university,sign_in_with_code"),
         "{calls}"
@@ -657,7 +653,7 @@ async fn phones_scan_the_setup_qr_and_open_mobywatel() {
     click(&root, "#reveal").await;
     click(&root, "#open-mobywatel").await;
     for _ in 0..100 {
-        let calls = js("return window.__calls.join(',');").as_string().unwrap();
+        let calls = calls();
         if calls.contains("open_mobywatel") {
             return;
         }
