@@ -68,9 +68,8 @@ pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> A
     .await?
     .ok_or_else(|| unknown(username))?;
     state.cache.bump(&id);
-    for order_id in state.orders.student_removed(&id, now).await? {
-        state.issuer.invalidate(order_id).await?;
-    }
+    // The cancelled orders are voided at the issuer through the outbox.
+    state.orders.student_removed(&id, now).await?;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! Legitka's university backend: the student registry, mLegitymacja orders,
-//! the issuer adapter (with its emulator) and the live event stream.
+//! the issuer adapter and its outbox, push notices and the live event stream.
 //! `main.rs` is thin; everything testable lives here.
 
 pub mod admin;
@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod issuer;
+pub mod outbox;
 pub mod peers;
 pub mod pesel;
 pub mod push;

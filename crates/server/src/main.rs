@@ -19,7 +19,7 @@ use tracing_subscriber::EnvFilter;
 ///
 /// Settings come from defaults, then --config FILE (TOML), then APP_…
 /// environment variables (APP_DATABASE_URL, APP_ACTIVATION_KEY, APP_BIND,
-/// APP_ELIGIBILITY, APP_ISSUER_ACCEPT_MS, APP_ISSUER_READY_MS,
+/// APP_ELIGIBILITY, APP_ISSUER_URL, APP_ISSUER_SECRET_FILE, APP_PUBLIC_URL,
 /// APP_SESSION_TTL_DAYS, APP_CARD_VALIDITY_DAYS, APP_SWEEP_INTERVAL_SECS).
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the HTTP server (API, event stream, issuer emulator).
+    /// Run the HTTP server (API, event stream, the issuer outbox and its events).
     Serve {
         /// Seed the demo students (password "legitka") and allow the demo key.
         #[arg(long)]
@@ -101,7 +101,7 @@ async fn main() -> ExitCode {
 
 async fn state(cli_config: Option<&std::path::Path>, demo: bool) -> anyhow::Result<AppState> {
     let settings = Settings::load(cli_config, demo)?;
-    Ok(AppState::build(settings, Arc::new(SystemClock)).await?.0)
+    AppState::build(settings, Arc::new(SystemClock)).await
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -112,6 +112,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
+            anyhow::ensure!(
+                settings.issuer.is_some(),
+                "no issuer configured: set issuer_url and issuer_secret_file \
+                 (APP_ISSUER_URL, APP_ISSUER_SECRET_FILE) to the issuer bridge"
+            );
             let app = Application::build(settings).await?;
             if demo {
                 let added = demo::seed(app.state()).await?;

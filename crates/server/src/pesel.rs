@@ -26,24 +26,7 @@ impl Pesel {
             return Err(PeselError::Format);
         }
         let d: Vec<u32> = s.bytes().map(|b| u32::from(b - b'0')).collect();
-        // Months carry the century: +80 (1800s), +0, +20, +40, +60 (2200s).
-        let mm = d[2] * 10 + d[3];
-        let (year_base, month) = match mm {
-            81..=92 => (1800, mm - 80),
-            1..=12 => (1900, mm),
-            21..=32 => (2000, mm - 20),
-            41..=52 => (2100, mm - 40),
-            61..=72 => (2200, mm - 60),
-            _ => return Err(PeselError::BirthDate),
-        };
-        let year =
-            i32::try_from(year_base + d[0] * 10 + d[1]).map_err(|_| PeselError::BirthDate)?;
-        let month = u8::try_from(month)
-            .ok()
-            .and_then(|m| time::Month::try_from(m).ok())
-            .ok_or(PeselError::BirthDate)?;
-        let day = u8::try_from(d[4] * 10 + d[5]).map_err(|_| PeselError::BirthDate)?;
-        time::Date::from_calendar_date(year, month, day).map_err(|_| PeselError::BirthDate)?;
+        birth_date(&d)?;
         let sum: u32 = WEIGHTS.iter().zip(&d).map(|(w, x)| w * x).sum();
         if (10 - sum % 10) % 10 != d[10] {
             return Err(PeselError::Checksum);
@@ -61,10 +44,38 @@ impl Pesel {
         Self::parse(&format!("{first_ten}{}", (10 - sum % 10) % 10))
     }
 
+    /// The birth date it carries (what the card shows).
+    pub fn birth_date(&self) -> time::Date {
+        let d: Vec<u32> = self.0.bytes().map(|b| u32::from(b - b'0')).collect();
+        birth_date(&d).expect("a parsed PESEL has a valid birth date")
+    }
+
     /// The full number, for storage and for the issuer. Never for logs.
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// The birth date the digits carry (`d`: the 11 digits as numbers).
+fn birth_date(d: &[u32]) -> Result<time::Date, PeselError> {
+        // Months carry the century: +80 (1800s), +0, +20, +40, +60 (2200s).
+    let mm = d[2] * 10 + d[3];
+    let (year_base, month) = match mm {
+        81..=92 => (1800, mm - 80),
+        1..=12 => (1900, mm),
+        21..=32 => (2000, mm - 20),
+        41..=52 => (2100, mm - 40),
+        61..=72 => (2200, mm - 60),
+        _ => return Err(PeselError::BirthDate),
+    };
+    let year =
+        i32::try_from(year_base + d[0] * 10 + d[1]).map_err(|_| PeselError::BirthDate)?;
+    let month = u8::try_from(month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or(PeselError::BirthDate)?;
+    let day = u8::try_from(d[4] * 10 + d[5]).map_err(|_| PeselError::BirthDate)?;
+    time::Date::from_calendar_date(year, month, day).map_err(|_| PeselError::BirthDate)
 }
 
 /// Only the last two digits show, as on a receipt.

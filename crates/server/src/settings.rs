@@ -4,7 +4,7 @@
 
 use crate::crypto::Secret;
 use crate::domain::eligibility::Policy;
-use crate::issuer::Outcome;
+use crate::issuer::bridge::BridgeSettings;
 use crate::push::apns::ApnsSettings;
 use crate::push::fcm::FcmSettings;
 use crate::push::webpush::WebPushSettings;
@@ -28,7 +28,13 @@ pub struct Settings {
     /// 64 hex digits: the key that encrypts activation data at rest.
     pub activation_key: Secret<String>,
     pub eligibility: Policy,
-    pub issuer: IssuerSettings,
+    /// The issuer bridge; `serve` needs it, admin commands do not.
+    pub issuer: Option<BridgeSettings>,
+    /// This server's address as the issuer reaches it (its events come
+    /// back to `<public_url>/issuer/v1/events`); by default the bound address.
+    pub public_url: Option<String>,
+    /// Issuer outbox workers in this process; 0 leaves them to other instances.
+    pub issuer_workers: usize,
     /// How long a session (its refresh token) stays valid.
     pub session_ttl: Duration,
     /// How long one access token stays valid.
@@ -53,16 +59,6 @@ pub struct Settings {
     pub push_workers: usize,
 }
 
-#[derive(Clone, Debug)]
-pub struct IssuerSettings {
-    /// pending → in progress
-    pub accept_delay: Duration,
-    /// in progress → ready
-    pub ready_delay: Duration,
-    /// Failure injection: the answers to the next orders, in turn; then ready.
-    pub outcomes: Vec<Outcome>,
-}
-
 /// The file/environment shape; every key has a default except the key.
 #[derive(Deserialize, Debug)]
 struct Raw {
@@ -71,8 +67,10 @@ struct Raw {
     database_url: String,
     activation_key: Option<String>,
     eligibility: String,
-    issuer_accept_ms: u64,
-    issuer_ready_ms: u64,
+    issuer_url: Option<String>,
+    issuer_secret_file: Option<std::path::PathBuf>,
+    public_url: Option<String>,
+    issuer_workers: usize,
     session_ttl_days: u64,
     access_ttl_minutes: u64,
     card_validity_days: u64,
@@ -106,8 +104,7 @@ impl Settings {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://legitka.db")?
             .set_default("eligibility", "seeds")?
-            .set_default("issuer_accept_ms", 3000)?
-            .set_default("issuer_ready_ms", 5000)?
+            .set_default("issuer_workers", 2)?
             .set_default("session_ttl_days", 30)?
             .set_default("access_ttl_minutes", 15)?
             .set_default("card_validity_days", 183)?
@@ -189,6 +186,15 @@ impl Settings {
                 anyhow::bail!("Web Push needs webpush_vapid_key_file and webpush_contact together")
             }
         };
+        let issuer = match (raw.issuer_url, raw.issuer_secret_file) {
+            (Some(url), Some(file)) => Some(BridgeSettings::new(
+                &url,
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?,
+            )?),
+            (None, None) => None,
+            _ => anyhow::bail!("the issuer bridge needs issuer_url and issuer_secret_file together"),
+        };
         let activation_key = match (raw.activation_key, demo) {
             (Some(k), _) => k,
             (None, true) => {
@@ -210,11 +216,9 @@ impl Settings {
                     raw.eligibility
                 )
             })?,
-            issuer: IssuerSettings {
-                accept_delay: Duration::from_millis(raw.issuer_accept_ms),
-                ready_delay: Duration::from_millis(raw.issuer_ready_ms),
-                outcomes: vec![],
-            },
+            issuer,
+            public_url: raw.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            issuer_workers: raw.issuer_workers,
             session_ttl: days(raw.session_ttl_days),
             access_ttl: Duration::from_secs(raw.access_ttl_minutes.max(1) * 60),
             default_card_validity: days(raw.card_validity_days),
@@ -234,18 +238,16 @@ impl Settings {
         })
     }
 
-    /// Settings for tests: loopback, port 0, a given database, short issuer delays.
+    /// Settings for tests: loopback, port 0, a given database, no issuer.
     pub fn for_tests(database_url: impl Into<String>) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
             activation_key: Secret::new("42".repeat(32)),
             eligibility: Policy::Seeds,
-            issuer: IssuerSettings {
-                accept_delay: Duration::from_millis(50),
-                ready_delay: Duration::from_millis(50),
-                outcomes: vec![],
-            },
+            issuer: None,
+            public_url: None,
+            issuer_workers: 2,
             // Tests move the clock by months; sessions must outlive that
             // (tests of expiry set these shorter).
             session_ttl: Duration::from_secs(400 * 24 * 3600),
@@ -278,13 +280,12 @@ mod tests {
     // setting variables in-process would need `unsafe`.
     #[test]
     fn file_over_defaults_and_the_key_rule() {
-        let f =
-            toml("bind = \"127.0.0.1:9000\"\neligibility = \"no-els-2025\"\nissuer_ready_ms = 7\n");
+        let f = toml("bind = \"127.0.0.1:9000\"\neligibility = \"no-els-2025\"\nissuer_workers = 7\n");
         let s = Settings::load(Some(f.path()), true).unwrap();
         assert_eq!(s.bind, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(s.eligibility, Policy::NoEls2025);
-        assert_eq!(s.issuer.ready_delay, Duration::from_millis(7));
-        assert_eq!(s.issuer.accept_delay, Duration::from_millis(3000));
+        assert_eq!(s.issuer_workers, 7);
+        assert!(s.issuer.is_none(), "no issuer unless configured");
         assert_eq!(s.activation_key.expose(), DEMO_ACTIVATION_KEY);
         assert!(
             Settings::load(Some(f.path()), false).is_err(),

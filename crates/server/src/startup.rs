@@ -2,7 +2,9 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::Backend;
-use crate::issuer::emulator;
+use crate::issuer::bridge::Bridge;
+use crate::issuer::{self, Commands};
+use crate::outbox::Outbox;
 use crate::peers;
 use crate::push::Sender;
 use crate::push::apns::ApnsSender;
@@ -36,17 +38,38 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let (state, emulator) = AppState::build(settings, clock).await?;
-        let router = routes::router(state.clone())
-            .nest("/emulator", emulator::router(emulator))
-            .layer(TraceLayer::new_for_http());
+        let state = AppState::build(settings, clock).await?;
+        let mut router = routes::router(state.clone());
         let listener = TcpListener::bind(state.settings.bind)
             .await
             .with_context(|| format!("binding {}", state.settings.bind))?;
-        // The issuer still owes answers for orders taken before a restart.
-        for id in state.orders.unfinished().await? {
-            state.issuer.submit(id).await?;
+        if let Some(bridge) = state.settings.issuer.clone() {
+            router = router.merge(issuer::events::router(state.orders.clone(), &bridge.secret));
+            let public = state.settings.public_url.clone().unwrap_or_else(|| {
+                format!("http://{}", listener.local_addr().expect("a bound listener"))
+            });
+            let commands = Commands {
+                db: state.db.clone(),
+                issuer: Arc::new(Bridge::new(bridge)),
+                callback_url: format!("{public}{}", legitka_wire::bridge::EVENTS_PATH),
+                university_name: state.settings.university_name.clone(),
+                default_card_validity_ms: i64::try_from(
+                    state.settings.default_card_validity.as_millis(),
+                )
+                .unwrap_or(i64::MAX),
+            };
+            let mut outbox = Outbox::with_handler(state.db.clone(), Arc::clone(&state.clock), commands)
+                .with_wakeup(state.orders.issuer_wakeup());
+            // An issuer outage may last hours: keep trying, at most every 10 minutes.
+            outbox.max_attempts = 40;
+            outbox.max_backoff = std::time::Duration::from_secs(600);
+            outbox.base_backoff = std::time::Duration::from_millis(500);
+            outbox.workers = state.settings.issuer_workers;
+            if outbox.workers > 0 {
+                tokio::spawn(outbox.run());
+            }
         }
+        let router = router.layer(TraceLayer::new_for_http());
         spawn_sweeper(state.clone());
         if state.db.backend == Backend::Postgres {
             let origin = uuid::Uuid::new_v4().to_string();
@@ -122,14 +145,10 @@ fn spawn_sweeper(state: AppState) {
     });
 }
 
-/// Expires what the clock says is over and voids those cards at the issuer.
-/// Returns how many orders expired.
+/// Expires what the clock says is over (the issuer outbox voids those
+/// cards). Returns how many orders expired.
 pub async fn expire_due(state: &AppState) -> anyhow::Result<usize> {
-    let expired = state.orders.sweep().await?;
-    for order_id in &expired {
-        state.issuer.invalidate(order_id.clone()).await?;
-    }
-    Ok(expired.len())
+    Ok(state.orders.sweep().await?.len())
 }
 
 async fn shutdown_signal() {

@@ -3,8 +3,6 @@ use crate::clock::Clock;
 use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::domain::orders::Orders;
-use crate::issuer::Issuer;
-use crate::issuer::emulator::Emulator;
 use crate::ratelimit::Limits;
 use crate::settings::Settings;
 use std::sync::Arc;
@@ -15,7 +13,6 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub orders: Orders,
-    pub issuer: Arc<dyn Issuer>,
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
     pub cache: Arc<ReadCache>,
@@ -23,12 +20,8 @@ pub struct AppState {
 
 impl AppState {
     /// Connects (and migrates) the database and wires the services; no
-    /// listener, no background work. Also returns the issuer emulator, whose
-    /// mObywatel side the server mounts.
-    pub async fn build(
-        settings: Settings,
-        clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<(Self, Arc<Emulator>)> {
+    /// listener, no background work.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url).await?;
         let secrets = SecretBox::from_hex(&settings.activation_key)?;
         let validity =
@@ -41,18 +34,15 @@ impl AppState {
             validity,
             Arc::clone(&cache),
         );
-        let emulator = Emulator::new(orders.clone(), db.clone(), settings.issuer.clone());
-        let issuer: Arc<dyn Issuer> = Arc::new(Arc::clone(&emulator));
         let limits = Arc::new(Limits::new(settings.rates));
         let state = Self {
             db,
             clock,
             orders,
-            issuer,
             settings: Arc::new(settings),
             limits,
             cache,
         };
-        Ok((state, emulator))
+        Ok(state)
     }
 }

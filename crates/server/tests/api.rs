@@ -330,7 +330,6 @@ async fn the_openapi_document_is_served_and_checked_in() {
         "/api/v1/orders",
         "/api/v1/orders/current/reveal",
         "/api/v1/events",
-        "/emulator/mobywatel/activate",
     ] {
         assert!(served["paths"][path].is_object(), "{path} undocumented");
     }

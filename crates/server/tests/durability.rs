@@ -17,7 +17,8 @@ use common::{Db, database_url, postgres_available, rsa_pair};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use legitka_server::crypto::Secret;
-use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_emulators::fcm::FcmEmulator;
+use legitka_emulators::issuer::IssuerEmulator;
 use legitka_server::settings::Settings;
 use legitka_server::state::AppState;
 use legitka_server::{auth, clock::SystemClock, import, pesel::Pesel};
@@ -91,6 +92,8 @@ struct Wave {
     _dir: tempfile::TempDir,
     state: AppState,
     fcm: Arc<FcmEmulator>,
+    /// The issuer-bridge stand-in both runs of the server talk to.
+    issuer: Arc<IssuerEmulator>,
     env: Vec<(String, String)>,
     tokens: Vec<(String, String)>,
     n: usize,
@@ -121,11 +124,20 @@ async fn prepare(db: Db, n: usize) -> Wave {
         .unwrap();
     let key_file = dir.path().join("fcm.pem");
     std::fs::write(&key_file, private).unwrap();
+    let issuer = legitka_testkit::start_issuer(
+        dir.path(),
+        Arc::new(SystemClock),
+        (Duration::from_millis(20), Duration::from_millis(20)),
+    )
+    .await
+    .unwrap();
+    let secret_file = dir.path().join("bridge.secret");
+    std::fs::write(&secret_file, legitka_testkit::BRIDGE_SECRET).unwrap();
 
     // The registry, sessions and devices, written straight to the database.
     let mut settings = Settings::for_tests(url.clone());
     settings.activation_key = Secret::new(KEY.to_owned());
-    let (state, _) = AppState::build(settings, Arc::new(SystemClock))
+    let state = AppState::build(settings, Arc::new(SystemClock))
         .await
         .unwrap();
     let tokens = seed(&state, n).await;
@@ -133,8 +145,8 @@ async fn prepare(db: Db, n: usize) -> Wave {
     let env: Vec<(String, String)> = [
         ("APP_DATABASE_URL", url.as_str()),
         ("APP_ACTIVATION_KEY", KEY),
-        ("APP_ISSUER_ACCEPT_MS", "20"),
-        ("APP_ISSUER_READY_MS", "20"),
+        ("APP_ISSUER_URL", issuer.base_url.as_str()),
+        ("APP_ISSUER_SECRET_FILE", secret_file.to_str().unwrap()),
         ("APP_FCM_PROJECT_ID", fcm.project_id.as_str()),
         ("APP_FCM_CLIENT_EMAIL", fcm.client_email.as_str()),
         ("APP_FCM_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
@@ -148,6 +160,7 @@ async fn prepare(db: Db, n: usize) -> Wave {
         _dir: dir,
         state,
         fcm,
+        issuer,
         env,
         tokens,
         n,
@@ -178,6 +191,23 @@ impl Wave {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Every committed order's submit reached the issuer, and was taken
+    /// once (a command resent after the kill carries the same idempotency key).
+    async fn check_each_order_reached_the_issuer_once(&self) {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM orders")
+            .fetch_all(&self.state.db.pool)
+            .await
+            .unwrap();
+        for id in ids {
+            assert_eq!(self.issuer.submits(&id).await.unwrap(), 1, "order {id}");
+        }
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM issuer_commands")
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "issuer commands left undelivered");
     }
 
     /// One order per student; every queued (notice, device) reached FCM and
@@ -260,6 +290,7 @@ async fn kill_9_mid_wave(db: Db) {
     w.wait_all_ready_and_delivered().await;
     drop(server);
     let resent = w.check_orders_and_deliveries().await;
+    w.check_each_order_reached_the_issuer_once().await;
     // At most what the dispatcher's workers had in flight at the kill.
     assert!(resent <= 4, "{resent} notices sent twice");
 }

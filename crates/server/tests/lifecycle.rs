@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{Db, TestApp, error_of, spawn_app, spawn_app_with};
+use common::{Db, TestApp, error_of, spawn_app};
 use legitka_server::admin::{self, Removal};
 use legitka_server::clock::DAY_MS;
-use legitka_server::issuer::Outcome;
+use legitka_testkit::Outcome;
 use legitka_server::startup::expire_due;
 use legitka_wire::{
     ActivationData, Actor, ErrorCode, OrderKind, OrderStatus, OrderView, REVOCATION_GRACE_MS,
@@ -69,16 +69,11 @@ async fn cancel_before_pickup_voids_the_codes_and_allows_a_new_order(db: Db) {
     let cancelled: OrderView = r.json().await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
     // The revealed codes no longer activate anything.
-    let r = app
-        .activate(json!({"qr_payload": data.qr_payload, "activation_code": data.activation_code}))
-        .await;
-    assert_eq!(
-        error_of(r).await,
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidActivationCode
-        )
-    );
+    app.assert_void(
+        &ready.id,
+        json!({"qr_payload": data.qr_payload, "activation_code": data.activation_code}),
+    )
+    .await;
     assert_eq!(
         steps(&timeline(&app, &token, &ready.id).await),
         [
@@ -118,10 +113,8 @@ async fn revoke_says_the_card_may_stay_valid_for_24_hours(db: Db) {
 }
 
 async fn forbidden_transitions_are_refused(db: Db) {
-    let app = spawn_app_with(db, |s| {
-        s.issuer.accept_delay = std::time::Duration::from_secs(3600);
-    })
-    .await;
+    let app = spawn_app(db).await;
+    app.hold_issuer();
     let token = app.sign_in("anna").await;
     // Nothing to act on yet.
     for path in ["/orders/current/cancel", "/orders/current/revoke"] {
@@ -166,10 +159,9 @@ async fn forbidden_transitions_are_refused(db: Db) {
 }
 
 async fn returned_for_correction_then_resubmitted_becomes_ready(db: Db) {
-    let app = spawn_app_with(db, |s| {
-        s.issuer.outcomes = vec![Outcome::ReturnForCorrection(Reason::PhotoRejected)];
-    })
-    .await;
+    let app = spawn_app(db).await;
+    app.issuer
+        .script([Outcome::ReturnForCorrection(Reason::PhotoRejected)]);
     let token = app.sign_in("anna").await;
     let placed = order(&app, &token).await;
     let returned = app
@@ -206,7 +198,8 @@ async fn returned_for_correction_then_resubmitted_becomes_ready(db: Db) {
 }
 
 async fn an_issuer_error_ends_the_order(db: Db) {
-    let app = spawn_app_with(db, |s| s.issuer.outcomes = vec![Outcome::Error]).await;
+    let app = spawn_app(db).await;
+    app.issuer.script([Outcome::Error]);
     let token = app.sign_in("anna").await;
     order(&app, &token).await;
     let failed = app.wait_for(&token, OrderStatus::Error).await;
@@ -310,16 +303,11 @@ async fn a_lost_phone_gets_new_codes_and_voids_the_old_card(db: Db) {
     assert_eq!(received.id, replacement.id);
     assert_ne!(new.manual_code, old.manual_code);
     // The old codes are void.
-    let r = app
-        .activate(json!({"qr_payload": old.qr_payload, "activation_code": old.activation_code}))
-        .await;
-    assert_eq!(
-        error_of(r).await,
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidActivationCode
-        )
-    );
+    app.assert_void(
+        &first.id,
+        json!({"qr_payload": old.qr_payload, "activation_code": old.activation_code}),
+    )
+    .await;
 }
 
 async fn an_els_extension_allows_a_renewal(db: Db) {
@@ -390,10 +378,11 @@ async fn removal_cancels_orders_on_the_way(db: Db) {
             Some(Reason::StudentRemoved)
         ))
     );
-    let r = app
-        .activate(json!({"qr_payload": data.qr_payload, "activation_code": data.activation_code}))
-        .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.assert_void(
+        &ready.id,
+        json!({"qr_payload": data.qr_payload, "activation_code": data.activation_code}),
+    )
+    .await;
     let me = app.me(&token).await;
     assert!(!me.eligible && me.actions.is_empty());
     let r = app.post(&token, "/orders").send().await.unwrap();
@@ -424,13 +413,7 @@ async fn removal_leaves_a_card_valid_for_one_month(db: Db) {
     let o = app.me(&token).await.order.unwrap();
     assert_eq!(o.status, OrderStatus::Expired);
     // … and the card is void at the issuer too.
-    let voided: i64 =
-        sqlx::query_scalar("SELECT superseded FROM emulator_issued WHERE order_id = $1")
-            .bind(&o.id)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(voided, 1);
+    common::wait_until_invalidated(&app, &o.id).await;
 }
 
 async fn one_student_cannot_see_or_touch_another_students_order(db: Db) {

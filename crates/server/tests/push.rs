@@ -9,10 +9,10 @@ use common::{Db, TestApp, drain, ec_pair, rsa_pair, spawn_app, spawn_app_with};
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::apns::{ApnsSender, ApnsSettings};
-use legitka_server::push::apns_emulator::ApnsEmulator;
+use legitka_emulators::apns::ApnsEmulator;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::fcm::{FcmSender, FcmSettings};
-use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_emulators::fcm::FcmEmulator;
 use legitka_wire::{ActivationData, OrderStatus, PushPlatform};
 use serde_json::json;
 use std::collections::HashMap;
@@ -39,12 +39,10 @@ struct Push {
 }
 
 async fn setup(db: Db, issuer_waits: bool) -> Push {
-    let app = spawn_app_with(db, |s| {
-        if issuer_waits {
-            s.issuer.accept_delay = Duration::from_secs(3600);
-        }
-    })
-    .await;
+    let app = spawn_app(db).await;
+    if issuer_waits {
+        app.hold_issuer();
+    }
     let (private, public) = rsa_pair();
     let fcm = FcmEmulator::start(
         "legitka-test",

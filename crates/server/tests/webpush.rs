@@ -11,7 +11,7 @@ use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::webpush::{WebPushSender, WebPushSettings};
-use legitka_server::push::webpush_emulator::WebPushEmulator;
+use legitka_emulators::webpush::WebPushEmulator;
 use legitka_wire::{ActivationData, ErrorCode, OrderStatus, PushPlatform};
 use serde_json::json;
 use std::collections::HashMap;
@@ -60,11 +60,11 @@ async fn setup_with(db: Db, issuer_waits: bool, signing: Option<String>, serving
         if !serving {
             s.push_workers = 0;
         }
-        if issuer_waits {
-            s.issuer.accept_delay = Duration::from_secs(3600);
-        }
     })
     .await;
+    if issuer_waits {
+        app.hold_issuer();
+    }
     let wp = WebPushEmulator::start().await.unwrap();
     let sender: Arc<dyn Sender> =
         Arc::new(WebPushSender::new(settings(signing.unwrap_or(private))));
@@ -169,7 +169,7 @@ async fn retry_after_is_honoured_and_an_expired_subscription_is_forgotten(db: Db
     assert_eq!(p.wp.received().len(), 1);
 
     // The app was uninstalled: 410 Gone, and the device is forgotten.
-    p.wp.expire(&phone);
+    p.wp.unregister(&phone);
     p.app
         .post(&token, "/orders/current/cancel")
         .send()

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod bridge;
 pub mod notice;
 #[cfg(feature = "qr")]
 pub mod qr;
@@ -458,24 +459,6 @@ pub struct StatusEvent {
     pub order: OrderView,
 }
 
-/// What mObywatel sends to activate a card: the scanned QR payload or the
-/// manually typed code, plus the activation code.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActivationRequest {
-    #[serde(default)]
-    pub qr_payload: Option<String>,
-    #[serde(default)]
-    pub manual_code: Option<String>,
-    pub activation_code: String,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActivationResponse {
-    pub activated: bool,
-}
-
 /// Which push service reaches a device.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -755,14 +738,6 @@ mod tests {
             serde_json::to_string(&e).unwrap(),
             r#"{"code":"reveal_limit_reached","message":"no reveals left"}"#
         );
-    }
-
-    #[test]
-    fn activation_request_accepts_either_code() {
-        let r: ActivationRequest =
-            serde_json::from_str(r#"{"manual_code":"AB12","activation_code":"1"}"#).unwrap();
-        assert_eq!(r.qr_payload, None);
-        assert_eq!(r.manual_code.as_deref(), Some("AB12"));
     }
 
     #[test]

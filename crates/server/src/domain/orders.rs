@@ -7,6 +7,7 @@ use crate::clock::{Clock, DAY_MS};
 use crate::crypto::{Secret, SecretBox};
 use crate::db::{Db, Tx, is_unique_violation};
 use crate::error::{AppError, AppResult};
+use crate::issuer::{self, Command};
 use legitka_wire::{
     ActivationData, Actor, ErrorCode, MAX_REVEALS, OrderKind, OrderStatus, OrderView, Reason,
     StudentAction, TimelineEntry,
@@ -35,7 +36,6 @@ pub struct IssuedActivation {
     pub qr_payload: String,
     pub manual_code: String,
     pub activation_code: Secret<String>,
-    pub generated_at: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -126,6 +126,8 @@ pub struct Orders {
     cache: Arc<ReadCache>,
     /// Wakes this process's push dispatcher when a notice was committed.
     outbox_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes this process's issuer outbox when a command was committed.
+    issuer_wakeup: Arc<tokio::sync::Notify>,
     /// Other server processes on the same PostgreSQL (see `peers`).
     peers: Arc<std::sync::OnceLock<crate::peers::PeerSender>>,
 }
@@ -183,6 +185,7 @@ impl Orders {
             default_card_validity_ms,
             cache,
             outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+            issuer_wakeup: Arc::new(tokio::sync::Notify::new()),
             peers: Arc::default(),
         }
     }
@@ -201,6 +204,11 @@ impl Orders {
     /// Notified after every commit that may have queued push deliveries.
     pub fn outbox_wakeup(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.outbox_wakeup)
+    }
+
+    /// Notified after every commit that may have queued issuer commands.
+    pub fn issuer_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.issuer_wakeup)
     }
 
     pub fn now(&self) -> i64 {
@@ -226,6 +234,7 @@ impl Orders {
     fn announce(&self, changes: Vec<(String, OrderView)>) {
         if !changes.is_empty() {
             self.outbox_wakeup.notify_one();
+            self.issuer_wakeup.notify_one();
         }
         for (student_id, order) in changes {
             self.cache.bump(&student_id);
@@ -245,6 +254,15 @@ impl Orders {
             .fetch_optional(&self.db.pool)
             .await?;
         row.map(|r| view_from_row(&r).map(|(_, v)| v)).transpose()
+    }
+
+    /// An order's status now, if it exists.
+    pub async fn status_of(&self, order_id: &str) -> AppResult<Option<OrderStatus>> {
+        let s: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        Ok(s.and_then(|s| OrderStatus::parse(&s)))
     }
 
     /// All of a student's orders, newest first.
@@ -402,6 +420,16 @@ impl Orders {
         let (student_id, view) = view_from_row(&row)?;
         Self::record_event(tx, order_id, to, actor, reason, now).await?;
         Self::enqueue_notice(tx, &student_id, &view, now).await?;
+        // What the issuer must hear of it, in the same transaction.
+        match to {
+            OrderStatus::Cancelled | OrderStatus::Revoked | OrderStatus::Expired => {
+                issuer::enqueue(tx, order_id, Command::Invalidate, reason, now).await?;
+            }
+            OrderStatus::Pending => {
+                issuer::enqueue(tx, order_id, Command::Submit, None, now).await?;
+            }
+            _ => {}
+        }
         tracing::info!(
             order_id,
             status = to.as_str(),
@@ -436,6 +464,7 @@ impl Orders {
         let (_, view) = view_from_row(&row)?;
         Self::record_event(tx, &id, OrderStatus::Pending, Actor::Student, None, now).await?;
         Self::enqueue_notice(tx, student_id, &view, now).await?;
+        issuer::enqueue(tx, &id, Command::Submit, None, now).await?;
         changes.0.push((student_id.to_owned(), view.clone()));
         Ok(view)
     }
@@ -610,7 +639,7 @@ impl Orders {
         })
         .map_err(anyhow::Error::from)?;
         let sealed = self.secrets.seal(&sealed)?;
-        let expires = activation.generated_at + ACTIVATION_VALIDITY_MS;
+        let expires = self.now() + ACTIVATION_VALIDITY_MS;
         let mut changes = Changes::default();
         let mut tx = self.db.begin().await?;
         sqlx::query(
@@ -729,8 +758,8 @@ impl Orders {
     }
 
     /// Expires what the clock says is over: activation data after 30 days,
-    /// cards after their validity. Returns the orders that expired, for the
-    /// issuer to void.
+    /// cards after their validity (the issuer voids them through the
+    /// outbox). Returns the orders that expired.
     pub async fn sweep(&self) -> AppResult<Vec<String>> {
         let now = self.now();
         let due: Vec<(String, String)> = sqlx::query_as(
@@ -807,8 +836,8 @@ impl Orders {
     }
 
     /// Graduation or removal (seeds 000, 002): orders on the way are
-    /// cancelled; a card in use stays valid one month, then expires.
-    /// Returns the orders whose codes the issuer must void.
+    /// cancelled (and voided at the issuer through the outbox); a card in
+    /// use stays valid one month, then expires. Returns the cancelled orders.
     pub async fn student_removed(
         &self,
         student_id: &str,
@@ -848,15 +877,6 @@ impl Orders {
         tx.commit().await?;
         self.publish(changes);
         Ok(voided)
-    }
-
-    /// Orders the issuer still owes an answer for (resubmitted after a restart).
-    pub async fn unfinished(&self) -> AppResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM orders WHERE status IN ('pending', 'in_progress') ORDER BY created_at",
-        )
-        .fetch_all(&self.db.pool)
-        .await?)
     }
 }
 

@@ -1,26 +1,199 @@
-//! The issuer adapter: how orders reach the ministry's mObywatel system.
-//! The issuer answers asynchronously by calling back into [`Orders`].
+//! How orders reach the issuer (the ministry's system, through a bridge).
 //!
-//! [`Orders`]: crate::domain::orders::Orders
+//! Commands — submit an order, invalidate an order's card and codes — are
+//! rows in `issuer_commands`, written by the order service in the same
+//! transaction as the status change that causes them ([`enqueue`]), and
+//! delivered by the issuer outbox ([`Commands`]) through an [`Issuer`]
+//! adapter: [`bridge`] speaks the published issuer-bridge contract. The
+//! issuer answers later with events ([`events`]), which move the order
+//! through the order service. The command's id is the idempotency key the
+//! issuer de-duplicates on, so a retry after a lost answer is harmless.
 
-pub mod emulator;
+pub mod bridge;
+pub mod events;
 
+use crate::clock::DAY_MS;
+use crate::db::{Db, Tx};
+use crate::error::AppResult;
+use crate::outbox::{ExecutionOutcome, Handler, Job, Queue, Step};
+use crate::pesel::Pesel;
 use futures_util::future::BoxFuture;
+use legitka_wire::bridge::{CardData, InvalidateOrder, SubmitOrder};
+use legitka_wire::{OrderKind, Reason};
+use sqlx::Row;
+use std::sync::Arc;
+use std::time::Duration;
 
-pub trait Issuer: Send + Sync + 'static {
-    /// Hands an order to the issuer. Returns once the issuer has accepted it;
-    /// status changes come later through the order service.
-    fn submit(&self, order_id: String) -> BoxFuture<'static, anyhow::Result<()>>;
-
-    /// Tells the issuer an order's codes and card are void (cancelled,
-    /// revoked, replaced after a lost phone, student removed).
-    fn invalidate(&self, order_id: String) -> BoxFuture<'static, anyhow::Result<()>>;
+/// What the issuer is told to do with an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Issue the card (a new order, a renewal, a replacement, a resubmission).
+    Submit,
+    /// The order's card and codes are void for good.
+    Invalidate,
 }
 
-/// What the issuer answers to an order (the emulator can be told which).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Ready,
-    Error,
-    ReturnForCorrection(legitka_wire::Reason),
+impl Command {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Invalidate => "invalidate",
+        }
+    }
+}
+
+/// Queues a command inside the transaction of the change that causes it.
+pub async fn enqueue(
+    tx: &mut Tx,
+    order_id: &str,
+    command: Command,
+    reason: Option<Reason>,
+    now: i64,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO issuer_commands (id, order_id, command, reason, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(order_id)
+    .bind(command.as_str())
+    .bind(reason.map(Reason::as_str))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How the issuer took a command.
+#[derive(Debug)]
+pub enum Sent {
+    /// Done (or done before: a repeated command).
+    Accepted,
+    /// The order was invalidated before this submit arrived: nothing to do.
+    AlreadyInvalidated,
+    /// No answer, or "later": try again.
+    Retry {
+        after: Option<Duration>,
+        error: String,
+    },
+    /// The issuer refuses this command for good.
+    Refused(String),
+}
+
+/// An issuer adapter: the bridge today; the USOS gateway next.
+pub trait Issuer: Send + Sync + 'static {
+    fn submit<'a>(&'a self, command_id: &'a str, order: &'a SubmitOrder) -> BoxFuture<'a, Sent>;
+    fn invalidate<'a>(
+        &'a self,
+        command_id: &'a str,
+        order_id: &'a str,
+        body: &'a InvalidateOrder,
+    ) -> BoxFuture<'a, Sent>;
+}
+
+static COMMANDS: Queue = Queue {
+    name: "issuer",
+    table: "issuer_commands",
+    dead_table: "dead_issuer_commands",
+    columns: "order_id, command, reason, created_at",
+};
+
+/// The issuer outbox's handler: one command to the issuer.
+pub struct Commands {
+    pub db: Db,
+    pub issuer: Arc<dyn Issuer>,
+    /// Where the issuer posts its events.
+    pub callback_url: String,
+    pub university_name: String,
+    /// Card validity when the registry has no ELS date.
+    pub default_card_validity_ms: i64,
+}
+
+impl Handler for Commands {
+    fn queue(&self) -> &'static Queue {
+        &COMMANDS
+    }
+
+    fn handle<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, AppResult<Step>> {
+        Box::pin(self.send(job))
+    }
+}
+
+fn date(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
+}
+
+impl Commands {
+    async fn send(&self, job: &Job) -> AppResult<Step> {
+        let order_id: String = job.row.try_get("order_id")?;
+        let command: String = job.row.try_get("command")?;
+        let reason: Option<String> = job.row.try_get("reason")?;
+        let sent = if command == Command::Invalidate.as_str() {
+            let body = InvalidateOrder {
+                reason: reason.as_deref().and_then(Reason::parse),
+            };
+            self.issuer.invalidate(&job.id, &order_id, &body).await
+        } else {
+            let created_at: i64 = job.row.try_get("created_at")?;
+            match self.submission(&order_id, created_at).await? {
+                Some(order) => self.issuer.submit(&job.id, &order).await,
+                // Cancelled before it left: its invalidation follows.
+                None => return Ok(Step::Finished(ExecutionOutcome::DeviceGone)),
+            }
+        };
+        Ok(match sent {
+            Sent::Accepted => Step::Finished(ExecutionOutcome::Delivered),
+            Sent::AlreadyInvalidated => Step::Finished(ExecutionOutcome::DeviceGone),
+            Sent::Retry { after, error } => {
+                tracing::warn!(order_id, command, error, "issuer command to retry");
+                Step::Retry { after, error }
+            }
+            Sent::Refused(error) => {
+                tracing::error!(order_id, command, error, "issuer refused a command");
+                Step::Dead(error)
+            }
+        })
+    }
+
+    /// The submit of a pending order, with what its card shows as the
+    /// registry has it now; `None` when the order is no longer pending.
+    async fn submission(&self, order_id: &str, created_at: i64) -> AppResult<Option<SubmitOrder>> {
+        let row = sqlx::query(
+            "SELECT o.kind, s.first_name, s.last_name, s.pesel, s.album_number, s.els_number, \
+             s.els_valid_until FROM orders o JOIN students s ON s.id = o.student_id \
+             WHERE o.id = $1 AND o.status = 'pending'",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("kind")?;
+        let pesel: Option<String> = row.try_get("pesel")?;
+        let pesel = Pesel::parse(pesel.as_deref().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("the registry's PESEL of order {order_id}: {e}"))?;
+        let els_until: Option<i64> = row.try_get("els_valid_until")?;
+        // The ELS's date is the day after its last day.
+        let valid_until =
+            els_until.map_or(created_at + self.default_card_validity_ms, |e| e - DAY_MS);
+        Ok(Some(SubmitOrder {
+            order_id: order_id.to_owned(),
+            kind: OrderKind::parse(&kind)
+                .ok_or_else(|| anyhow::anyhow!("unknown order kind {kind:?}"))?,
+            card: CardData {
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                birth_date: pesel.birth_date().to_string(),
+                pesel: pesel.expose().to_owned(),
+                card_number: row.try_get("album_number")?,
+                els_number: row.try_get("els_number")?,
+                issued_on: date(created_at),
+                valid_until: date(valid_until),
+                university: self.university_name.clone(),
+                photo_jpeg_base64: None,
+            },
+            callback_url: self.callback_url.clone(),
+        }))
+    }
 }

@@ -5,12 +5,9 @@
 //! status and a localized title and body — never activation data.
 
 pub mod apns;
-pub mod apns_emulator;
 pub mod dispatcher;
 pub mod fcm;
-pub mod fcm_emulator;
 pub mod webpush;
-pub mod webpush_emulator;
 
 use futures_util::future::BoxFuture;
 use legitka_wire::{Locale, OrderStatus, PushPlatform};
@@ -108,14 +105,4 @@ pub fn answered(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Refus
     })
 }
 
-/// Seconds from a `Retry-After` header (the delay form; dates are rare here).
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
+pub use crate::outbox::retry_after;

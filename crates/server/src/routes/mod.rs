@@ -82,7 +82,6 @@ pub fn router(state: AppState) -> Router {
         events::stream,
         devices::register,
         devices::unregister,
-        crate::issuer::emulator::activate,
     ),
     modifiers(&BearerAuth)
 )]

@@ -120,8 +120,8 @@ pub async fn place_order(
         .orders
         .place(&who.id, key.as_deref(), student.facts.els_valid_until)
         .await?;
+    // The submit to the issuer was queued with the order (the issuer outbox).
     if created {
-        state.issuer.submit(order.id.clone()).await?;
         Ok((StatusCode::CREATED, Json(order)))
     } else {
         Ok((StatusCode::OK, Json(order)))
@@ -160,7 +160,6 @@ pub async fn cancel(State(state): State<AppState>, who: AuthStudent) -> AppResul
         .orders
         .student_transition(&who.id, OrderStatus::Cancelled)
         .await?;
-    state.issuer.invalidate(order.id.clone()).await?;
     Ok(Json(order))
 }
 
@@ -177,7 +176,6 @@ pub async fn revoke(
         .orders
         .student_transition(&who.id, OrderStatus::Revoked)
         .await?;
-    state.issuer.invalidate(order.id.clone()).await?;
     Ok(Json(RevokeResponse {
         may_stay_valid_until: order.updated_at + REVOCATION_GRACE_MS,
         order,
@@ -198,7 +196,6 @@ pub async fn resubmit(
         .orders
         .student_transition(&who.id, OrderStatus::Pending)
         .await?;
-    state.issuer.submit(order.id.clone()).await?;
     Ok(Json(order))
 }
 
@@ -212,9 +209,7 @@ pub async fn replace(
 ) -> AppResult<(StatusCode, Json<OrderView>)> {
     let (_, checks) = student_and_checks(&state, &who).await?;
     require_eligible(&checks)?;
-    let (revoked, replacement) = state.orders.replace_lost_phone(&who.id).await?;
-    state.issuer.invalidate(revoked.id).await?;
-    state.issuer.submit(replacement.id.clone()).await?;
+    let (_revoked, replacement) = state.orders.replace_lost_phone(&who.id).await?;
     Ok((StatusCode::CREATED, Json(replacement)))
 }
 

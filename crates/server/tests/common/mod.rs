@@ -9,7 +9,8 @@ pub mod keys;
 
 use legitka_server::clock::ManualClock;
 use legitka_server::state::AppState;
-use legitka_server::{Application, Settings, demo};
+use legitka_server::{Settings, demo};
+use legitka_testkit::Stack;
 use legitka_wire::{
     ActivationData, ApiError, ErrorCode, OrderStatus, OrderView, SignInResponse, StudentState,
 };
@@ -30,6 +31,8 @@ pub struct TestApp {
     /// The server's state, for what a test drives directly: the clock's
     /// sweeper, registry operations.
     pub state: AppState,
+    /// The issuer-bridge stand-in (with mObywatel) the server talks to.
+    pub issuer: Arc<legitka_emulators::issuer::IssuerEmulator>,
     pub http: reqwest::Client,
     pub clock: ManualClock,
     pub db: Db,
@@ -95,21 +98,17 @@ pub async fn spawn_app(db: Db) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_tests(database_url(db, &dir).await);
     tweak(&mut settings);
     let clock = ManualClock::new(START);
-    let app = Application::build_with_clock(settings, Arc::new(clock.clone()))
+    let stack = Stack::start(settings, Arc::new(clock.clone()), dir.path())
         .await
         .unwrap();
-    demo::seed(app.state()).await.unwrap();
-    let base = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
     TestApp {
-        base,
-        state,
+        base: stack.base,
+        state: stack.state,
+        issuer: stack.issuer,
         http: reqwest::Client::new(),
         clock,
         db,
@@ -171,6 +170,22 @@ impl TestApp {
         (token, order)
     }
 
+    /// Once the issuer outbox has voided `order_id`, mObywatel refuses its
+    /// codes as a void card's (410 `card_voided`).
+    pub async fn assert_void(&self, order_id: &str, codes: serde_json::Value) {
+        wait_until_invalidated(self, order_id).await;
+        let r = self.activate(codes).await;
+        assert_eq!(r.status(), StatusCode::GONE);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "card_voided", "{body}");
+    }
+
+    /// Holds the issuer: orders stay pending (for an hour) until told otherwise.
+    pub fn hold_issuer(&self) {
+        self.issuer
+            .set_delays(Duration::from_secs(3600), Duration::from_secs(3600));
+    }
+
     /// Reveals the codes once and activates them in mObywatel; waits for "received".
     pub async fn receive(&self, token: &str) -> (ActivationData, OrderView) {
         let r = self
@@ -191,12 +206,7 @@ impl TestApp {
     }
 
     pub async fn activate(&self, body: serde_json::Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/emulator/mobywatel/activate", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        legitka_testkit::activate(&self.issuer.base_url, body).await
     }
 }
 
@@ -222,3 +232,15 @@ pub async fn error_of(r: reqwest::Response) -> (StatusCode, ErrorCode) {
 
 #[allow(unused_imports)] // each test binary uses a different part
 pub use keys::{ec_pair, rsa_pair};
+
+/// Waits until the issuer stand-in holds the order as invalidated (the
+/// issuer outbox delivers in the background).
+pub async fn wait_until_invalidated(app: &TestApp, order_id: &str) {
+    for _ in 0..500 {
+        if app.issuer.is_invalidated(order_id).await.unwrap() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("order {order_id} was never invalidated at the issuer");
+}

@@ -5,7 +5,8 @@
 //! 4 KB; a 64-hex-digit device token. It answers with APNs's real refusals
 //! (`BadDeviceToken`, 410 `Unregistered`, 429, 503) when told to.
 
-use super::apns::ProviderClaims;
+use crate::push::{Fake, listen, serve_on};
+use serde::Deserialize;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Version, header};
@@ -13,8 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+/// A provider token's claims.
+#[derive(Deserialize)]
+struct ProviderClaims {
+    iat: u64,
+}
 
 pub struct ApnsEmulator {
     pub base_url: String,
@@ -22,10 +28,16 @@ pub struct ApnsEmulator {
     pub key_id: String,
     pub topic: String,
     public_key_pem: String,
-    unregistered: Mutex<HashSet<String>>,
-    script: Mutex<VecDeque<(u16, &'static str, Option<u64>)>>,
-    /// (device token, headers of interest, payload) of every accepted push.
-    received: Mutex<Vec<(String, Value)>>,
+    /// Scripted answers, dead tokens, and the pushes accepted: (device
+    /// token, payload).
+    fake: Fake<(String, Value)>,
+}
+
+impl std::ops::Deref for ApnsEmulator {
+    type Target = Fake<(String, Value)>;
+    fn deref(&self) -> &Fake<(String, Value)> {
+        &self.fake
+    }
 }
 
 impl ApnsEmulator {
@@ -35,42 +47,32 @@ impl ApnsEmulator {
         topic: &str,
         public_key_pem: &str,
     ) -> std::io::Result<Arc<Self>> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (listener, base_url) = listen().await?;
         let emu = Arc::new(Self {
-            base_url: format!("http://{}", listener.local_addr()?),
+            base_url,
             team_id: team_id.to_owned(),
             key_id: key_id.to_owned(),
             topic: topic.to_owned(),
             public_key_pem: public_key_pem.to_owned(),
-            unregistered: Mutex::default(),
-            script: Mutex::default(),
-            received: Mutex::default(),
+            fake: Fake::default(),
         });
         let app = Router::new()
             .route("/3/device/{token}", post(push))
             .with_state(Arc::clone(&emu));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        serve_on(listener, app);
         Ok(emu)
     }
+}
 
-    pub fn unregister(&self, device_token: &str) {
-        self.unregistered
-            .lock()
-            .expect("lock")
-            .insert(device_token.to_owned());
-    }
-
-    /// The next push answers `status` with `reason` (and `Retry-After`).
-    pub fn fail_next(&self, status: u16, reason: &'static str, retry_after_secs: Option<u64>) {
-        self.script
-            .lock()
-            .expect("lock")
-            .push_back((status, reason, retry_after_secs));
-    }
-
-    /// Accepted pushes: (device token, payload).
-    pub fn received(&self) -> Vec<(String, Value)> {
-        self.received.lock().expect("lock").clone()
+/// APNs's reason for a scripted status.
+fn reason_for(status: u16) -> &'static str {
+    match status {
+        400 => "BadDeviceToken",
+        403 => "InvalidProviderToken",
+        410 => "Unregistered",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        _ => "ServiceUnavailable",
     }
 }
 
@@ -151,23 +153,17 @@ async fn push(
     if device_token.len() != 64 || !device_token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return refuse(StatusCode::BAD_REQUEST, "BadDeviceToken");
     }
-    let scripted = emu.script.lock().expect("lock").pop_front();
-    if let Some((status, reason, retry)) = scripted {
+    if let Some((status, retry)) = emu.scripted() {
         let mut r = refuse(
             StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            reason,
+            reason_for(status),
         );
         if let Some(s) = retry {
             r.headers_mut().insert(header::RETRY_AFTER, s.into());
         }
         return r;
     }
-    if emu
-        .unregistered
-        .lock()
-        .expect("lock")
-        .contains(&device_token)
-    {
+    if emu.is_unregistered(&device_token) {
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
@@ -177,9 +173,7 @@ async fn push(
         )
             .into_response();
     }
-    emu.received
-        .lock()
-        .expect("lock")
-        .push((device_token, payload));
+    let notice = payload["notice_id"].as_str().unwrap_or_default().to_owned();
+    emu.accept(&notice, (device_token, payload));
     StatusCode::OK.into_response()
 }

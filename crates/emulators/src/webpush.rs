@@ -8,7 +8,8 @@
 //! 201 Created, 404/410 for unknown or expired subscriptions, and scripted
 //! 429/503 with `Retry-After`. What it decrypted is kept for tests to read.
 
-use super::webpush::{MAX_RECORD, VapidClaims, public_key_b64};
+use crate::push::{Fake, listen, serve_on};
+use serde::Deserialize;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,8 +19,24 @@ use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// The largest record a push service takes (RFC 8291 §4).
+const MAX_RECORD: usize = 4096;
+
+/// A VAPID token's claims (RFC 8292).
+#[derive(Deserialize)]
+struct VapidClaims {
+    exp: u64,
+    sub: String,
+}
+
+/// A P-256 public key as the uncompressed point, base64url.
+fn public_key_b64(key: &p256::PublicKey) -> String {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    B64.encode(key.to_encoded_point(false).as_bytes())
+}
 
 struct Subscription {
     secret: p256::SecretKey,
@@ -32,10 +49,16 @@ struct Subscription {
 pub struct WebPushEmulator {
     pub base_url: String,
     subs: Mutex<HashMap<String, Subscription>>,
-    script: Mutex<VecDeque<(u16, Option<u64>)>>,
-    received: Mutex<Vec<Value>>,
-    /// (notice id, Unix ms) of each accepted push.
-    stamps: Mutex<Vec<(String, i64)>>,
+    /// Scripted answers and the decrypted payloads accepted, each with
+    /// `"subscription"` (its id).
+    fake: Fake<Value>,
+}
+
+impl std::ops::Deref for WebPushEmulator {
+    type Target = Fake<Value>;
+    fn deref(&self) -> &Fake<Value> {
+        &self.fake
+    }
 }
 
 fn random_secret() -> p256::SecretKey {
@@ -49,18 +72,16 @@ fn random_secret() -> p256::SecretKey {
 
 impl WebPushEmulator {
     pub async fn start() -> std::io::Result<Arc<Self>> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (listener, base_url) = listen().await?;
         let emu = Arc::new(Self {
-            base_url: format!("http://{}", listener.local_addr()?),
+            base_url,
             subs: Mutex::default(),
-            script: Mutex::default(),
-            received: Mutex::default(),
-            stamps: Mutex::default(),
+            fake: Fake::default(),
         });
         let app = Router::new()
             .route("/wp/{id}", post(push))
             .with_state(Arc::clone(&emu));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        serve_on(listener, app);
         Ok(emu)
     }
 
@@ -88,31 +109,13 @@ impl WebPushEmulator {
     }
 
     /// The subscription ended (the app was uninstalled): pushes get 410.
-    pub fn expire(&self, token: &str) {
+    pub fn unregister(&self, token: &str) {
         let mut subs = self.subs.lock().expect("lock");
         for (id, sub) in subs.iter_mut() {
             if token.contains(&format!("/wp/{id}\"")) {
                 sub.gone = true;
             }
         }
-    }
-
-    /// The next pushes answer `status`, with `Retry-After`.
-    pub fn fail_next(&self, status: u16, retry_after_secs: Option<u64>) {
-        self.script
-            .lock()
-            .expect("lock")
-            .push_back((status, retry_after_secs));
-    }
-
-    /// The decrypted payloads accepted so far, each with `"subscription"` (its id).
-    pub fn received(&self) -> Vec<Value> {
-        self.received.lock().expect("lock").clone()
-    }
-
-    /// When each push was accepted: (notice id, Unix milliseconds).
-    pub fn receipt_times(&self) -> Vec<(String, i64)> {
-        self.stamps.lock().expect("lock").clone()
     }
 }
 
@@ -235,7 +238,7 @@ async fn push(
     let Ok(mut payload) = serde_json::from_slice::<Value>(&plain) else {
         return refuse(StatusCode::BAD_REQUEST, "payload is not JSON");
     };
-    if let Some((status, retry)) = emu.script.lock().expect("lock").pop_front() {
+    if let Some((status, retry)) = emu.scripted() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let mut r = refuse(status, "scripted failure");
         if let Some(s) = retry {
@@ -243,13 +246,9 @@ async fn push(
         }
         return r;
     }
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let notice = payload["notice_id"].as_str().unwrap_or_default().to_owned();
-    emu.stamps.lock().expect("lock").push((notice, at));
     payload["subscription"] = Value::String(id.clone());
-    emu.received.lock().expect("lock").push(payload);
+    emu.accept(&notice, payload);
     let mut r = StatusCode::CREATED.into_response();
     if let Ok(loc) = format!("{}/m/{}", emu.base_url, uuid::Uuid::new_v4().simple()).parse() {
         r.headers_mut().insert(header::LOCATION, loc);

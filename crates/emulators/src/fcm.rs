@@ -6,7 +6,7 @@
 //! be told to answer with FCM's real errors (UNREGISTERED, 429/503 with
 //! Retry-After). What it accepted is kept for tests to read.
 
-use super::fcm::{Claims, SCOPE};
+use crate::push::{Fake, listen, serve_on};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +14,19 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+
+/// The OAuth scope FCM HTTP v1 needs.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+
+/// A service-account assertion's claims.
+#[derive(Deserialize)]
+struct Claims {
+    scope: String,
+    iat: u64,
+    exp: u64,
+}
 
 pub struct FcmEmulator {
     pub project_id: String,
@@ -25,12 +36,16 @@ pub struct FcmEmulator {
     pub token_uri: String,
     pub base_url: String,
     issued: Mutex<HashSet<String>>,
-    unregistered: Mutex<HashSet<String>>,
-    /// Answers to give next, in turn: (status, Retry-After seconds).
-    script: Mutex<VecDeque<(u16, Option<u64>)>>,
-    received: Mutex<Vec<Value>>,
-    /// (notice id, Unix ms) of each accepted message: latency measurements.
-    stamps: Mutex<Vec<(String, i64)>>,
+    /// Scripted answers, dead tokens, and the messages accepted (each the
+    /// `message` object sent).
+    fake: Fake<Value>,
+}
+
+impl std::ops::Deref for FcmEmulator {
+    type Target = Fake<Value>;
+    fn deref(&self) -> &Fake<Value> {
+        &self.fake
+    }
 }
 
 impl FcmEmulator {
@@ -40,8 +55,7 @@ impl FcmEmulator {
         client_email: &str,
         public_key_pem: &str,
     ) -> std::io::Result<Arc<Self>> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base_url = format!("http://{}", listener.local_addr()?);
+        let (listener, base_url) = listen().await?;
         let emu = Arc::new(Self {
             project_id: project_id.to_owned(),
             client_email: client_email.to_owned(),
@@ -49,43 +63,14 @@ impl FcmEmulator {
             token_uri: format!("{base_url}/token"),
             base_url,
             issued: Mutex::default(),
-            unregistered: Mutex::default(),
-            script: Mutex::default(),
-            received: Mutex::default(),
-            stamps: Mutex::default(),
+            fake: Fake::default(),
         });
         let app = Router::new()
             .route("/token", post(token))
             .route("/v1/projects/{project}/messages:send", post(send))
             .with_state(Arc::clone(&emu));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        serve_on(listener, app);
         Ok(emu)
-    }
-
-    /// The device token is dead (the app was uninstalled).
-    pub fn unregister(&self, device_token: &str) {
-        self.unregistered
-            .lock()
-            .expect("lock")
-            .insert(device_token.to_owned());
-    }
-
-    /// The next sends answer `status` (429, 503, 400 …), with `Retry-After`.
-    pub fn fail_next(&self, status: u16, retry_after_secs: Option<u64>) {
-        self.script
-            .lock()
-            .expect("lock")
-            .push_back((status, retry_after_secs));
-    }
-
-    /// When each message was accepted: (notice id, Unix milliseconds).
-    pub fn receipt_times(&self) -> Vec<(String, i64)> {
-        self.stamps.lock().expect("lock").clone()
-    }
-
-    /// The messages accepted so far (each the `message` object sent).
-    pub fn received(&self) -> Vec<Value> {
-        self.received.lock().expect("lock").clone()
     }
 }
 
@@ -189,8 +174,7 @@ async fn send(
             );
         }
     };
-    let scripted = emu.script.lock().expect("lock").pop_front();
-    if let Some((status, retry)) = scripted {
+    if let Some((status, retry)) = emu.scripted() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let (name, code) = match status.as_u16() {
             429 => ("RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"),
@@ -204,12 +188,7 @@ async fn send(
         }
         return r;
     }
-    if emu
-        .unregistered
-        .lock()
-        .expect("lock")
-        .contains(&device_token)
-    {
+    if emu.is_unregistered(&device_token) {
         return google_error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
@@ -217,16 +196,8 @@ async fn send(
             "Requested entity was not found.",
         );
     }
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let notice = message["data"]["notice_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    emu.stamps.lock().expect("lock").push((notice, at));
-    let mut received = emu.received.lock().expect("lock");
-    received.push(message.clone());
-    let name = format!("projects/{project}/messages/{}", received.len());
+    let notice = message["data"]["notice_id"].as_str().unwrap_or_default();
+    let n = emu.accept(notice, message.clone());
+    let name = format!("projects/{project}/messages/{n}");
     Json(json!({ "name": name })).into_response()
 }

@@ -1,0 +1,306 @@
+//! The outbox engine every call to another system leaves through. A change
+//! writes its job rows (a push delivery, an issuer command) in its own
+//! transaction; an [`Outbox`] drains one table of them: one job at a time
+//! per worker, under a lease, so several server processes share the work
+//! without doing anything twice (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on
+//! SQLite the lease column, taken in a single conditional UPDATE). Retries
+//! back off exponentially and honour `Retry-After`; poison jobs and spent
+//! retries move to the queue's dead-letter table. A [`Handler`] knows what
+//! one job means; this module knows none of that.
+
+use crate::clock::Clock;
+use crate::db::{Backend, Db};
+use crate::error::AppResult;
+use futures_util::future::BoxFuture;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One outbox table and its dead letters. Both have `id`, the `columns`,
+/// and: the live one `attempts`, `next_attempt_at`, `lease_owner`,
+/// `lease_until`, `last_error`; the dead one `attempts`, `last_error`,
+/// `dead_at`.
+pub struct Queue {
+    /// For logs: "push", "issuer".
+    pub name: &'static str,
+    pub table: &'static str,
+    pub dead_table: &'static str,
+    /// The job's own columns, comma-separated (read on claim, kept on burial).
+    pub columns: &'static str,
+}
+
+/// What one step did; tests drive an outbox step by step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecutionOutcome {
+    /// Nothing due.
+    Empty,
+    Delivered,
+    /// Failed for now; due again at `next_attempt_at`.
+    Retrying {
+        next_attempt_at: i64,
+    },
+    DeadLettered,
+    /// The provider said the token is dead: the device and its deliveries are gone.
+    TokenDropped,
+    /// What the job was for is gone (the device signed out; the order moved on).
+    DeviceGone,
+}
+
+/// A claimed job: its id, how often it was tried, and its own columns.
+pub struct Job {
+    pub id: String,
+    pub attempts: i64,
+    pub row: AnyRow,
+}
+
+/// How a handler's attempt went.
+pub enum Step {
+    /// Over; the job row is removed (if the handler has not already).
+    Finished(ExecutionOutcome),
+    /// Try again later; the other side may say when (`Retry-After`).
+    Retry {
+        after: Option<Duration>,
+        error: String,
+    },
+    /// Refused for good: a poison job.
+    Dead(String),
+}
+
+pub trait Handler: Send + Sync + 'static {
+    fn queue(&self) -> &'static Queue;
+    fn handle<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, AppResult<Step>>;
+}
+
+pub struct Outbox<H> {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    handler: Arc<H>,
+    /// Who holds a lease: unique per process.
+    owner: String,
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Rung after commits in this process; without it, or for retries and
+    /// other processes' jobs, the outbox looks again every `idle`.
+    wakeup: Option<Arc<tokio::sync::Notify>>,
+    pub idle: Duration,
+    /// Jobs in flight at once in this process (leases keep them apart).
+    pub workers: usize,
+}
+
+impl<H> Clone for Outbox<H> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            clock: Arc::clone(&self.clock),
+            handler: Arc::clone(&self.handler),
+            owner: self.owner.clone(),
+            lease: self.lease,
+            max_attempts: self.max_attempts,
+            base_backoff: self.base_backoff,
+            max_backoff: self.max_backoff,
+            wakeup: self.wakeup.clone(),
+            idle: self.idle,
+            workers: self.workers,
+        }
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Seconds from a `Retry-After` header (the delay form; dates are rare here).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+impl<H: Handler> Outbox<H> {
+    pub fn with_handler(db: Db, clock: Arc<dyn Clock>, handler: H) -> Self {
+        Self {
+            db,
+            clock,
+            handler: Arc::new(handler),
+            owner: uuid::Uuid::new_v4().to_string(),
+            lease: Duration::from_secs(30),
+            max_attempts: 8,
+            base_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(3600),
+            wakeup: None,
+            idle: Duration::from_millis(250),
+            workers: 4,
+        }
+    }
+
+    /// Starts work as soon as this process commits a job.
+    #[must_use]
+    pub fn with_wakeup(mut self, wakeup: Arc<tokio::sync::Notify>) -> Self {
+        self.wakeup = Some(wakeup);
+        self
+    }
+
+    /// The same outbox with its own lease identity, as a second server
+    /// process would have (tests of shared outboxes).
+    #[must_use]
+    pub fn clone_as_another_process(&self) -> Self {
+        Self {
+            owner: uuid::Uuid::new_v4().to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Takes the oldest due job nobody holds, under a lease.
+    async fn claim(&self, now: i64) -> AppResult<Option<Job>> {
+        let q = self.handler.queue();
+        let lock = match self.db.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE {t} SET lease_owner = $1, lease_until = $2 \
+             WHERE id = (SELECT id FROM {t} WHERE next_attempt_at <= $3 \
+                         AND (lease_until IS NULL OR lease_until < $3) \
+                         ORDER BY next_attempt_at LIMIT 1{lock}) \
+             AND (lease_until IS NULL OR lease_until < $3) \
+             RETURNING id, attempts, {c}",
+            t = q.table,
+            c = q.columns,
+        ));
+        let row = sqlx::query(sql)
+            .bind(&self.owner)
+            .bind(now + ms(self.lease))
+            .bind(now)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Job {
+                id: row.try_get("id")?,
+                attempts: row.try_get("attempts")?,
+                row,
+            })
+        })
+        .transpose()
+    }
+
+    /// One job, start to end. Returns what happened.
+    pub async fn try_execute_task(&self) -> AppResult<ExecutionOutcome> {
+        let now = self.clock.now_ms();
+        let Some(job) = self.claim(now).await? else {
+            return Ok(ExecutionOutcome::Empty);
+        };
+        match self.handler.handle(&job).await? {
+            Step::Finished(outcome) => {
+                self.delete(&job.id).await?;
+                Ok(outcome)
+            }
+            Step::Dead(error) => {
+                self.bury(&job, &error, now).await?;
+                Ok(ExecutionOutcome::DeadLettered)
+            }
+            Step::Retry { after, error } => {
+                let attempts = job.attempts + 1;
+                if attempts >= i64::from(self.max_attempts) {
+                    self.bury(&job, &error, now).await?;
+                    return Ok(ExecutionOutcome::DeadLettered);
+                }
+                let exp = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(16);
+                let backoff = self
+                    .base_backoff
+                    .saturating_mul(1u32 << exp)
+                    .min(self.max_backoff);
+                // The other side's Retry-After wins over our own backoff.
+                let next = now + ms(after.unwrap_or(backoff));
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "UPDATE {} SET attempts = $1, next_attempt_at = $2, last_error = $3, \
+                     lease_owner = NULL, lease_until = NULL WHERE id = $4",
+                    self.handler.queue().table
+                ));
+                sqlx::query(sql)
+                    .bind(attempts)
+                    .bind(next)
+                    .bind(&error)
+                    .bind(&job.id)
+                    .execute(&self.db.pool)
+                    .await?;
+                Ok(ExecutionOutcome::Retrying {
+                    next_attempt_at: next,
+                })
+            }
+        }
+    }
+
+    async fn delete(&self, id: &str) -> AppResult<()> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {} WHERE id = $1",
+            self.handler.queue().table
+        ));
+        sqlx::query(sql).bind(id).execute(&self.db.pool).await?;
+        Ok(())
+    }
+
+    async fn bury(&self, job: &Job, error: &str, now: i64) -> AppResult<()> {
+        let q = self.handler.queue();
+        tracing::warn!(queue = q.name, job = job.id, error, "outbox job dead-lettered");
+        let mut tx = self.db.begin().await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {dead} (id, {c}, attempts, last_error, dead_at) \
+             SELECT id, {c}, $2, $3, $4 FROM {t} WHERE id = $1",
+            dead = q.dead_table,
+            t = q.table,
+            c = q.columns,
+        ));
+        sqlx::query(sql)
+            .bind(&job.id)
+            .bind(job.attempts + 1)
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE id = $1", q.table));
+        sqlx::query(sql).bind(&job.id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Works until stopped with `workers` loops, each draining what is due,
+    /// then waiting for a wake-up or the idle interval.
+    pub async fn run(self) {
+        let loops: Vec<_> = (0..self.workers.max(1))
+            .map(|_| tokio::spawn(self.clone().work()))
+            .collect();
+        for l in loops {
+            let _ = l.await;
+        }
+    }
+
+    async fn work(self) {
+        loop {
+            match self.try_execute_task().await {
+                Ok(ExecutionOutcome::Empty) => match &self.wakeup {
+                    Some(w) => {
+                        let _ = tokio::time::timeout(self.idle, w.notified()).await;
+                    }
+                    None => tokio::time::sleep(self.idle).await,
+                },
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(
+                        queue = self.handler.queue().name,
+                        error = format!("{e:#}"),
+                        "outbox step failed"
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
