@@ -15,12 +15,14 @@ mod keys;
 use fantoccini::{Client, ClientBuilder, Locator};
 use legitka_server::crypto::Secret;
 use legitka_server::push::apns::ApnsSettings;
-use legitka_server::push::apns_emulator::ApnsEmulator;
+use legitka_emulators::apns::ApnsEmulator;
 use legitka_server::push::fcm::FcmSettings;
-use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_emulators::fcm::FcmEmulator;
 use legitka_server::push::webpush::{WebPushSender, WebPushSettings};
-use legitka_server::push::webpush_emulator::WebPushEmulator;
-use legitka_server::{Application, Settings, demo};
+use legitka_emulators::webpush::WebPushEmulator;
+use legitka_server::clock::SystemClock;
+use legitka_server::{Settings, demo};
+use legitka_testkit::Stack;
 use serde_json::json;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -546,14 +548,9 @@ impl Network {
     }
 }
 
-async fn activate(server: &str, body: serde_json::Value) -> reqwest::StatusCode {
-    reqwest::Client::new()
-        .post(format!("{server}/emulator/mobywatel/activate"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
+/// mObywatel (the issuer stand-in's side) takes the codes.
+async fn activate(mobywatel: &str, body: serde_json::Value) -> reqwest::StatusCode {
+    legitka_testkit::activate(mobywatel, body).await.status()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -563,16 +560,16 @@ async fn order_ready_handoff_received_in_the_real_app() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings =
         Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
-    settings.issuer.accept_delay = Duration::from_millis(1000);
-    settings.issuer.ready_delay = Duration::from_millis(1000);
     // Short access tokens: the app must renew them mid-flow and after a
     // restart, with the rotated refresh token it saved in the keystore.
     settings.access_ttl = Duration::from_secs(2);
     let push = providers(&mut settings).await;
-    let backend = Application::build(settings).await.unwrap();
-    demo::seed(backend.state()).await.unwrap();
-    let server = format!("http://{}", backend.local_addr());
-    tokio::spawn(backend.run_until_stopped());
+    let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
+        .await
+        .unwrap();
+    let d = Duration::from_millis(1000);
+    stack.issuer.set_delays(d, d);
+    let (server, mobywatel) = (stack.base.clone(), stack.issuer.base_url.clone());
     register_devices(&server, &push).await;
     let notices = Notices::start();
     let driver = start_driver(&server, "en", dir.path());
@@ -645,13 +642,13 @@ async fn order_ready_handoff_received_in_the_real_app() {
         "00000000"
     };
     let status = activate(
-        &server,
+        &mobywatel,
         json!({"manual_code": manual, "activation_code": wrong}),
     )
     .await;
     assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let status = activate(
-        &server,
+        &mobywatel,
         json!({"manual_code": manual, "activation_code": activation}),
     )
     .await;
@@ -739,12 +736,12 @@ async fn pairing_code(server: &str, username: &str) -> String {
 }
 
 /// Shows the codes of the ready order and types them into (emulated) mObywatel.
-async fn hand_over_to_mobywatel(c: &Client, server: &str) {
+async fn hand_over_to_mobywatel(c: &Client, mobywatel: &str) {
     click(c, "#reveal").await;
     let manual = code(c, "#manual-code").await;
     let activation = code(c, "#activation-code").await;
     let body = json!({"manual_code": manual, "activation_code": activation});
-    assert_eq!(activate(server, body).await, reqwest::StatusCode::OK);
+    assert_eq!(activate(mobywatel, body).await, reqwest::StatusCode::OK);
     wait_css(c, "#status[data-status='received']").await;
 }
 
@@ -773,13 +770,13 @@ async fn every_other_flow_in_polish() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings =
         Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
-    settings.issuer.accept_delay = Duration::from_millis(300);
-    settings.issuer.ready_delay = Duration::from_millis(300);
-    let backend = Application::build(settings).await.unwrap();
-    let state = backend.state().clone();
-    demo::seed(&state).await.unwrap();
-    let server = format!("http://{}", backend.local_addr());
-    tokio::spawn(backend.run_until_stopped());
+    let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
+        .await
+        .unwrap();
+    let d = Duration::from_millis(300);
+    stack.issuer.set_delays(d, d);
+    let state = stack.state.clone();
+    let (server, mobywatel) = (stack.base.clone(), stack.issuer.base_url.clone());
     // The app reaches the server through a network the test can cut.
     let network = Network::start(&server).await;
     let driver = start_driver(&network.address, "en", dir.path());
@@ -843,14 +840,14 @@ async fn every_other_flow_in_polish() {
 
     // 4. Ordered again: ready; the codes go to mObywatel; received.
     order_until_ready(&c).await;
-    hand_over_to_mobywatel(&c, &server).await;
+    hand_over_to_mobywatel(&c, &mobywatel).await;
 
     // 5. Lost phone: new codes; the new order gets ready by itself.
     click(&c, "#replace").await;
     shot(&c, "pl-04-lost-phone").await;
     click(&c, "#replace-confirm").await;
     wait_css(&c, "#status[data-status='ready']").await;
-    hand_over_to_mobywatel(&c, &server).await;
+    hand_over_to_mobywatel(&c, &mobywatel).await;
 
     // 6. The network goes: the last known status stays, with its age, and
     //    the actions wait, saying why — also after a restart without network.
@@ -886,7 +883,7 @@ async fn every_other_flow_in_polish() {
     assert_eq!(text(&c, "#order").await, "Odnów na nowy semestr");
     shot(&c, "pl-05-renew").await;
     order_until_ready(&c).await;
-    hand_over_to_mobywatel(&c, &server).await;
+    hand_over_to_mobywatel(&c, &mobywatel).await;
 
     // 8. Revoking asks first and explains the up-to-24-hour note.
     click(&c, "#revoke").await;

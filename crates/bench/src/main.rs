@@ -13,7 +13,10 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use futures_util::StreamExt;
 use legitka_server::state::AppState;
-use legitka_server::{Application, Settings, auth, import, pesel::Pesel};
+use legitka_server::clock::SystemClock;
+use legitka_server::{Settings, auth, import, pesel::Pesel};
+use legitka_testkit::Stack;
+use std::sync::Arc;
 use serde::Serialize;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -249,13 +252,14 @@ async fn place_all(base: &str, tokens: &[String], concurrency: usize) -> anyhow:
 async fn run(db: &str, args: &Args, bare_url: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     let mut settings = Settings::for_tests(database(db, &dir).await?);
-    settings.issuer.accept_delay = Duration::from_millis(100);
-    settings.issuer.ready_delay = Duration::from_millis(100);
     settings.access_ttl = Duration::from_secs(3600);
-    let app = Application::build(settings).await?;
-    let state = app.state().clone();
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
+    // The issuer is another system: its stand-in runs beside the server,
+    // reached over HTTP through the issuer outbox.
+    let stack = Stack::start(settings, Arc::new(SystemClock), dir.path()).await?;
+    stack
+        .issuer
+        .set_delays(Duration::from_millis(100), Duration::from_millis(100));
+    let (state, base) = (stack.state.clone(), stack.base.clone());
     eprintln!("[{db}] seeding");
 
     // 1. Status reads, one student with an order in progress.

@@ -9,9 +9,11 @@ use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::fcm::{FcmSender, FcmSettings};
-use legitka_server::push::fcm_emulator::FcmEmulator;
+use legitka_emulators::fcm::FcmEmulator;
 use legitka_server::state::AppState;
-use legitka_server::{Application, Settings};
+use legitka_server::Settings;
+use legitka_server::clock::SystemClock;
+use legitka_testkit::Stack;
 use legitka_wire::PushPlatform;
 use std::collections::HashMap;
 use std::process::Command;
@@ -129,18 +131,25 @@ async fn retire(states: &[AppState]) {
 }
 
 /// The server with a 10 ms + 10 ms issuer, pushing through `fcm` if given.
+/// The issuer stand-in's records live here for the whole run.
+fn issuer_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"))
+        .path()
+}
+
 async fn serve(url: String, fcm: Option<FcmSettings>) -> anyhow::Result<(AppState, String)> {
     let mut settings = Settings::for_tests(url);
-    settings.issuer.accept_delay = Duration::from_millis(10);
-    settings.issuer.ready_delay = Duration::from_millis(10);
     settings.fcm = fcm;
-    let app = Application::build(settings)
+    let dir = issuer_dir().join(uuid::Uuid::new_v4().simple().to_string());
+    std::fs::create_dir_all(&dir)?;
+    let stack = Stack::start(settings, Arc::new(SystemClock), &dir)
         .await
         .context("starting the server")?;
-    let state = app.state().clone();
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
-    Ok((state, base))
+    stack
+        .issuer
+        .set_delays(Duration::from_millis(10), Duration::from_millis(10));
+    Ok((stack.state, stack.base))
 }
 
 /// (ready notices, sorted ready-commit → emulator latencies in ms of those that arrived).

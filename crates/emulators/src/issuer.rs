@@ -26,7 +26,7 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use legitka_wire::Reason;
 use legitka_wire::bridge::{
-    BridgeError, BridgeErrorCode, CommandAccepted, CommandState, InvalidateOrder, IssuedCodes,
+    BridgeError, BridgeErrorCode, CardData, CommandAccepted, CommandState, InvalidateOrder, IssuedCodes,
     IssuerEvent, IssuerStatus, SubmitOrder,
 };
 use rand::Rng;
@@ -208,6 +208,19 @@ impl IssuerEmulator {
                 .await?
                 .unwrap_or(0),
         )
+    }
+
+    /// The card data the issuer was sent for an order (opened from its seal).
+    pub async fn card(&self, order_id: &str) -> anyhow::Result<Option<CardData>> {
+        let sealed: Option<Option<String>> =
+            sqlx::query_scalar("SELECT card FROM orders WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_optional(&self.db)
+                .await?;
+        match sealed.flatten() {
+            Some(s) => Ok(Some(serde_json::from_slice(&self.open_sealed(&s)?)?)),
+            None => Ok(None),
+        }
     }
 
     /// Events not yet taken by the backend.

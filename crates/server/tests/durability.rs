@@ -53,6 +53,77 @@ async fn two_instances_share_one_outbox_and_events_on_postgres() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issuer_commands_committed_before_a_kill_9_are_delivered_after_it_on_sqlite() {
+    commands_survive_kill_9(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issuer_commands_committed_before_a_kill_9_are_delivered_after_it_on_postgres() {
+    if postgres_available() {
+        commands_survive_kill_9(Db::Postgres).await;
+    }
+}
+
+/// Orders and cancels are committed while the server delivers nothing to
+/// the issuer (no issuer workers), then it is killed with SIGKILL: every
+/// command is only in the outbox. Started again, it submits every order
+/// and voids every cancelled one at the issuer.
+async fn commands_survive_kill_9(db: Db) {
+    let w = prepare(db, 60).await;
+    let port = free_port();
+    let mut held = w.env.clone();
+    held.push(("APP_ISSUER_WORKERS".into(), "0".into()));
+    let server = start(&held, port).await;
+    let http = reqwest::Client::new();
+    assert!(order_pairs(&http, &server.base, &w.tokens).await.is_empty());
+    let (cancelled, kept) = w.tokens.split_at(w.n / 2);
+    for (token, _) in cancelled {
+        let r = http
+            .post(format!("{}/api/v1/orders/current/cancel", server.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM issuer_commands")
+        .fetch_one(&w.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(usize::try_from(queued).unwrap(), w.n + cancelled.len());
+    drop(server); // SIGKILL, with every command still queued
+
+    let _server = start(&w.env, port).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'ready'")
+            .fetch_one(&w.state.db.pool)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM issuer_commands")
+            .fetch_one(&w.state.db.pool)
+            .await
+            .unwrap();
+        if usize::try_from(ready).unwrap() == kept.len() && left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{ready} ready, {left} commands left");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let orders: Vec<(String, String)> = sqlx::query_as("SELECT id, status FROM orders")
+        .fetch_all(&w.state.db.pool)
+        .await
+        .unwrap();
+    for (id, status) in orders {
+        let stage = w.issuer.stage(&id).await.unwrap();
+        match status.as_str() {
+            "cancelled" => assert_eq!(stage.as_deref(), Some("invalidated"), "{id}"),
+            _ => assert_eq!(stage.as_deref(), Some("ready"), "{id} is {status}"),
+        }
+    }
+}
+
 struct Server {
     child: Child,
     base: String,
