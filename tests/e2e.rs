@@ -13,14 +13,14 @@
 mod keys;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use legitka_server::crypto::Secret;
-use legitka_server::push::apns::ApnsSettings;
 use legitka_emulators::apns::ApnsEmulator;
-use legitka_server::push::fcm::FcmSettings;
 use legitka_emulators::fcm::FcmEmulator;
-use legitka_server::push::webpush::{WebPushSender, WebPushSettings};
 use legitka_emulators::webpush::WebPushEmulator;
 use legitka_server::clock::SystemClock;
+use legitka_server::crypto::Secret;
+use legitka_server::push::apns::ApnsSettings;
+use legitka_server::push::fcm::FcmSettings;
+use legitka_server::push::webpush::{WebPushSender, WebPushSettings};
 use legitka_server::{Settings, demo};
 use legitka_testkit::Stack;
 use serde_json::json;

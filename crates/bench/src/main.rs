@@ -12,13 +12,13 @@
 use anyhow::{Context, bail};
 use clap::Parser;
 use futures_util::StreamExt;
-use legitka_server::state::AppState;
 use legitka_server::clock::SystemClock;
+use legitka_server::state::AppState;
 use legitka_server::{Settings, auth, import, pesel::Pesel};
 use legitka_testkit::Stack;
-use std::sync::Arc;
 use serde::Serialize;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod push;

@@ -5,14 +5,14 @@
 //! instances sharing the outbox.
 
 use anyhow::Context;
+use legitka_emulators::fcm::FcmEmulator;
+use legitka_server::Settings;
+use legitka_server::clock::SystemClock;
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::fcm::{FcmSender, FcmSettings};
-use legitka_emulators::fcm::FcmEmulator;
 use legitka_server::state::AppState;
-use legitka_server::Settings;
-use legitka_server::clock::SystemClock;
 use legitka_testkit::Stack;
 use legitka_wire::PushPlatform;
 use std::collections::HashMap;

@@ -6,13 +6,13 @@
 //! (`BadDeviceToken`, 410 `Unregistered`, 429, 503) when told to.
 
 use crate::push::{Fake, listen, serve_on};
-use serde::Deserialize;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 

@@ -26,8 +26,8 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use legitka_wire::Reason;
 use legitka_wire::bridge::{
-    BridgeError, BridgeErrorCode, CardData, CommandAccepted, CommandState, InvalidateOrder, IssuedCodes,
-    IssuerEvent, IssuerStatus, SubmitOrder,
+    BridgeError, BridgeErrorCode, CardData, CommandAccepted, CommandState, InvalidateOrder,
+    IssuedCodes, IssuerEvent, IssuerStatus, SubmitOrder,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -158,10 +158,11 @@ impl IssuerEmulator {
                 .build()?,
             wake_events: tokio::sync::Notify::new(),
         });
-        let unfinished: Vec<String> =
-            sqlx::query_scalar("SELECT order_id FROM orders WHERE stage IN ('accepted', 'in_progress')")
-                .fetch_all(&this.db)
-                .await?;
+        let unfinished: Vec<String> = sqlx::query_scalar(
+            "SELECT order_id FROM orders WHERE stage IN ('accepted', 'in_progress')",
+        )
+        .fetch_all(&this.db)
+        .await?;
         for id in unfinished {
             Arc::clone(&this).spawn_process(id);
         }
@@ -225,9 +226,11 @@ impl IssuerEmulator {
 
     /// Events not yet taken by the backend.
     pub async fn undelivered_events(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE done = 0")
-            .fetch_one(&self.db)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE done = 0")
+                .fetch_one(&self.db)
+                .await?,
+        )
     }
 
     fn seal(&self, plain: &[u8]) -> String {
@@ -244,7 +247,10 @@ impl IssuerEmulator {
             .split_once('.')
             .ok_or_else(|| anyhow::anyhow!("not sealed"))?;
         self.cipher
-            .decrypt(Nonce::from_slice(&hex::decode(nonce)?), hex::decode(body)?.as_ref())
+            .decrypt(
+                Nonce::from_slice(&hex::decode(nonce)?),
+                hex::decode(body)?.as_ref(),
+            )
             .map_err(|_| anyhow::anyhow!("cannot open a sealed value"))
     }
 
@@ -302,14 +308,20 @@ impl IssuerEmulator {
             }
             Outcome::Error => {
                 if self.advance(order_id, "in_progress", "error").await? {
-                    self.queue_event(order_id, IssuerStatus::Error, Some(Reason::IssuerError), None)
-                        .await?;
+                    self.queue_event(
+                        order_id,
+                        IssuerStatus::Error,
+                        Some(Reason::IssuerError),
+                        None,
+                    )
+                    .await?;
                 }
             }
             Outcome::ReturnForCorrection(reason) => {
                 if self.advance(order_id, "in_progress", "returned").await? {
                     let status = IssuerStatus::ReturnedForCorrection;
-                    self.queue_event(order_id, status, Some(reason), None).await?;
+                    self.queue_event(order_id, status, Some(reason), None)
+                        .await?;
                 }
             }
         }
@@ -435,7 +447,6 @@ impl IssuerEmulator {
         }
         Ok(true)
     }
-
 }
 
 #[derive(Serialize, Deserialize)]
@@ -523,7 +534,11 @@ async fn command_gate(
     }
     if let Some(status) = emu.refusals.lock().expect("lock").pop_front() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return Err(bridge_error(status, BridgeErrorCode::Unavailable, "scripted refusal"));
+        return Err(bridge_error(
+            status,
+            BridgeErrorCode::Unavailable,
+            "scripted refusal",
+        ));
     }
     let key = headers
         .get("idempotency-key")
@@ -633,7 +648,11 @@ fn check_card(o: &SubmitOrder) -> Result<(), &'static str> {
     Ok(())
 }
 
-async fn submit(State(emu): State<Arc<IssuerEmulator>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn submit(
+    State(emu): State<Arc<IssuerEmulator>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let gate = match command_gate(&emu, &headers, &body).await {
         Ok(g) => g,
         Err(r) => return r,
@@ -646,7 +665,11 @@ async fn submit(State(emu): State<Arc<IssuerEmulator>>, headers: HeaderMap, body
         }
     };
     if let Err(why) = check_card(&order) {
-        return bridge_error(StatusCode::UNPROCESSABLE_ENTITY, BridgeErrorCode::BadRequest, why);
+        return bridge_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            BridgeErrorCode::BadRequest,
+            why,
+        );
     }
     let stage = match emu.stage(&order.order_id).await {
         Ok(s) => s,
@@ -758,7 +781,11 @@ async fn activate(State(emu): State<Arc<IssuerEmulator>>, body: Bytes) -> Respon
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "mObywatel stand-in failed");
-            mobywatel_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again later")
+            mobywatel_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "try again later",
+            )
         }
     }
 }
@@ -766,7 +793,10 @@ async fn activate(State(emu): State<Arc<IssuerEmulator>>, body: Bytes) -> Respon
 async fn try_activate(emu: &IssuerEmulator, req: ActivationRequest) -> anyhow::Result<Response> {
     let lookup = match (&req.qr_payload, &req.manual_code) {
         (Some(qr), _) => ("qr_lookup", emu.lookup("qr", qr.trim())),
-        (None, Some(code)) => ("manual_lookup", emu.lookup("manual", &normalize_manual(code))),
+        (None, Some(code)) => (
+            "manual_lookup",
+            emu.lookup("manual", &normalize_manual(code)),
+        ),
         (None, None) => {
             return Ok(mobywatel_error(
                 StatusCode::BAD_REQUEST,
@@ -821,7 +851,11 @@ async fn try_activate(emu: &IssuerEmulator, req: ActivationRequest) -> anyhow::R
         ));
     }
     if activated.is_some() || stage == "received" {
-        return Ok(mobywatel_error(StatusCode::CONFLICT, "already_activated", "already activated"));
+        return Ok(mobywatel_error(
+            StatusCode::CONFLICT,
+            "already_activated",
+            "already activated",
+        ));
     }
     let sealed: String = row.try_get("codes")?;
     let codes: Sealed = serde_json::from_slice(&emu.open_sealed(&sealed)?)?;
@@ -842,7 +876,11 @@ async fn try_activate(emu: &IssuerEmulator, req: ActivationRequest) -> anyhow::R
     .execute(&emu.db)
     .await?;
     if done.rows_affected() != 1 {
-        return Ok(mobywatel_error(StatusCode::CONFLICT, "already_activated", "already activated"));
+        return Ok(mobywatel_error(
+            StatusCode::CONFLICT,
+            "already_activated",
+            "already activated",
+        ));
     }
     emu.queue_event(&order_id, IssuerStatus::Received, None, None)
         .await?;

@@ -9,7 +9,6 @@
 //! 429/503 with `Retry-After`. What it decrypted is kept for tests to read.
 
 use crate::push::{Fake, listen, serve_on};
-use serde::Deserialize;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -70,8 +70,12 @@ enum Command {
     DemoData,
     /// Hash a password read from standard input (for the CSV's password_hash).
     HashPassword,
-    /// Print the OpenAPI document (docs/openapi.json).
-    Openapi,
+    /// Print the OpenAPI document (docs/openapi.json), or with --bridge the
+    /// issuer-bridge contract (docs/issuer-bridge.openapi.json).
+    Openapi {
+        #[arg(long)]
+        bridge: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -173,7 +177,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo::DEMO_PASSWORD
             );
         }
-        Command::Openapi => print!("{}", legitka_server::routes::openapi_json()),
+        Command::Openapi { bridge: false } => print!("{}", legitka_server::routes::openapi_json()),
+        Command::Openapi { bridge: true } => {
+            print!("{}", legitka_server::issuer::contract::openapi_json());
+        }
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;

@@ -249,7 +249,12 @@ impl<H: Handler> Outbox<H> {
 
     async fn bury(&self, job: &Job, error: &str, now: i64) -> AppResult<()> {
         let q = self.handler.queue();
-        tracing::warn!(queue = q.name, job = job.id, error, "outbox job dead-lettered");
+        tracing::warn!(
+            queue = q.name,
+            job = job.id,
+            error,
+            "outbox job dead-lettered"
+        );
         let mut tx = self.db.begin().await?;
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO {dead} (id, {c}, attempts, last_error, dead_at) \

@@ -58,7 +58,7 @@ impl Pesel {
 
 /// The birth date the digits carry (`d`: the 11 digits as numbers).
 fn birth_date(d: &[u32]) -> Result<time::Date, PeselError> {
-        // Months carry the century: +80 (1800s), +0, +20, +40, +60 (2200s).
+    // Months carry the century: +80 (1800s), +0, +20, +40, +60 (2200s).
     let mm = d[2] * 10 + d[3];
     let (year_base, month) = match mm {
         81..=92 => (1800, mm - 80),
@@ -68,8 +68,7 @@ fn birth_date(d: &[u32]) -> Result<time::Date, PeselError> {
         61..=72 => (2200, mm - 60),
         _ => return Err(PeselError::BirthDate),
     };
-    let year =
-        i32::try_from(year_base + d[0] * 10 + d[1]).map_err(|_| PeselError::BirthDate)?;
+    let year = i32::try_from(year_base + d[0] * 10 + d[1]).map_err(|_| PeselError::BirthDate)?;
     let month = u8::try_from(month)
         .ok()
         .and_then(|m| time::Month::try_from(m).ok())

@@ -193,7 +193,9 @@ impl Settings {
                     .with_context(|| format!("reading {}", file.display()))?,
             )?),
             (None, None) => None,
-            _ => anyhow::bail!("the issuer bridge needs issuer_url and issuer_secret_file together"),
+            _ => {
+                anyhow::bail!("the issuer bridge needs issuer_url and issuer_secret_file together")
+            }
         };
         let activation_key = match (raw.activation_key, demo) {
             (Some(k), _) => k,
@@ -280,7 +282,8 @@ mod tests {
     // setting variables in-process would need `unsafe`.
     #[test]
     fn file_over_defaults_and_the_key_rule() {
-        let f = toml("bind = \"127.0.0.1:9000\"\neligibility = \"no-els-2025\"\nissuer_workers = 7\n");
+        let f =
+            toml("bind = \"127.0.0.1:9000\"\neligibility = \"no-els-2025\"\nissuer_workers = 7\n");
         let s = Settings::load(Some(f.path()), true).unwrap();
         assert_eq!(s.bind, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(s.eligibility, Policy::NoEls2025);

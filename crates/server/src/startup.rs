@@ -46,7 +46,10 @@ impl Application {
         if let Some(bridge) = state.settings.issuer.clone() {
             router = router.merge(issuer::events::router(state.orders.clone(), &bridge.secret));
             let public = state.settings.public_url.clone().unwrap_or_else(|| {
-                format!("http://{}", listener.local_addr().expect("a bound listener"))
+                format!(
+                    "http://{}",
+                    listener.local_addr().expect("a bound listener")
+                )
             });
             let commands = Commands {
                 db: state.db.clone(),
@@ -58,8 +61,9 @@ impl Application {
                 )
                 .unwrap_or(i64::MAX),
             };
-            let mut outbox = Outbox::with_handler(state.db.clone(), Arc::clone(&state.clock), commands)
-                .with_wakeup(state.orders.issuer_wakeup());
+            let mut outbox =
+                Outbox::with_handler(state.db.clone(), Arc::clone(&state.clock), commands)
+                    .with_wakeup(state.orders.issuer_wakeup());
             // An issuer outage may last hours: keep trying, at most every 10 minutes.
             outbox.max_attempts = 40;
             outbox.max_backoff = std::time::Duration::from_secs(600);

@@ -299,6 +299,38 @@ async fn signing_out_ends_the_session(db: Db) {
     );
 }
 
+/// The issuer-bridge contract is checked in as `docs/issuer-bridge.openapi.json`
+/// (regenerate with `cargo run -p legitka-server -- openapi --bridge`), and
+/// the university API's document has no stand-in or bridge operation.
+#[test]
+fn the_bridge_contract_is_checked_in_and_apart_from_the_api() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/issuer-bridge.openapi.json"
+    );
+    let checked_in = std::fs::read_to_string(path).expect("docs/issuer-bridge.openapi.json exists");
+    assert_eq!(
+        legitka_server::issuer::contract::openapi_json(),
+        checked_in,
+        "docs/issuer-bridge.openapi.json is stale: regenerate it"
+    );
+    let bridge: serde_json::Value = serde_json::from_str(&checked_in).unwrap();
+    for path in [
+        "/bridge/v1/orders",
+        "/bridge/v1/orders/{order_id}/invalidate",
+        "/issuer/v1/events",
+    ] {
+        assert!(
+            bridge["paths"][path].is_object(),
+            "{path} missing from the contract"
+        );
+    }
+    let api = legitka_server::routes::ApiDoc::openapi_value();
+    for path in api["paths"].as_object().unwrap().keys() {
+        assert!(path.starts_with("/api/v1/"), "{path} in the university API");
+    }
+}
+
 /// The served document is the checked-in one; regenerate with
 /// `cargo run -p legitka-server -- openapi > docs/openapi.json`.
 #[tokio::test]

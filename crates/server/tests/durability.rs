@@ -16,9 +16,9 @@ mod common;
 use common::{Db, database_url, postgres_available, rsa_pair};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use legitka_server::crypto::Secret;
 use legitka_emulators::fcm::FcmEmulator;
 use legitka_emulators::issuer::IssuerEmulator;
+use legitka_server::crypto::Secret;
 use legitka_server::settings::Settings;
 use legitka_server::state::AppState;
 use legitka_server::{auth, clock::SystemClock, import, pesel::Pesel};
@@ -108,7 +108,10 @@ async fn commands_survive_kill_9(db: Db) {
         if usize::try_from(ready).unwrap() == kept.len() && left == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{ready} ready, {left} commands left");
+        assert!(
+            Instant::now() < deadline,
+            "{ready} ready, {left} commands left"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let orders: Vec<(String, String)> = sqlx::query_as("SELECT id, status FROM orders")

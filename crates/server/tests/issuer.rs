@@ -173,8 +173,13 @@ async fn the_submit_carries_what_the_card_shows(db: Db) {
     .fetch_one(&app.state.db.pool)
     .await
     .unwrap();
-    assert_eq!((card.first_name.as_str(), card.pesel.as_str()), ("Anna", pesel.as_str()));
-    let birth = legitka_server::pesel::Pesel::parse(&pesel).unwrap().birth_date();
+    assert_eq!(
+        (card.first_name.as_str(), card.pesel.as_str()),
+        ("Anna", pesel.as_str())
+    );
+    let birth = legitka_server::pesel::Pesel::parse(&pesel)
+        .unwrap()
+        .birth_date();
     assert_eq!(card.birth_date, birth.to_string());
     assert_eq!(card.card_number.as_deref(), Some(album.as_str()));
     assert_eq!(card.university, "Uniwersytet Testowy");
@@ -225,9 +230,7 @@ async fn the_event_endpoint_keeps_to_the_contract(db: Db) {
     let app = spawn_app(db).await;
     let (_, order) = app.ready_order("anna").await;
     let url = format!("{}{EVENTS_PATH}", app.base);
-    let event = |status: &str, order_id: &str| {
-        json!({"event_id": "e1", "order_id": order_id, "status": status, "reason": null, "activation": null})
-    };
+    let event = |status: &str, order_id: &str| json!({"event_id": "e1", "order_id": order_id, "status": status, "reason": null, "activation": null});
     let send = |secret: &'static str, body: serde_json::Value| {
         app.http.post(&url).bearer_auth(secret).json(&body).send()
     };
@@ -237,21 +240,42 @@ async fn the_event_endpoint_keeps_to_the_contract(db: Db) {
         (status, body["code"].as_str().unwrap_or_default().to_owned())
     };
     // A wrong secret, an unknown order, a ready without codes, nonsense.
-    let r = send("not-the-secret", event("in_progress", &order.id)).await.unwrap();
-    assert_eq!(code(r).await, (StatusCode::UNAUTHORIZED, "unauthorized".into()));
-    let r = send(BRIDGE_SECRET, event("error", "no-such-order")).await.unwrap();
-    assert_eq!(code(r).await, (StatusCode::NOT_FOUND, "unknown_order".into()));
-    let r = send(BRIDGE_SECRET, event("ready", &order.id)).await.unwrap();
+    let r = send("not-the-secret", event("in_progress", &order.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(r).await,
+        (StatusCode::UNAUTHORIZED, "unauthorized".into())
+    );
+    let r = send(BRIDGE_SECRET, event("error", "no-such-order"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(r).await,
+        (StatusCode::NOT_FOUND, "unknown_order".into())
+    );
+    let r = send(BRIDGE_SECRET, event("ready", &order.id))
+        .await
+        .unwrap();
     assert_eq!(code(r).await.0, StatusCode::BAD_REQUEST);
     let r = send(BRIDGE_SECRET, json!({"what": 1})).await.unwrap();
-    assert_eq!(code(r).await, (StatusCode::BAD_REQUEST, "bad_request".into()));
+    assert_eq!(
+        code(r).await,
+        (StatusCode::BAD_REQUEST, "bad_request".into())
+    );
     // A repeat of what happened is fine; what no longer applies is a 409.
     let mut repeat = event("ready", &order.id);
-    repeat["activation"] = json!({"qr_payload": "MLEG1.00", "manual_code": "A", "activation_code": "1"});
+    repeat["activation"] =
+        json!({"qr_payload": "MLEG1.00", "manual_code": "A", "activation_code": "1"});
     let r = send(BRIDGE_SECRET, repeat).await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = send(BRIDGE_SECRET, event("in_progress", &order.id)).await.unwrap();
+    let r = send(BRIDGE_SECRET, event("in_progress", &order.id))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let token = app.sign_in("anna").await;
-    assert_eq!(app.me(&token).await.order.unwrap().status, OrderStatus::Ready);
+    assert_eq!(
+        app.me(&token).await.order.unwrap().status,
+        OrderStatus::Ready
+    );
 }

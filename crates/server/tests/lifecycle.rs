@@ -6,8 +6,8 @@ mod common;
 use common::{Db, TestApp, error_of, spawn_app};
 use legitka_server::admin::{self, Removal};
 use legitka_server::clock::DAY_MS;
-use legitka_testkit::Outcome;
 use legitka_server::startup::expire_due;
+use legitka_testkit::Outcome;
 use legitka_wire::{
     ActivationData, Actor, ErrorCode, OrderKind, OrderStatus, OrderView, REVOCATION_GRACE_MS,
     Reason, RevokeResponse, StudentAction, TimelineEntry,

@@ -6,13 +6,13 @@
 mod common;
 
 use common::{Db, TestApp, drain, ec_pair, rsa_pair, spawn_app, spawn_app_with};
+use legitka_emulators::apns::ApnsEmulator;
+use legitka_emulators::fcm::FcmEmulator;
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::apns::{ApnsSender, ApnsSettings};
-use legitka_emulators::apns::ApnsEmulator;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::fcm::{FcmSender, FcmSettings};
-use legitka_emulators::fcm::FcmEmulator;
 use legitka_wire::{ActivationData, OrderStatus, PushPlatform};
 use serde_json::json;
 use std::collections::HashMap;

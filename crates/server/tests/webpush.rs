@@ -7,11 +7,11 @@
 mod common;
 
 use common::{Db, TestApp, drain, ec_pair, error_of, spawn_app_with};
+use legitka_emulators::webpush::WebPushEmulator;
 use legitka_server::crypto::Secret;
 use legitka_server::push::Sender;
 use legitka_server::push::dispatcher::{Dispatcher, ExecutionOutcome};
 use legitka_server::push::webpush::{WebPushSender, WebPushSettings};
-use legitka_emulators::webpush::WebPushEmulator;
 use legitka_wire::{ActivationData, ErrorCode, OrderStatus, PushPlatform};
 use serde_json::json;
 use std::collections::HashMap;

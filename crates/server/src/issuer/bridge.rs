@@ -63,7 +63,12 @@ impl Bridge {
         Self { settings, http }
     }
 
-    async fn post<T: serde::Serialize + Sync>(&self, command_id: &str, path: &str, body: &T) -> Sent {
+    async fn post<T: serde::Serialize + Sync>(
+        &self,
+        command_id: &str,
+        path: &str,
+        body: &T,
+    ) -> Sent {
         let sent = self
             .http
             .post(format!("{}{path}", self.settings.url))
@@ -87,9 +92,10 @@ impl Bridge {
         }
         let after = retry_after(response.headers());
         let error: Option<BridgeError> = response.json().await.ok();
-        let said = error
-            .as_ref()
-            .map_or_else(|| status.to_string(), |e| format!("{status}: {}", e.message));
+        let said = error.as_ref().map_or_else(
+            || status.to_string(),
+            |e| format!("{status}: {}", e.message),
+        );
         match (status, error.map(|e| e.code)) {
             (StatusCode::CONFLICT, Some(BridgeErrorCode::Invalidated)) => Sent::AlreadyInvalidated,
             // A wrong secret is a setting to fix, not a poison command.
@@ -113,6 +119,9 @@ impl Issuer for Bridge {
         order_id: &'a str,
         body: &'a InvalidateOrder,
     ) -> BoxFuture<'a, Sent> {
-        Box::pin(async move { self.post(command_id, &invalidate_path(order_id), body).await })
+        Box::pin(async move {
+            self.post(command_id, &invalidate_path(order_id), body)
+                .await
+        })
     }
 }

@@ -15,7 +15,7 @@ use legitka_wire::{Actor, ErrorCode, OrderStatus, Reason};
 use std::sync::Arc;
 
 #[derive(Clone)]
-struct Hearing {
+pub(super) struct Hearing {
     orders: Orders,
     /// SHA-256 of the shared secret: compared without keeping it twice.
     secret_hash: Arc<String>,
@@ -23,10 +23,12 @@ struct Hearing {
 
 /// The route, for a server with an issuer bridge configured.
 pub fn router(orders: Orders, secret: &Secret<String>) -> Router {
-    Router::new().route(EVENTS_PATH, post(hear)).with_state(Hearing {
-        orders,
-        secret_hash: Arc::new(sha256_hex(secret.expose())),
-    })
+    Router::new()
+        .route(EVENTS_PATH, post(hear))
+        .with_state(Hearing {
+            orders,
+            secret_hash: Arc::new(sha256_hex(secret.expose())),
+        })
 }
 
 fn refuse(status: StatusCode, code: BridgeErrorCode, message: impl Into<String>) -> Response {
@@ -45,7 +47,11 @@ fn refuse(status: StatusCode, code: BridgeErrorCode, message: impl Into<String>)
         (status = 401, description = "no or a wrong shared secret", body = BridgeError),
         (status = 404, description = "no such order", body = BridgeError),
         (status = 409, description = "the order has moved on: do not retry", body = BridgeError)))]
-async fn hear(State(h): State<Hearing>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub(super) async fn hear(
+    State(h): State<Hearing>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -118,15 +124,26 @@ async fn apply(orders: &Orders, e: IssuerEvent) -> Result<(), Refusal> {
             BridgeErrorCode::UnknownOrder,
             "no such order".into(),
         )),
-        Err(AppError::Client { code, message }) if code == ErrorCode::InvalidTransition => {
+        Err(AppError::Client {
+            code: ErrorCode::InvalidTransition,
+            message,
+        }) => {
             // A repeat of an event already applied is fine.
             match orders.status_of(&e.order_id).await {
                 Ok(Some(now)) if now == target => Ok(()),
-                _ => Err(Refusal(StatusCode::CONFLICT, BridgeErrorCode::Conflict, message)),
+                _ => Err(Refusal(
+                    StatusCode::CONFLICT,
+                    BridgeErrorCode::Conflict,
+                    message,
+                )),
             }
         }
         Err(err) => {
-            tracing::error!(error = format!("{err:#}"), order_id = e.order_id, "issuer event failed");
+            tracing::error!(
+                error = format!("{err:#}"),
+                order_id = e.order_id,
+                "issuer event failed"
+            );
             Err(Refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 BridgeErrorCode::Unavailable,

@@ -10,6 +10,7 @@
 //! issuer de-duplicates on, so a retry after a lost answer is harmless.
 
 pub mod bridge;
+pub mod contract;
 pub mod events;
 
 use crate::clock::DAY_MS;
