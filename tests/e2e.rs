@@ -768,8 +768,7 @@ async fn every_other_flow_in_polish() {
     let _one = ONE_AT_A_TIME.lock().await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings =
-        Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
+    let settings = Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
     let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
         .await
         .unwrap();
