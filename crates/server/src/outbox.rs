@@ -43,8 +43,11 @@ pub enum ExecutionOutcome {
     DeadLettered,
     /// The provider said the token is dead: the device and its deliveries are gone.
     TokenDropped,
-    /// What the job was for is gone (the device signed out; the order moved on).
+    /// The device went away before its turn (signed out, unregistered).
     DeviceGone,
+    /// Nothing left to do: the order moved on before its command left, or
+    /// the issuer had already voided it.
+    Moot,
 }
 
 /// A claimed job: its id, how often it was tried, and its own columns.

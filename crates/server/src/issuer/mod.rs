@@ -141,12 +141,12 @@ impl Commands {
             match self.submission(&order_id, created_at).await? {
                 Some(order) => self.issuer.submit(&job.id, &order).await,
                 // Cancelled before it left: its invalidation follows.
-                None => return Ok(Step::Finished(ExecutionOutcome::DeviceGone)),
+                None => return Ok(Step::Finished(ExecutionOutcome::Moot)),
             }
         };
         Ok(match sent {
             Sent::Accepted => Step::Finished(ExecutionOutcome::Delivered),
-            Sent::AlreadyInvalidated => Step::Finished(ExecutionOutcome::DeviceGone),
+            Sent::AlreadyInvalidated => Step::Finished(ExecutionOutcome::Moot),
             Sent::Retry { after, error } => {
                 tracing::warn!(order_id, command, error, "issuer command to retry");
                 Step::Retry { after, error }
