@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-/// Loopback stand-ins for the issuer bridge with mObywatel (the push
-/// fakes are started by tests, which hold their keys).
+/// Loopback stand-ins for the issuer bridge with mObywatel and, when given
+/// the public keys the server's push credentials pair with, FCM, APNs and
+/// a Web Push service.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
@@ -28,6 +29,25 @@ struct Cli {
     /// Milliseconds from in progress to ready.
     #[arg(long, default_value_t = 5000)]
     ready_ms: u64,
+    /// FCM: the service account's public key (PEM); with --fcm-project and --fcm-client-email.
+    #[arg(long, requires_all = ["fcm_project", "fcm_client_email"])]
+    fcm_public_key: Option<PathBuf>,
+    #[arg(long)]
+    fcm_project: Option<String>,
+    #[arg(long)]
+    fcm_client_email: Option<String>,
+    /// APNs: the .p8 key's public half (PEM); with --apns-team and --apns-key-id.
+    #[arg(long, requires_all = ["apns_team", "apns_key_id"])]
+    apns_public_key: Option<PathBuf>,
+    #[arg(long)]
+    apns_team: Option<String>,
+    #[arg(long)]
+    apns_key_id: Option<String>,
+    #[arg(long, default_value = "pl.legitka.app")]
+    apns_topic: String,
+    /// Also run a Web Push service (subscriptions are made by the tests' API).
+    #[arg(long)]
+    webpush: bool,
 }
 
 #[tokio::main]
@@ -58,6 +78,31 @@ async fn main() -> anyhow::Result<()> {
     let issuer = IssuerEmulator::open(config, base_url).await?;
     println!("issuer={}", issuer.base_url);
     println!("mobywatel={}/mobywatel/activate", issuer.base_url);
+    // The fakes live as long as the process: kept here.
+    let mut fakes: Vec<Box<dyn std::any::Any>> = vec![];
+    if let (Some(key), Some(project), Some(email)) =
+        (&cli.fcm_public_key, &cli.fcm_project, &cli.fcm_client_email)
+    {
+        let pem = std::fs::read_to_string(key)?;
+        let fcm = legitka_emulators::fcm::FcmEmulator::start(project, email, &pem).await?;
+        println!("fcm={} fcm_token_uri={}", fcm.base_url, fcm.token_uri);
+        fakes.push(Box::new(fcm));
+    }
+    if let (Some(key), Some(team), Some(key_id)) =
+        (&cli.apns_public_key, &cli.apns_team, &cli.apns_key_id)
+    {
+        let pem = std::fs::read_to_string(key)?;
+        let apns =
+            legitka_emulators::apns::ApnsEmulator::start(team, key_id, &cli.apns_topic, &pem)
+                .await?;
+        println!("apns={}", apns.base_url);
+        fakes.push(Box::new(apns));
+    }
+    if cli.webpush {
+        let wp = legitka_emulators::webpush::WebPushEmulator::start().await?;
+        println!("webpush={}", wp.base_url);
+        fakes.push(Box::new(wp));
+    }
     axum::serve(listener, legitka_emulators::issuer::router(issuer)).await?;
     Ok(())
 }
