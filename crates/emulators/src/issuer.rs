@@ -111,6 +111,8 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, order_id TEXT NOT NULL, \
      seq INTEGER NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, \
      next_at INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS events_by_order ON events (order_id, seq)",
+    "CREATE INDEX IF NOT EXISTS events_due ON events (done, next_at)",
 ];
 
 impl IssuerEmulator {
@@ -127,6 +129,7 @@ impl IssuerEmulator {
         let options = SqliteConnectOptions::from_str(&config.database_url)?
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
         let memory = config.database_url.contains(":memory:");
         let db = SqlitePoolOptions::new()

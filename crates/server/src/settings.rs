@@ -104,7 +104,7 @@ impl Settings {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://legitka.db")?
             .set_default("eligibility", "seeds")?
-            .set_default("issuer_workers", 2)?
+            .set_default("issuer_workers", 4)?
             .set_default("session_ttl_days", 30)?
             .set_default("access_ttl_minutes", 15)?
             .set_default("card_validity_days", 183)?
@@ -249,7 +249,7 @@ impl Settings {
             eligibility: Policy::Seeds,
             issuer: None,
             public_url: None,
-            issuer_workers: 2,
+            issuer_workers: 4,
             // Tests move the clock by months; sessions must outlive that
             // (tests of expiry set these shorter).
             session_ttl: Duration::from_secs(400 * 24 * 3600),
