@@ -6,7 +6,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use legitka_emulators::issuer::{IssuerConfig, IssuerEmulator, MAX_WRONG_CODES};
-use legitka_wire::bridge::{IssuerEvent, IssuerStatus};
+use legitka_wire::bridge::{IssuedCodes, IssuerEvent, IssuerStatus};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -141,18 +141,8 @@ async fn commands_keep_to_the_contract() {
 #[tokio::test]
 async fn invalidation_is_final_and_voids_the_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = stand_in(&dir).await;
-    let (callback, heard) = receiver().await;
-    let k = |s: &str| Some(s.to_owned());
-    command(
-        &issuer,
-        "/bridge/v1/orders",
-        SECRET,
-        k("a").as_deref(),
-        &submit("o1", &callback),
-    )
-    .await;
-    let codes = wait_for(&heard, 2).await[1].activation.clone().unwrap();
+    let (issuer, _, codes) = ready_order(&dir).await;
+    let callback = "http://127.0.0.1:9/events";
     let void = json!({"reason": "lost_phone"});
     let (s, e) = command(
         &issuer,
@@ -183,7 +173,7 @@ async fn invalidation_is_final_and_voids_the_codes() {
         "/bridge/v1/orders",
         SECRET,
         Some("d"),
-        &submit("o2", &callback),
+        &submit("o2", callback),
     )
     .await;
     assert_eq!(
@@ -209,20 +199,21 @@ async fn legitka_emulators_activate(
     (status, body["code"].as_str().unwrap_or("").to_owned())
 }
 
+/// A stand-in with order `o1` submitted and ready: its events and codes.
+async fn ready_order(dir: &tempfile::TempDir) -> (Arc<IssuerEmulator>, Heard, IssuedCodes) {
+    let issuer = stand_in(dir).await;
+    let (callback, heard) = receiver().await;
+    let order = submit("o1", &callback);
+    let (s, _) = command(&issuer, "/bridge/v1/orders", SECRET, Some("a"), &order).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let codes = wait_for(&heard, 2).await[1].activation.clone().unwrap();
+    (issuer, heard, codes)
+}
+
 #[tokio::test]
 async fn a_code_typed_wrong_five_times_is_locked() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = stand_in(&dir).await;
-    let (callback, heard) = receiver().await;
-    command(
-        &issuer,
-        "/bridge/v1/orders",
-        SECRET,
-        Some("a"),
-        &submit("o1", &callback),
-    )
-    .await;
-    let codes = wait_for(&heard, 2).await[1].activation.clone().unwrap();
+    let (issuer, heard, codes) = ready_order(&dir).await;
     let wrong = if codes.activation_code == "00000000" {
         "11111111"
     } else {
@@ -252,17 +243,7 @@ async fn a_code_typed_wrong_five_times_is_locked() {
 #[tokio::test]
 async fn the_right_code_activates_once_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = stand_in(&dir).await;
-    let (callback, heard) = receiver().await;
-    command(
-        &issuer,
-        "/bridge/v1/orders",
-        SECRET,
-        Some("a"),
-        &submit("o1", &callback),
-    )
-    .await;
-    let codes = wait_for(&heard, 2).await[1].activation.clone().unwrap();
+    let (issuer, heard, codes) = ready_order(&dir).await;
     let typed = codes.manual_code.replace('-', " ").to_lowercase();
     let r = legitka_emulators_activate(&issuer, &typed, &codes.activation_code).await;
     assert_eq!(r.0, StatusCode::OK);

@@ -7,7 +7,6 @@ use legitka_wire::bridge::{
     BridgeError, CardData, CommandAccepted, InvalidateOrder, IssuedCodes, IssuerEvent, SubmitOrder,
 };
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 /// Submit an order: issue the card it describes. Answered 202 once taken;
 /// the outcome comes later as events to `callback_url`.
@@ -53,22 +52,9 @@ fn invalidate_order() {}
     ),
     paths(submit_order, invalidate_order, super::events::hear),
     components(schemas(CardData, IssuedCodes, IssuerEvent)),
-    modifiers(&Bearer)
+    modifiers(&crate::routes::BearerAuth)
 )]
 pub struct BridgeDoc;
-
-struct Bearer;
-
-impl utoipa::Modify for Bearer {
-    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
-        if let Some(c) = api.components.as_mut() {
-            c.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
 
 /// The document as checked in: pretty JSON with a final newline.
 pub fn openapi_json() -> String {

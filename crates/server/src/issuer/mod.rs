@@ -139,9 +139,11 @@ impl Commands {
         } else {
             let created_at: i64 = job.row.try_get("created_at")?;
             match self.submission(&order_id, created_at).await? {
-                Some(order) => self.issuer.submit(&job.id, &order).await,
+                Ok(Some(order)) => self.issuer.submit(&job.id, &order).await,
                 // Cancelled before it left: its invalidation follows.
-                None => return Ok(Step::Finished(ExecutionOutcome::Moot)),
+                Ok(None) => return Ok(Step::Finished(ExecutionOutcome::Moot)),
+                // The registry cannot describe the card: no retry will help.
+                Err(why) => Sent::Refused(why),
             }
         };
         Ok(match sent {
@@ -159,8 +161,13 @@ impl Commands {
     }
 
     /// The submit of a pending order, with what its card shows as the
-    /// registry has it now; `None` when the order is no longer pending.
-    async fn submission(&self, order_id: &str, created_at: i64) -> AppResult<Option<SubmitOrder>> {
+    /// registry has it now; `None` when the order is no longer pending; a
+    /// sentence when the registry's record cannot make a card.
+    async fn submission(
+        &self,
+        order_id: &str,
+        created_at: i64,
+    ) -> AppResult<Result<Option<SubmitOrder>, String>> {
         let row = sqlx::query(
             "SELECT o.kind, s.first_name, s.last_name, s.pesel, s.album_number, s.els_number, \
              s.els_valid_until FROM orders o JOIN students s ON s.id = o.student_id \
@@ -169,16 +176,20 @@ impl Commands {
         .bind(order_id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else {
+            return Ok(Ok(None));
+        };
         let kind: String = row.try_get("kind")?;
         let pesel: Option<String> = row.try_get("pesel")?;
-        let pesel = Pesel::parse(pesel.as_deref().unwrap_or_default())
-            .map_err(|e| anyhow::anyhow!("the registry's PESEL of order {order_id}: {e}"))?;
+        let pesel = match Pesel::parse(pesel.as_deref().unwrap_or_default()) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(format!("the registry's PESEL: {e}"))),
+        };
         let els_until: Option<i64> = row.try_get("els_valid_until")?;
         // The ELS's date is the day after its last day.
         let valid_until =
             els_until.map_or(created_at + self.default_card_validity_ms, |e| e - DAY_MS);
-        Ok(Some(SubmitOrder {
+        Ok(Ok(Some(SubmitOrder {
             order_id: order_id.to_owned(),
             kind: OrderKind::parse(&kind)
                 .ok_or_else(|| anyhow::anyhow!("unknown order kind {kind:?}"))?,
@@ -195,6 +206,6 @@ impl Commands {
                 photo_jpeg_base64: None,
             },
             callback_url: self.callback_url.clone(),
-        }))
+        })))
     }
 }

@@ -87,7 +87,8 @@ pub fn router(state: AppState) -> Router {
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// The bearer scheme every authenticated operation names (also the bridge contract's).
+pub(crate) struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
