@@ -213,7 +213,7 @@ async fn ready_order(dir: &tempfile::TempDir) -> (Arc<IssuerEmulator>, Heard, Is
 #[tokio::test]
 async fn a_code_typed_wrong_five_times_is_locked() {
     let dir = tempfile::tempdir().unwrap();
-    let (issuer, heard, codes) = ready_order(&dir).await;
+    let (issuer, _, codes) = ready_order(&dir).await;
     let wrong = if codes.activation_code == "00000000" {
         "11111111"
     } else {

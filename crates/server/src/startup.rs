@@ -73,7 +73,9 @@ impl Application {
                 tokio::spawn(outbox.run());
             }
         }
-        let router = router.layer(TraceLayer::new_for_http());
+        let router = router
+            .layer(axum::middleware::from_fn(routes::run_to_completion))
+            .layer(TraceLayer::new_for_http());
         spawn_sweeper(state.clone());
         if state.db.backend == Backend::Postgres {
             let origin = uuid::Uuid::new_v4().to_string();

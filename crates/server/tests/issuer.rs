@@ -43,6 +43,8 @@ async fn post_and_hang_up(app: &TestApp, path: &str, token: &str, key: Option<&s
 }
 
 /// The newest order, once whatever the hung-up request did has settled.
+/// (This read also fails if a hung-up request committed without telling
+/// the read cache: a handler cut between its commit and its announcement.)
 async fn settled(app: &TestApp, token: &str) -> Option<legitka_wire::OrderView> {
     tokio::time::sleep(Duration::from_millis(30)).await;
     app.me(token).await.order
@@ -66,7 +68,13 @@ async fn hang_ups_lose_no_submit_and_no_cancel(db: Db) {
                 .send()
                 .await
                 .unwrap();
-            assert!(r.status().is_success(), "{}", r.status());
+            let status = r.status();
+            assert!(
+                status.is_success(),
+                "{status} {} {:?} {cancelled:?}",
+                r.text().await.unwrap(),
+                app.me(&token).await.order
+            );
         }
         // A replay of a committed key answers the first result …
         let r = app
@@ -84,7 +92,15 @@ async fn hang_ups_lose_no_submit_and_no_cancel(db: Db) {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
+            // Refused only if the hung-up cancel got there first after all.
+            let now = app.me(&token).await.order.unwrap();
+            assert!(
+                r.status() == StatusCode::OK || now.status == OrderStatus::Cancelled,
+                "{} {:?} {:?}",
+                r.status(),
+                now,
+                order
+            );
         }
         cancelled.push(order.id);
     }

@@ -3,6 +3,7 @@
 //! a university's system or a ministry connector implements, and the event
 //! callback this server implements. The types are `legitka_wire::bridge`.
 
+use crate::routes::BearerAuth;
 use legitka_wire::bridge::{
     BridgeError, CardData, CommandAccepted, InvalidateOrder, IssuedCodes, IssuerEvent, SubmitOrder,
 };
@@ -52,7 +53,7 @@ fn invalidate_order() {}
     ),
     paths(submit_order, invalidate_order, super::events::hear),
     components(schemas(CardData, IssuedCodes, IssuerEvent)),
-    modifiers(&crate::routes::BearerAuth)
+    modifiers(&BearerAuth)
 )]
 pub struct BridgeDoc;
 

@@ -116,3 +116,28 @@ pub fn openapi_json() -> String {
     s.push('\n');
     s
 }
+
+/// A request that changes something runs to completion even when the
+/// client hangs up mid-way: the handler runs in a task of its own, so a
+/// commit is always followed by what comes after it (the read cache's
+/// bump, the outboxes' wake-up, the live streams). Reads are left to be
+/// dropped with their connection.
+pub async fn run_to_completion(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            AppError::Unexpected(anyhow::anyhow!("a request's task failed: {e}")).into_response()
+        }
+    }
+}
