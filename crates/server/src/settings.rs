@@ -67,6 +67,8 @@ struct Raw {
     database_url: String,
     activation_key: Option<String>,
     eligibility: String,
+    /// Which issuer adapter: `bridge` (the USOS gateway comes next).
+    issuer: String,
     issuer_url: Option<String>,
     issuer_secret_file: Option<std::path::PathBuf>,
     public_url: Option<String>,
@@ -104,6 +106,7 @@ impl Settings {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://legitka.db")?
             .set_default("eligibility", "seeds")?
+            .set_default("issuer", "bridge")?
             .set_default("issuer_workers", 4)?
             .set_default("session_ttl_days", 30)?
             .set_default("access_ttl_minutes", 15)?
@@ -186,6 +189,11 @@ impl Settings {
                 anyhow::bail!("Web Push needs webpush_vapid_key_file and webpush_contact together")
             }
         };
+        anyhow::ensure!(
+            raw.issuer == "bridge",
+            "unknown issuer adapter {:?} (bridge)",
+            raw.issuer
+        );
         let issuer = match (raw.issuer_url, raw.issuer_secret_file) {
             (Some(url), Some(file)) => Some(BridgeSettings::new(
                 &url,
@@ -293,6 +301,15 @@ mod tests {
         assert!(
             Settings::load(Some(f.path()), false).is_err(),
             "no key outside the demo"
+        );
+
+        let usos = toml("issuer = \"smoke-signals\"\n");
+        let err = Settings::load(Some(usos.path()), true).unwrap_err();
+        assert!(format!("{err:#}").contains("smoke-signals"), "{err:#}");
+        let half = toml("issuer_url = \"http://127.0.0.1:1\"\n");
+        assert!(
+            Settings::load(Some(half.path()), true).is_err(),
+            "a URL without a secret"
         );
 
         let bad = toml("eligibility = \"sometimes\"\n");

@@ -125,3 +125,31 @@ impl Issuer for Bridge {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BridgeSettings;
+
+    #[test]
+    fn personal_data_leaves_only_over_https_or_to_this_machine() {
+        let secret = || "s".repeat(16);
+        assert!(BridgeSettings::new("https://bridge.uczelnia.example", secret()).is_ok());
+        for local in ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"] {
+            assert!(BridgeSettings::new(local, secret()).is_ok(), "{local}");
+        }
+        for refused in [
+            "http://bridge.uczelnia.example",
+            "http://10.0.0.1",
+            "ftp://x",
+            "bridge",
+        ] {
+            assert!(BridgeSettings::new(refused, secret()).is_err(), "{refused}");
+        }
+        assert!(BridgeSettings::new("https://b.example", "short".into()).is_err());
+        let s = BridgeSettings::new("https://b.example/", format!("{}\n", secret())).unwrap();
+        assert_eq!(
+            (s.url.as_str(), s.secret.expose().len()),
+            ("https://b.example", 16)
+        );
+    }
+}
