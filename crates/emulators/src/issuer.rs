@@ -15,7 +15,7 @@
 //! activation data and the card data are sealed there, and codes are found
 //! by keyed hashes, never stored in the clear.
 
-use crate::push::{listen, serve_on};
+use crate::push::{listen, now_ms, serve_on};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -94,10 +94,6 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
         h.update(p);
     }
     hex::encode(h.finalize())
-}
-
-fn wall_ms() -> i64 {
-    crate::push::now_ms()
 }
 
 const SCHEMA: &[&str] = &[
@@ -365,7 +361,7 @@ impl IssuerEmulator {
         .bind(order_id)
         .bind(order_id)
         .bind(self.seal(&serde_json::to_vec(&event)?))
-        .bind(wall_ms())
+        .bind(now_ms())
         .execute(&self.db)
         .await?;
         self.wake_events.notify_one();
@@ -401,7 +397,7 @@ impl IssuerEmulator {
              (SELECT 1 FROM events p WHERE p.order_id = e.order_id AND p.done = 0 AND p.seq < e.seq) \
              ORDER BY e.next_at LIMIT 32",
         )
-        .bind(wall_ms())
+        .bind(now_ms())
         .fetch_all(&self.db)
         .await?;
         if due.is_empty() {
@@ -438,7 +434,7 @@ impl IssuerEmulator {
             } else {
                 let backoff = 50i64 << attempts.clamp(0, 8);
                 sqlx::query("UPDATE events SET attempts = attempts + 1, next_at = ? WHERE id = ?")
-                    .bind(wall_ms() + backoff)
+                    .bind(now_ms() + backoff)
                     .bind(&id)
                     .execute(&self.db)
                     .await?;
