@@ -21,7 +21,7 @@ pub fn status_changed<R: Runtime>(app: &AppHandle<R>, order: &OrderView) {
     if !prefs.notifications || order.status == OrderStatus::Pending {
         return;
     }
-    let texts = notice::texts("order_status", order.status, prefs.locale);
+    let texts = notice::texts(notice::NoticeKind::OrderStatus, order.status, prefs.locale);
     let body = if order.status == OrderStatus::Ready && order.reveals_left > 0 {
         format!(
             "{} {}",

@@ -47,15 +47,15 @@ pub fn views_left(left: u8, expires_at: i64) -> String {
     )
 }
 
-/// The mObywatel steps (seeds 001, 002, 003), shown beside the codes.
+/// The mObywatel steps (as the universities' help pages give them: `docs/rules.md`), shown beside the codes.
 pub fn mobywatel_steps() -> Vec<String> {
     (1..=6).map(|i| t(&format!("mobywatel-step-{i}"))).collect()
 }
 
 /// Every message id the UI builds from a code: both languages must have each.
 pub fn code_ids() -> Vec<String> {
-    let statuses = std::iter::once(None).chain(OrderStatus::ALL.into_iter().map(Some));
-    let mut ids: Vec<String> = ErrorCode::ALL.into_iter().map(error_id).collect();
+    let statuses = std::iter::once(None).chain(OrderStatus::ALL.iter().copied().map(Some));
+    let mut ids: Vec<String> = ErrorCode::ALL.iter().copied().map(error_id).collect();
     for s in statuses {
         ids.push(format!("status-{}", status_key(s)));
         ids.push(format!("hint-{}", status_key(s)));
@@ -64,7 +64,7 @@ pub fn code_ids() -> Vec<String> {
         ids.push(format!("check-{}", c.as_str()));
         ids.push(format!("check-{}-fix", c.as_str()));
     }
-    ids.extend(Reason::ALL.map(|r| format!("reason-{}", r.as_str())));
+    ids.extend(Reason::ALL.iter().map(|r| format!("reason-{}", r.as_str())));
     ids.extend((1..=6).map(|i| format!("mobywatel-step-{i}")));
     ids
 }

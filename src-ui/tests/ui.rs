@@ -299,12 +299,12 @@ fn every_code_and_status_has_a_sentence_in_both_languages() {
     use legitka_wire::{ErrorCode, Locale, OrderStatus};
     for locale in [Locale::Pl, Locale::En] {
         set_locale(locale);
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             let s = error_sentence(code);
             assert!(s.ends_with('.'), "{locale:?} {code:?}: {s}");
             assert!(!s.contains('_') && !s.contains('{'), "{code:?}");
         }
-        for status in OrderStatus::ALL {
+        for &status in OrderStatus::ALL {
             assert!(!status_label(Some(status)).starts_with("status-"));
             assert!(status_hint(Some(status)).ends_with('.'));
         }

@@ -4,7 +4,9 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use legitka_wire::ErrorCode;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a student left the list (as `students.removal_reason` records it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Removal {
     Graduated,
     Removed,
@@ -12,10 +14,7 @@ pub enum Removal {
 
 impl Removal {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Graduated => "graduated",
-            Self::Removed => "removed",
-        }
+        self.into()
     }
 }
 
@@ -54,7 +53,7 @@ pub async fn extend_els(state: &AppState, username: &str, valid_until: i64) -> A
 
 /// Graduation or removal from the student list: no longer active; orders on
 /// the way are cancelled and their codes voided; a card in use stays valid
-/// one month (seed 002).
+/// one month (`docs/rules.md`).
 pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> AppResult<()> {
     let now = state.clock.now_ms();
     let id: String = sqlx::query_scalar(
@@ -75,7 +74,7 @@ pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> A
 
 /// A student and their orders, for the IT team's eyes. The PESEL is masked.
 pub async fn show(state: &AppState, username: &str) -> AppResult<String> {
-    use crate::domain::eligibility;
+    use crate::orders::eligibility;
     use std::fmt::Write;
     let s = crate::registry::by_username(&state.db.pool, username)
         .await?

@@ -111,10 +111,7 @@ async fn revoke_session(tx: &mut Tx, session_id: &str, now: i64) -> AppResult<Ve
         .bind(session_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM devices WHERE session_id = $1")
-        .bind(session_id)
-        .execute(&mut **tx)
-        .await?;
+    crate::push::store::forget_session(tx, session_id).await?;
     drop_access_tokens(tx, session_id).await
 }
 

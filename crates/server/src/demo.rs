@@ -3,7 +3,7 @@
 
 use crate::auth::hash_password;
 use crate::clock::DAY_MS;
-use crate::domain::eligibility::StudyLevel;
+use crate::orders::eligibility::StudyLevel;
 use crate::pesel::Pesel;
 use crate::registry::{self, NewStudent};
 use crate::state::AppState;

@@ -3,8 +3,8 @@
 //! Good files are applied in one transaction (new usernames inserted,
 //! known ones updated: the semester's sync).
 
-use crate::domain::eligibility::StudyLevel;
 use crate::error::AppError;
+use crate::orders::eligibility::StudyLevel;
 use crate::pesel::Pesel;
 use crate::registry::NewStudent;
 use crate::state::AppState;

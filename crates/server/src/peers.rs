@@ -1,10 +1,9 @@
 //! Server processes sharing one PostgreSQL hear each other's order changes
-//! through LISTEN/NOTIFY: a change committed by one instance reaches the
-//! SSE clients, read cache and push dispatcher of every other instance at
-//! once. (An SQLite deployment is one process.)
+//! through LISTEN/NOTIFY: a change committed by one instance enters the
+//! change feed (`feed`) of every other instance at once, and from there its
+//! read cache, outboxes and live streams. (An SQLite deployment is one process.)
 
-use crate::domain::orders::Orders;
-use legitka_wire::OrderView;
+use crate::feed::{Change, ChangeFeed, PeerSender};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tokio::sync::mpsc;
@@ -17,10 +16,8 @@ const BATCH: usize = 16;
 struct Batch {
     /// The process that made the changes; it ignores its own.
     origin: String,
-    changes: Vec<(String, OrderView)>,
+    changes: Vec<Change>,
 }
-
-pub type PeerSender = mpsc::UnboundedSender<(String, OrderView)>;
 
 /// Starts telling the other instances of this process's committed changes.
 pub fn spawn_sender(pool: AnyPool, origin: String) -> PeerSender {
@@ -49,7 +46,7 @@ pub fn spawn_sender(pool: AnyPool, origin: String) -> PeerSender {
 }
 
 /// Hears the other instances' changes and hands them to this one's listeners.
-pub async fn listen(database_url: String, origin: String, orders: Orders) {
+pub async fn listen(database_url: String, origin: String, feed: ChangeFeed) {
     let mut listener = loop {
         match sqlx::postgres::PgListener::connect(&database_url).await {
             Ok(mut l) => match l.listen(CHANNEL).await {
@@ -68,7 +65,7 @@ pub async fn listen(database_url: String, origin: String, orders: Orders) {
                     continue;
                 };
                 if batch.origin != origin {
-                    orders.heard_from_peer(batch.changes);
+                    feed.heard_from_peer(batch.changes);
                 }
             }
             Err(e) => {

@@ -1,7 +1,7 @@
 //! The student registry the university feeds us.
 
-use crate::domain::eligibility::{RegistryFacts, StudyLevel};
 use crate::error::AppResult;
+use crate::orders::eligibility::{RegistryFacts, StudyLevel};
 use legitka_wire::StudentSummary;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};

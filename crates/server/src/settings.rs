@@ -3,8 +3,8 @@
 //! Secrets are wrapped so they cannot be printed by accident.
 
 use crate::crypto::Secret;
-use crate::domain::eligibility::Policy;
 use crate::issuer::bridge::BridgeSettings;
+use crate::orders::eligibility::Policy;
 use crate::push::apns::ApnsSettings;
 use crate::push::fcm::FcmSettings;
 use crate::push::webpush::WebPushSettings;
@@ -105,7 +105,7 @@ impl Settings {
             .set_default("university_name", "Uniwersytet Demo")?
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://legitka.db")?
-            .set_default("eligibility", "seeds")?
+            .set_default("eligibility", "els-required")?
             .set_default("issuer", "bridge")?
             .set_default("issuer_workers", 4)?
             .set_default("session_ttl_days", 30)?
@@ -222,7 +222,7 @@ impl Settings {
             activation_key: Secret::new(activation_key),
             eligibility: Policy::parse(&raw.eligibility).with_context(|| {
                 format!(
-                    "unknown eligibility policy {:?} (seeds or no-els-2025)",
+                    "unknown eligibility policy {:?} (els-required or statutory-2025)",
                     raw.eligibility
                 )
             })?,
@@ -254,7 +254,7 @@ impl Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
             activation_key: Secret::new("42".repeat(32)),
-            eligibility: Policy::Seeds,
+            eligibility: Policy::ElsRequired,
             issuer: None,
             public_url: None,
             issuer_workers: 4,
@@ -290,11 +290,12 @@ mod tests {
     // setting variables in-process would need `unsafe`.
     #[test]
     fn file_over_defaults_and_the_key_rule() {
-        let f =
-            toml("bind = \"127.0.0.1:9000\"\neligibility = \"no-els-2025\"\nissuer_workers = 7\n");
+        let f = toml(
+            "bind = \"127.0.0.1:9000\"\neligibility = \"statutory-2025\"\nissuer_workers = 7\n",
+        );
         let s = Settings::load(Some(f.path()), true).unwrap();
         assert_eq!(s.bind, "127.0.0.1:9000".parse().unwrap());
-        assert_eq!(s.eligibility, Policy::NoEls2025);
+        assert_eq!(s.eligibility, Policy::Statutory2025);
         assert_eq!(s.issuer_workers, 7);
         assert!(s.issuer.is_none(), "no issuer unless configured");
         assert_eq!(s.activation_key.expose(), DEMO_ACTIVATION_KEY);

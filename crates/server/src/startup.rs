@@ -63,7 +63,7 @@ impl Application {
             };
             let mut outbox =
                 Outbox::with_handler(state.db.clone(), Arc::clone(&state.clock), commands)
-                    .with_wakeup(state.orders.issuer_wakeup());
+                    .with_wakeup(state.feed.issuer_wakeup());
             // An issuer outage may last hours: keep trying, at most every 10 minutes.
             outbox.max_attempts = 40;
             outbox.max_backoff = std::time::Duration::from_secs(600);
@@ -80,11 +80,11 @@ impl Application {
         if state.db.backend == Backend::Postgres {
             let origin = uuid::Uuid::new_v4().to_string();
             let sender = peers::spawn_sender(state.db.pool.clone(), origin.clone());
-            state.orders.tell_peers(sender);
+            state.feed.tell_peers(sender);
             tokio::spawn(peers::listen(
                 state.settings.database_url.clone(),
                 origin,
-                state.orders.clone(),
+                state.feed.clone(),
             ));
         }
         let mut senders: HashMap<PushPlatform, Arc<dyn Sender>> = HashMap::new();
@@ -100,7 +100,7 @@ impl Application {
         if !senders.is_empty() && state.settings.push_workers > 0 {
             let mut dispatcher =
                 Dispatcher::new(state.db.clone(), Arc::clone(&state.clock), senders)
-                    .with_wakeup(state.orders.outbox_wakeup());
+                    .with_wakeup(state.feed.push_wakeup());
             dispatcher.workers = state.settings.push_workers;
             tokio::spawn(dispatcher.run());
         }

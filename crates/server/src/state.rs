@@ -2,7 +2,8 @@ use crate::cache::ReadCache;
 use crate::clock::Clock;
 use crate::crypto::SecretBox;
 use crate::db::Db;
-use crate::domain::orders::Orders;
+use crate::feed::ChangeFeed;
+use crate::orders::Orders;
 use crate::ratelimit::Limits;
 use crate::settings::Settings;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub orders: Orders,
+    /// Committed order changes, for whoever must hear of them.
+    pub feed: ChangeFeed,
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
     pub cache: Arc<ReadCache>,
@@ -27,18 +30,22 @@ impl AppState {
         let validity =
             i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
         let cache = Arc::new(ReadCache::new(settings.read_cache_ttl));
+        let feed = ChangeFeed::new(Arc::clone(&cache));
         let orders = Orders::new(
             db.clone(),
             Arc::clone(&clock),
             secrets,
-            validity,
+            feed.clone(),
             Arc::clone(&cache),
+            settings.eligibility,
+            validity,
         );
         let limits = Arc::new(Limits::new(settings.rates));
         let state = Self {
             db,
             clock,
             orders,
+            feed,
             settings: Arc::new(settings),
             limits,
             cache,

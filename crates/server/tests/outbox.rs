@@ -206,7 +206,7 @@ async fn reminders(app: &TestApp, username: &str) -> Vec<(String, i64)> {
     sqlx::query_as(
         "SELECT n.kind, (SELECT COUNT(*) FROM deliveries x WHERE x.notice_id = n.id) \
          FROM notices n JOIN students s ON s.id = n.student_id \
-         WHERE s.username = $1 AND n.kind <> 'status' ORDER BY n.created_at, n.kind",
+         WHERE s.username = $1 AND n.kind <> 'order_status' ORDER BY n.created_at, n.kind",
     )
     .bind(username)
     .fetch_all(&app.state.db.pool)

@@ -5,25 +5,128 @@
 //! the wasm UI. Times on the wire are Unix milliseconds (UTC).
 
 use serde::{Deserialize, Serialize};
-
 pub mod bridge;
 pub mod notice;
 #[cfg(feature = "qr")]
 pub mod qr;
 
+/// The string forms of the wire enums come from one derive (strum, with the
+/// same snake_case serde writes; a test checks they agree): the name on the
+/// wire and in the database (`as_str`), the way back (`parse`) and every
+/// variant in declaration order (`ALL`).
+macro_rules! wire_names {
+    ($($t:ty),* $(,)?) => {$(
+        impl $t {
+            pub const ALL: &'static [$t] = <$t as strum::VariantArray>::VARIANTS;
+
+            /// The stable name used on the wire and in the database.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                s.parse().ok()
+            }
+        }
+    )*};
+}
+
+wire_names!(
+    OrderStatus,
+    ErrorCode,
+    CheckCode,
+    OrderKind,
+    Reason,
+    Actor,
+    StudentAction,
+    PushPlatform,
+    Locale,
+    notice::NoticeKind,
+);
+
 /// Path prefix of the versioned student API.
 pub const API_PREFIX: &str = "/api/v1";
 
-/// How many times the activation data of one order may be revealed (seed 000).
+/// The student API's routes under [`API_PREFIX`]: the server routes them,
+/// the app shell calls them (a server test checks the API document names
+/// exactly these).
+pub mod paths {
+    pub const SESSION: &str = "/session";
+    pub const SESSION_REFRESH: &str = "/session/refresh";
+    pub const SESSION_PAIR: &str = "/session/pair";
+    pub const UNIVERSITY: &str = "/university";
+    pub const ME: &str = "/me";
+    pub const ORDERS: &str = "/orders";
+    pub const REVEAL: &str = "/orders/current/reveal";
+    pub const CANCEL: &str = "/orders/current/cancel";
+    pub const REVOKE: &str = "/orders/current/revoke";
+    pub const RESUBMIT: &str = "/orders/current/resubmit";
+    pub const REPLACE: &str = "/orders/current/replace";
+    /// With the order's id for `{id}`: [`timeline`].
+    pub const TIMELINE: &str = "/orders/{id}/timeline";
+    pub const EVENTS: &str = "/events";
+    pub const DEVICES: &str = "/devices";
+    /// The API document itself (not one of its operations).
+    pub const OPENAPI: &str = "/openapi.json";
+
+    /// Every operation's path, as the API document lists them.
+    pub const OPERATIONS: [&str; 14] = [
+        SESSION,
+        SESSION_REFRESH,
+        SESSION_PAIR,
+        UNIVERSITY,
+        ME,
+        ORDERS,
+        REVEAL,
+        CANCEL,
+        REVOKE,
+        RESUBMIT,
+        REPLACE,
+        TIMELINE,
+        EVENTS,
+        DEVICES,
+    ];
+
+    /// One order's history.
+    pub fn timeline(order_id: &str) -> String {
+        TIMELINE.replace("{id}", order_id)
+    }
+}
+
+/// The names of the events on the live stream (`GET /api/v1/events`, SSE).
+pub mod live {
+    /// An order changed; the data is a [`StatusEvent`](super::StatusEvent).
+    /// A stream opens with one for the current order.
+    pub const STATUS: &str = "status";
+    /// A stream opens with this when the student has no order yet.
+    pub const HELLO: &str = "hello";
+    /// The stream fell behind: read the whole state again.
+    pub const RESYNC: &str = "resync";
+}
+
+/// How many times the activation data of one order may be revealed (`docs/rules.md`, "The activation data").
 pub const MAX_REVEALS: u8 = 3;
 
-/// After revocation the card may stay valid this long (seed 004): 24 hours.
+/// After revocation the card may stay valid this long (`docs/rules.md`, "Revocation"): 24 hours.
 pub const REVOCATION_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// The life cycle of an mLegitymacja order, as USOSweb names it (seed 001).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The life cycle of an mLegitymacja order, as USOSweb names it (`docs/rules.md`, "The order's life").
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// "oczekujący": accepted, not yet taken by the issuer.
     Pending,
@@ -46,51 +149,39 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 9] = [
-        Self::Pending,
-        Self::InProgress,
-        Self::Ready,
-        Self::Received,
-        Self::ReturnedForCorrection,
-        Self::Error,
-        Self::Cancelled,
-        Self::Revoked,
-        Self::Expired,
-    ];
-
-    /// The stable name used on the wire and in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::InProgress => "in_progress",
-            Self::Ready => "ready",
-            Self::Received => "received",
-            Self::ReturnedForCorrection => "returned_for_correction",
-            Self::Error => "error",
-            Self::Cancelled => "cancelled",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// An open order blocks a new one: the student already has a card on the way or in hand.
+    /// An open order is the student's current one: on its way, ready, in
+    /// use, or returned for correction. It blocks a new order unless it may
+    /// give way to one (views spent, data or card expired, ELS extended).
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            Self::Pending | Self::InProgress | Self::Ready | Self::Received
+            Self::Pending
+                | Self::InProgress
+                | Self::Ready
+                | Self::Received
+                | Self::ReturnedForCorrection
         )
     }
 }
 
 /// Stable machine codes for every error the API or the app shell reports.
 /// Clients translate them; the `message` beside them is for logs and developers.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
     InvalidCredentials,
@@ -114,53 +205,6 @@ pub enum ErrorCode {
     ServerUnreachable,
     /// App shell only: the server answered something that is not our API.
     BadResponse,
-}
-
-impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
-        Self::BadRequest,
-        Self::InvalidCredentials,
-        Self::InvalidPairingCode,
-        Self::Unauthorized,
-        Self::NotFound,
-        Self::NotEligible,
-        Self::OrderExists,
-        Self::NoOrder,
-        Self::NotReady,
-        Self::InvalidTransition,
-        Self::RevealLimitReached,
-        Self::ActivationExpired,
-        Self::InvalidActivationCode,
-        Self::AlreadyActivated,
-        Self::RateLimited,
-        Self::Internal,
-        Self::ServerUnreachable,
-        Self::BadResponse,
-    ];
-
-    /// The wire name (what serde writes).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BadRequest => "bad_request",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::InvalidPairingCode => "invalid_pairing_code",
-            Self::Unauthorized => "unauthorized",
-            Self::NotFound => "not_found",
-            Self::NotEligible => "not_eligible",
-            Self::OrderExists => "order_exists",
-            Self::NoOrder => "no_order",
-            Self::NotReady => "not_ready",
-            Self::InvalidTransition => "invalid_transition",
-            Self::RevealLimitReached => "reveal_limit_reached",
-            Self::ActivationExpired => "activation_expired",
-            Self::InvalidActivationCode => "invalid_activation_code",
-            Self::AlreadyActivated => "already_activated",
-            Self::RateLimited => "rate_limited",
-            Self::Internal => "internal",
-            Self::ServerUnreachable => "server_unreachable",
-            Self::BadResponse => "bad_response",
-        }
-    }
 }
 
 /// The one error shape of the API (and of the app shell's commands).
@@ -216,10 +260,23 @@ pub struct StudentSummary {
     pub album_number: Option<String>,
 }
 
-/// One eligibility rule (seeds 001, 002, 004).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One eligibility rule (`docs/rules.md`, "Who may order").
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CheckCode {
     ActiveStudent,
     HasPesel,
@@ -229,33 +286,6 @@ pub enum CheckCode {
     ElsValid,
     DataUnchangedSinceEls,
     StudyLevel,
-}
-
-impl CheckCode {
-    pub const ALL: [CheckCode; 8] = [
-        Self::ActiveStudent,
-        Self::HasPesel,
-        Self::HasAlbumNumber,
-        Self::HasPhoto,
-        Self::HasEls,
-        Self::ElsValid,
-        Self::DataUnchangedSinceEls,
-        Self::StudyLevel,
-    ];
-
-    /// The wire name (what serde writes).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ActiveStudent => "active_student",
-            Self::HasPesel => "has_pesel",
-            Self::HasAlbumNumber => "has_album_number",
-            Self::HasPhoto => "has_photo",
-            Self::HasEls => "has_els",
-            Self::ElsValid => "els_valid",
-            Self::DataUnchangedSinceEls => "data_unchanged_since_els",
-            Self::StudyLevel => "study_level",
-        }
-    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,26 +326,52 @@ pub struct OrderView {
 }
 
 /// Why an order was made.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderKind {
     /// The first mLegitymacja, or a new one after the previous ended.
     New,
-    /// After an ELS extension: the next semester (seeds 000, 002, 004).
+    /// After an ELS extension: the next semester.
     Renewal,
-    /// New codes after a lost phone; the old card is invalidated (seed 003).
+    /// New codes after a lost phone; the old card is invalidated.
     Replacement,
 }
 
 /// Machine codes for why an order reached its status; the app translates them.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Reason {
-    /// Shown three times without receipt: the process starts again (seed 000).
+    /// Shown three times without receipt: the process starts again.
     RevealLimitReached,
-    /// Not activated within 30 days (seed 002).
+    /// Not activated within 30 days.
     ActivationExpired,
     /// The card's validity (the ELS's) ended.
     CardExpired,
@@ -323,7 +379,7 @@ pub enum Reason {
     Renewed,
     /// Replaced after a lost phone.
     LostPhone,
-    /// Graduation or removal from the student list (seeds 000, 002).
+    /// Graduation or removal from the student list.
     StudentRemoved,
     /// The issuer reported an error.
     IssuerError,
@@ -333,80 +389,28 @@ pub enum Reason {
     DataMismatch,
 }
 
-impl Reason {
-    pub const ALL: [Reason; 9] = [
-        Self::RevealLimitReached,
-        Self::ActivationExpired,
-        Self::CardExpired,
-        Self::Renewed,
-        Self::LostPhone,
-        Self::StudentRemoved,
-        Self::IssuerError,
-        Self::PhotoRejected,
-        Self::DataMismatch,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RevealLimitReached => "reveal_limit_reached",
-            Self::ActivationExpired => "activation_expired",
-            Self::CardExpired => "card_expired",
-            Self::Renewed => "renewed",
-            Self::LostPhone => "lost_phone",
-            Self::StudentRemoved => "student_removed",
-            Self::IssuerError => "issuer_error",
-            Self::PhotoRejected => "photo_rejected",
-            Self::DataMismatch => "data_mismatch",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-impl OrderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Renewal => "renewal",
-            Self::Replacement => "replacement",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::New, Self::Renewal, Self::Replacement]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
-
 /// Who made a change in an order's history.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Actor {
     Student,
     Issuer,
     Admin,
     System,
-}
-
-impl Actor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Student => "student",
-            Self::Issuer => "issuer",
-            Self::Admin => "admin",
-            Self::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Student, Self::Issuer, Self::Admin, Self::System]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-    }
 }
 
 /// One step of an order's history, as the student sees it.
@@ -420,9 +424,22 @@ pub struct TimelineEntry {
 }
 
 /// What the student may do now; the server decides, the app shows buttons.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StudentAction {
     Order,
     Renew,
@@ -433,7 +450,7 @@ pub enum StudentAction {
     ReplaceLostPhone,
 }
 
-/// The answer to a revocation: the card may stay valid up to 24 hours (seed 004).
+/// The answer to a revocation: the card may stay valid up to 24 hours.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeResponse {
@@ -460,9 +477,22 @@ pub struct StatusEvent {
 }
 
 /// Which push service reaches a device.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PushPlatform {
     /// Firebase Cloud Messaging (Android).
     Fcm,
@@ -472,42 +502,26 @@ pub enum PushPlatform {
     WebPush,
 }
 
-impl PushPlatform {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fcm => "fcm",
-            Self::Apns => "apns",
-            Self::WebPush => "web_push",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Fcm, Self::Apns, Self::WebPush]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-    }
-}
-
-/// The languages notices are written in (seed 004: Polish and English).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The languages notices are written in : Polish and English.
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Locale {
     Pl,
     En,
-}
-
-impl Locale {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pl => "pl",
-            Self::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pl, Self::En].into_iter().find(|l| l.as_str() == s)
-    }
 }
 
 /// Who runs a Legitka server: the app shows it before the student signs in,
@@ -590,6 +604,61 @@ pub mod shell {
         },
     }
 
+    /// What the shell tells its UI without being asked: each event's name
+    /// and payload are one type here, emitted by the shell and heard by the
+    /// UI through the same [`ShellEvent`](events::ShellEvent).
+    pub mod events {
+        use serde::de::DeserializeOwned;
+        use serde::{Deserialize, Serialize};
+
+        /// A shell→UI event: its name and its payload, defined once.
+        pub trait ShellEvent: Serialize + DeserializeOwned + Clone + 'static {
+            const NAME: &'static str;
+        }
+
+        /// An order changed (from the live stream).
+        #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+        pub struct OrderStatus {
+            pub order: crate::OrderView,
+        }
+
+        /// Read the whole state again (the stream lagged or reconnected).
+        #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Resync;
+
+        /// The live stream is up or down.
+        #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Connection {
+            pub online: bool,
+        }
+
+        /// The server no longer accepts the session.
+        #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct SignedOut;
+
+        /// The student tapped a notice about this order.
+        #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+        pub struct OpenOrder {
+            pub order: crate::OrderView,
+        }
+
+        impl ShellEvent for OrderStatus {
+            const NAME: &'static str = "order-status";
+        }
+        impl ShellEvent for Resync {
+            const NAME: &'static str = "resync";
+        }
+        impl ShellEvent for Connection {
+            const NAME: &'static str = "connection";
+        }
+        impl ShellEvent for SignedOut {
+            const NAME: &'static str = "signed-out";
+        }
+        impl ShellEvent for OpenOrder {
+            const NAME: &'static str = "open-order";
+        }
+    }
+
     /// A step the student takes on their current order.
     #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
     #[serde(rename_all = "snake_case")]
@@ -597,23 +666,24 @@ pub mod shell {
         Cancel,
         Revoke,
         Resubmit,
-        /// Lost phone: new codes, the old card stops working (seed 003).
+        /// Lost phone: new codes, the old card stops working.
         Replace,
     }
 
     impl OrderAction {
         pub fn path(self) -> &'static str {
+            use crate::paths;
             match self {
-                Self::Cancel => "/orders/current/cancel",
-                Self::Revoke => "/orders/current/revoke",
-                Self::Resubmit => "/orders/current/resubmit",
-                Self::Replace => "/orders/current/replace",
+                Self::Cancel => paths::CANCEL,
+                Self::Revoke => paths::REVOKE,
+                Self::Resubmit => paths::RESUBMIT,
+                Self::Replace => paths::REPLACE,
             }
         }
     }
 
     /// The order after a step; after a revocation, until when the card may
-    /// still work (up to 24 hours, seed 004).
+    /// still work (up to 24 hours).
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(rename_all = "camelCase")]
     pub struct ActionOutcome {
@@ -656,20 +726,53 @@ pub mod shell {
 mod tests {
     use super::*;
 
-    #[test]
-    fn status_names_round_trip_and_match_serde() {
-        for st in OrderStatus::ALL {
-            assert_eq!(OrderStatus::parse(st.as_str()), Some(st));
-            let json = serde_json::to_string(&st).unwrap();
-            assert_eq!(json, format!("\"{}\"", st.as_str()));
+    /// Every variant's name is serde's name and parses back; nothing else parses.
+    fn names_agree<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+    where
+        T: Copy + std::fmt::Debug + PartialEq + Serialize,
+    {
+        for &v in all {
+            assert_eq!(parse(as_str(v)), Some(v));
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, format!("\"{}\"", as_str(v)), "{v:?}");
         }
-        assert_eq!(OrderStatus::parse("gotowy"), None);
+        assert_eq!(parse("gotowy"), None);
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn every_wire_enum_names_itself_as_serde_does() {
+        names_agree(OrderStatus::ALL, OrderStatus::as_str, OrderStatus::parse);
+        names_agree(ErrorCode::ALL, ErrorCode::as_str, ErrorCode::parse);
+        names_agree(CheckCode::ALL, CheckCode::as_str, CheckCode::parse);
+        names_agree(OrderKind::ALL, OrderKind::as_str, OrderKind::parse);
+        names_agree(Reason::ALL, Reason::as_str, Reason::parse);
+        names_agree(Actor::ALL, Actor::as_str, Actor::parse);
+        names_agree(
+            StudentAction::ALL,
+            StudentAction::as_str,
+            StudentAction::parse,
+        );
+        names_agree(PushPlatform::ALL, PushPlatform::as_str, PushPlatform::parse);
+        names_agree(Locale::ALL, Locale::as_str, Locale::parse);
+        use notice::NoticeKind;
+        names_agree(NoticeKind::ALL, NoticeKind::as_str, NoticeKind::parse);
+        // The database holds these names: they must never change.
+        assert_eq!(
+            OrderStatus::ReturnedForCorrection.as_str(),
+            "returned_for_correction"
+        );
+        assert_eq!(PushPlatform::WebPush.as_str(), "web_push");
+        assert_eq!(Reason::RevealLimitReached.as_str(), "reveal_limit_reached");
+        assert_eq!(OrderStatus::ALL.len(), 9);
+        assert_eq!(ErrorCode::ALL.len(), 18);
     }
 
     #[test]
     fn open_statuses_are_the_ones_that_block_a_new_order() {
         let open: Vec<_> = OrderStatus::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| s.is_open())
             .collect();
         assert_eq!(
@@ -678,38 +781,10 @@ mod tests {
                 OrderStatus::Pending,
                 OrderStatus::InProgress,
                 OrderStatus::Ready,
-                OrderStatus::Received
+                OrderStatus::Received,
+                OrderStatus::ReturnedForCorrection
             ]
         );
-    }
-
-    #[test]
-    fn error_and_check_names_match_serde() {
-        for c in ErrorCode::ALL {
-            let json = serde_json::to_string(&c).unwrap();
-            assert_eq!(json, format!("\"{}\"", c.as_str()));
-        }
-        for c in CheckCode::ALL {
-            let json = serde_json::to_string(&c).unwrap();
-            assert_eq!(json, format!("\"{}\"", c.as_str()));
-        }
-    }
-
-    #[test]
-    fn reason_kind_and_actor_names_round_trip() {
-        for r in Reason::ALL {
-            assert_eq!(Reason::parse(r.as_str()), Some(r));
-            assert_eq!(
-                serde_json::to_string(&r).unwrap(),
-                format!("\"{}\"", r.as_str())
-            );
-        }
-        for k in [OrderKind::New, OrderKind::Renewal, OrderKind::Replacement] {
-            assert_eq!(OrderKind::parse(k.as_str()), Some(k));
-        }
-        for a in [Actor::Student, Actor::Issuer, Actor::Admin, Actor::System] {
-            assert_eq!(Actor::parse(a.as_str()), Some(a));
-        }
     }
 
     #[test]

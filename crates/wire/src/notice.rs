@@ -2,30 +2,65 @@
 //! app's own notifications use the same words.
 
 use crate::{Locale, OrderStatus};
+use serde::{Deserialize, Serialize};
+
+/// What a notice is about: a change of the order's status, or one of the
+/// reminders the server sends besides status changes. The same name is the
+/// push payload's `type`, the `notices.kind` column and the app's own notices.
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum NoticeKind {
+    /// The order moved to another status.
+    OrderStatus,
+    /// The activation data stops being accepted in 3 days.
+    #[serde(rename = "activation_expires_3d")]
+    #[strum(serialize = "activation_expires_3d")]
+    ActivationExpires3d,
+    /// The activation data stops being accepted tomorrow.
+    #[serde(rename = "activation_expires_1d")]
+    #[strum(serialize = "activation_expires_1d")]
+    ActivationExpires1d,
+    /// The card ends within 14 days.
+    CardEndsSoon,
+    /// The ELS was extended past the card: a renewal is possible.
+    RenewalAvailable,
+}
+
+impl NoticeKind {
+    /// A reminder, as opposed to a status change.
+    pub fn is_reminder(self) -> bool {
+        self != Self::OrderStatus
+    }
+}
 
 /// A notice's kind, title and body in one language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Notice {
-    /// `order_status`, or the reminder's kind.
-    pub kind: &'static str,
+    pub kind: NoticeKind,
     pub title: &'static str,
     pub body: &'static str,
 }
 
-/// The reminders the server sends besides status changes.
-pub const REMINDERS: [&str; 4] = [
-    "activation_expires_3d",
-    "activation_expires_1d",
-    "card_ends_soon",
-    "renewal_available",
-];
-
 type Texts = ((&'static str, &'static str), (&'static str, &'static str));
 
-/// The notice for `kind` (a reminder) or, for any other kind, for a change to `status`.
-pub fn texts(kind: &str, status: OrderStatus, locale: Locale) -> Notice {
-    let reminder = match kind {
-        "activation_expires_3d" => Some((
+/// The notice of `kind`; a status change speaks of `status`.
+pub fn texts(kind: NoticeKind, status: OrderStatus, locale: Locale) -> Notice {
+    let (pl, en) = match kind {
+        NoticeKind::OrderStatus => status_texts(status),
+        NoticeKind::ActivationExpires3d => (
             (
                 "Kody wygasają za 3 dni",
                 "Dodaj mLegitymację w mObywatelu, zanim wygasną.",
@@ -34,8 +69,8 @@ pub fn texts(kind: &str, status: OrderStatus, locale: Locale) -> Notice {
                 "Your codes expire in 3 days",
                 "Add your mLegitymacja in mObywatel before they do.",
             ),
-        )),
-        "activation_expires_1d" => Some((
+        ),
+        NoticeKind::ActivationExpires1d => (
             (
                 "Kody wygasają jutro",
                 "Dodaj mLegitymację w mObywatelu dziś.",
@@ -44,8 +79,8 @@ pub fn texts(kind: &str, status: OrderStatus, locale: Locale) -> Notice {
                 "Your codes expire tomorrow",
                 "Add your mLegitymacja in mObywatel today.",
             ),
-        )),
-        "card_ends_soon" => Some((
+        ),
+        NoticeKind::CardEndsSoon => (
             (
                 "mLegitymacja wkrótce straci ważność",
                 "Przedłuż ELS w dziekanacie, potem odnów.",
@@ -54,8 +89,8 @@ pub fn texts(kind: &str, status: OrderStatus, locale: Locale) -> Notice {
                 "Your mLegitymacja ends soon",
                 "Extend your ELS at the dean's office, then renew.",
             ),
-        )),
-        "renewal_available" => Some((
+        ),
+        NoticeKind::RenewalAvailable => (
             (
                 "Możesz odnowić mLegitymację",
                 "ELS przedłużona: zamów mLegitymację na nowy semestr.",
@@ -64,18 +99,7 @@ pub fn texts(kind: &str, status: OrderStatus, locale: Locale) -> Notice {
                 "You can renew your mLegitymacja",
                 "Your ELS was extended: order it for the new semester.",
             ),
-        )),
-        _ => None,
-    };
-    let (kind, (pl, en)) = match reminder {
-        Some(t) => (
-            REMINDERS
-                .into_iter()
-                .find(|r| *r == kind)
-                .unwrap_or("order_status"),
-            t,
         ),
-        None => ("order_status", status_texts(status)),
     };
     let (title, body) = match locale {
         Locale::Pl => pl,
@@ -186,20 +210,41 @@ mod tests {
 
     #[test]
     fn every_status_and_reminder_has_both_languages() {
-        for status in OrderStatus::ALL {
-            let pl = texts("status", status, Locale::Pl);
-            let en = texts("status", status, Locale::En);
+        for &status in OrderStatus::ALL {
+            let pl = texts(NoticeKind::OrderStatus, status, Locale::Pl);
+            let en = texts(NoticeKind::OrderStatus, status, Locale::En);
             assert!(!pl.title.is_empty() && !en.body.is_empty());
             assert_ne!(pl.title, en.title, "{status:?}");
-            assert_eq!(pl.kind, "order_status");
+            assert_eq!(pl.kind, NoticeKind::OrderStatus);
         }
-        for kind in REMINDERS {
+        let ready = texts(NoticeKind::OrderStatus, OrderStatus::Ready, Locale::En);
+        for &kind in NoticeKind::ALL.iter().filter(|k| k.is_reminder()) {
             let n = texts(kind, OrderStatus::Ready, Locale::En);
             assert_eq!(n.kind, kind);
-            assert_ne!(
-                n.title,
-                texts("status", OrderStatus::Ready, Locale::En).title
+            assert_ne!(n.title, ready.title);
+            assert_ne!(n.title, texts(kind, OrderStatus::Ready, Locale::Pl).title);
+        }
+    }
+
+    #[test]
+    fn notice_kinds_keep_their_wire_names() {
+        let names: Vec<_> = NoticeKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "order_status",
+                "activation_expires_3d",
+                "activation_expires_1d",
+                "card_ends_soon",
+                "renewal_available"
+            ]
+        );
+        for &k in NoticeKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
             );
+            assert_eq!(NoticeKind::parse(k.as_str()), Some(k));
         }
     }
 

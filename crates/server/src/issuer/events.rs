@@ -3,15 +3,16 @@
 //! through the order service, harmless when repeated.
 
 use crate::crypto::{Secret, sha256_hex};
-use crate::domain::orders::{IssuedActivation, Orders};
 use crate::error::AppError;
+use crate::orders::activation::IssuedActivation;
+use crate::orders::{Applied, Orders};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use legitka_wire::bridge::{BridgeError, BridgeErrorCode, EVENTS_PATH, IssuerEvent, IssuerStatus};
-use legitka_wire::{Actor, ErrorCode, OrderStatus, Reason};
+use legitka_wire::{ErrorCode, OrderStatus};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -82,22 +83,19 @@ pub(super) async fn hear(
 struct Refusal(StatusCode, BridgeErrorCode, String);
 
 async fn apply(orders: &Orders, e: IssuerEvent) -> Result<(), Refusal> {
-    let target = match e.status {
+    let to = match e.status {
         IssuerStatus::InProgress => OrderStatus::InProgress,
         IssuerStatus::Ready => OrderStatus::Ready,
         IssuerStatus::Error => OrderStatus::Error,
         IssuerStatus::ReturnedForCorrection => OrderStatus::ReturnedForCorrection,
         IssuerStatus::Received => OrderStatus::Received,
     };
-    let done = match (e.status, e.activation) {
-        (IssuerStatus::Ready, Some(codes)) => {
-            let activation = IssuedActivation {
-                qr_payload: codes.qr_payload,
-                manual_code: codes.manual_code,
-                activation_code: Secret::new(codes.activation_code),
-            };
-            orders.mark_ready(&e.order_id, &activation).await
-        }
+    let activation = match (e.status, e.activation) {
+        (IssuerStatus::Ready, Some(codes)) => Some(IssuedActivation {
+            qr_payload: codes.qr_payload,
+            manual_code: codes.manual_code,
+            activation_code: Secret::new(codes.activation_code),
+        }),
         (IssuerStatus::Ready, None) => {
             return Err(Refusal(
                 StatusCode::BAD_REQUEST,
@@ -105,20 +103,14 @@ async fn apply(orders: &Orders, e: IssuerEvent) -> Result<(), Refusal> {
                 "a ready event carries the activation data".into(),
             ));
         }
-        (IssuerStatus::Error, _) => {
-            let reason = e.reason.or(Some(Reason::IssuerError));
-            orders
-                .transition(&e.order_id, target, Actor::Issuer, reason)
-                .await
-        }
-        (_, _) => {
-            orders
-                .transition(&e.order_id, target, Actor::Issuer, e.reason)
-                .await
-        }
+        _ => None,
     };
-    match done {
-        Ok(_) => Ok(()),
+    match orders
+        .issuer_update(&e.order_id, to, e.reason, activation)
+        .await
+    {
+        // A repeat of an event already applied is fine.
+        Ok(Applied::Changed | Applied::AlreadySo) => Ok(()),
         Err(err) if err.code() == ErrorCode::NoOrder => Err(Refusal(
             StatusCode::NOT_FOUND,
             BridgeErrorCode::UnknownOrder,
@@ -127,17 +119,11 @@ async fn apply(orders: &Orders, e: IssuerEvent) -> Result<(), Refusal> {
         Err(AppError::Client {
             code: ErrorCode::InvalidTransition,
             message,
-        }) => {
-            // A repeat of an event already applied is fine.
-            match orders.status_of(&e.order_id).await {
-                Ok(Some(now)) if now == target => Ok(()),
-                _ => Err(Refusal(
-                    StatusCode::CONFLICT,
-                    BridgeErrorCode::Conflict,
-                    message,
-                )),
-            }
-        }
+        }) => Err(Refusal(
+            StatusCode::CONFLICT,
+            BridgeErrorCode::Conflict,
+            message,
+        )),
         Err(err) => {
             tracing::error!(
                 error = format!("{err:#}"),

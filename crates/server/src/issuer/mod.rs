@@ -16,17 +16,19 @@ pub mod events;
 use crate::clock::DAY_MS;
 use crate::db::{Db, Tx};
 use crate::error::AppResult;
+use crate::orders::store;
 use crate::outbox::{ExecutionOutcome, Handler, Job, Queue, Step};
 use crate::pesel::Pesel;
 use futures_util::future::BoxFuture;
+use legitka_wire::Reason;
 use legitka_wire::bridge::{CardData, InvalidateOrder, SubmitOrder};
-use legitka_wire::{OrderKind, Reason};
 use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// What the issuer is told to do with an order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
     /// Issue the card (a new order, a renewal, a replacement, a resubmission).
     Submit,
@@ -36,10 +38,7 @@ pub enum Command {
 
 impl Command {
     fn as_str(self) -> &'static str {
-        match self {
-            Self::Submit => "submit",
-            Self::Invalidate => "invalidate",
-        }
+        self.into()
     }
 }
 
@@ -168,38 +167,27 @@ impl Commands {
         order_id: &str,
         created_at: i64,
     ) -> AppResult<Result<Option<SubmitOrder>, String>> {
-        let row = sqlx::query(
-            "SELECT o.kind, s.first_name, s.last_name, s.pesel, s.album_number, s.els_number, \
-             s.els_valid_until FROM orders o JOIN students s ON s.id = o.student_id \
-             WHERE o.id = $1 AND o.status = 'pending'",
-        )
-        .bind(order_id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(row) = row else {
+        let Some(card) = store::card_source(&self.db, order_id).await? else {
             return Ok(Ok(None));
         };
-        let kind: String = row.try_get("kind")?;
-        let pesel: Option<String> = row.try_get("pesel")?;
-        let pesel = match Pesel::parse(pesel.as_deref().unwrap_or_default()) {
+        let pesel = match Pesel::parse(card.pesel.as_deref().unwrap_or_default()) {
             Ok(p) => p,
             Err(e) => return Ok(Err(format!("the registry's PESEL: {e}"))),
         };
-        let els_until: Option<i64> = row.try_get("els_valid_until")?;
+        let els_until = card.els_valid_until;
         // The ELS's date is the day after its last day.
         let valid_until =
             els_until.map_or(created_at + self.default_card_validity_ms, |e| e - DAY_MS);
         Ok(Ok(Some(SubmitOrder {
             order_id: order_id.to_owned(),
-            kind: OrderKind::parse(&kind)
-                .ok_or_else(|| anyhow::anyhow!("unknown order kind {kind:?}"))?,
+            kind: card.kind,
             card: CardData {
-                first_name: row.try_get("first_name")?,
-                last_name: row.try_get("last_name")?,
+                first_name: card.first_name,
+                last_name: card.last_name,
                 birth_date: pesel.birth_date().to_string(),
                 pesel: pesel.expose().to_owned(),
-                card_number: row.try_get("album_number")?,
-                els_number: row.try_get("els_number")?,
+                card_number: card.album_number,
+                els_number: card.els_number,
                 issued_on: date(created_at),
                 valid_until: date(valid_until),
                 university: self.university_name.clone(),

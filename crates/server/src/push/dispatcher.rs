@@ -3,13 +3,13 @@
 //! [`outbox`](crate::outbox) engine. Tokens the provider calls dead are
 //! forgotten with their deliveries.
 
-use super::{Device, SendOutcome, Sender, message};
+use super::{SendOutcome, Sender, message, store};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::outbox::{Handler, Job, Outbox, Queue, Step};
 use futures_util::future::BoxFuture;
-use legitka_wire::{Locale, OrderStatus, PushPlatform};
+use legitka_wire::PushPlatform;
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,32 +56,17 @@ impl Push {
     async fn deliver(&self, job: &Job) -> AppResult<Step> {
         let notice_id: String = job.row.try_get("notice_id")?;
         let device_id: String = job.row.try_get("device_id")?;
-        let row = sqlx::query(
-            "SELECT d.platform, d.token, d.locale, n.order_id, n.kind, n.status \
-             FROM devices d, notices n WHERE d.id = $1 AND n.id = $2",
-        )
-        .bind(&device_id)
-        .bind(&notice_id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(row) = row else {
+        let Some(out) = store::outgoing(&self.db, &notice_id, &device_id).await? else {
             return Ok(Step::Finished(ExecutionOutcome::DeviceGone));
         };
-        let platform: String = row.try_get("platform")?;
-        let locale: String = row.try_get("locale")?;
-        let status: String = row.try_get("status")?;
-        let device = Device {
-            id: device_id,
-            platform: PushPlatform::parse(&platform)
-                .ok_or_else(|| anyhow::anyhow!("unknown platform {platform:?}"))?,
-            token: row.try_get("token")?,
-            locale: Locale::parse(&locale).unwrap_or(Locale::Pl),
-        };
-        let order_id: String = row.try_get("order_id")?;
-        let status = OrderStatus::parse(&status)
-            .ok_or_else(|| anyhow::anyhow!("unknown status {status:?}"))?;
-        let kind: String = row.try_get("kind")?;
-        let msg = message(&notice_id, &order_id, &kind, status, device.locale);
+        let device = out.device;
+        let msg = message(
+            &notice_id,
+            &out.order_id,
+            out.kind,
+            out.status,
+            device.locale,
+        );
         let outcome = match self.senders.get(&device.platform) {
             Some(sender) => sender.send(&device, &msg).await,
             None => SendOutcome::Retry {
@@ -96,16 +81,7 @@ impl Push {
                     device_id = device.id,
                     "push token unregistered: device removed"
                 );
-                let mut tx = self.db.begin().await?;
-                sqlx::query("DELETE FROM deliveries WHERE device_id = $1")
-                    .bind(&device.id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM devices WHERE id = $1")
-                    .bind(&device.id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+                store::forget_device(&self.db, &device.id).await?;
                 Step::Finished(ExecutionOutcome::TokenDropped)
             }
             SendOutcome::Rejected(error) => Step::Dead(error),

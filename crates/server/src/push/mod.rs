@@ -1,5 +1,6 @@
 //! Push notices. Each status change leaves a notice and one delivery per
-//! device in the outbox (see `domain::orders`); the [`dispatcher`] drains
+//! device in the outbox ([`store::queue_notice`], called by the order
+//! service inside the change's transaction); the [`dispatcher`] drains
 //! them through a [`Sender`] per push service. Only this module knows
 //! provider protocols. A notice is a signal — notice id, type, order id,
 //! status and a localized title and body — never activation data.
@@ -7,9 +8,11 @@
 pub mod apns;
 pub mod dispatcher;
 pub mod fcm;
+pub mod store;
 pub mod webpush;
 
 use futures_util::future::BoxFuture;
+use legitka_wire::notice::NoticeKind;
 use legitka_wire::{Locale, OrderStatus, PushPlatform};
 use serde::Serialize;
 use std::time::Duration;
@@ -27,8 +30,8 @@ pub struct Device {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Message {
     pub notice_id: String,
-    /// `order_status`, or the reminder's kind.
-    pub kind: String,
+    /// A status change or a reminder (the payload's `type`).
+    pub kind: NoticeKind,
     pub order_id: String,
     pub status: OrderStatus,
     pub title: String,
@@ -59,14 +62,14 @@ pub trait Sender: Send + Sync + 'static {
 pub fn message(
     notice_id: &str,
     order_id: &str,
-    kind: &str,
+    kind: NoticeKind,
     status: OrderStatus,
     locale: Locale,
 ) -> Message {
     let notice = legitka_wire::notice::texts(kind, status, locale);
     Message {
         notice_id: notice_id.to_owned(),
-        kind: notice.kind.to_owned(),
+        kind: notice.kind,
         order_id: order_id.to_owned(),
         status,
         title: notice.title.to_owned(),

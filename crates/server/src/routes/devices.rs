@@ -4,7 +4,7 @@
 use super::ApiJson;
 use crate::auth::AuthStudent;
 use crate::error::{AppError, AppResult};
-use crate::push::webpush::parse_subscription;
+use crate::push::{self, webpush::parse_subscription};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -47,21 +47,8 @@ pub async fn register(
     ApiJson(d): ApiJson<DeviceRegistration>,
 ) -> AppResult<StatusCode> {
     let token = check_registration(&state, &d)?;
-    sqlx::query(
-        "INSERT INTO devices (id, student_id, session_id, platform, token, locale, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (platform, token) DO UPDATE SET student_id = $2, session_id = $3, \
-         locale = $6, created_at = $7",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(&who.id)
-    .bind(&who.session_id)
-    .bind(d.platform.as_str())
-    .bind(token)
-    .bind(d.locale.as_str())
-    .bind(state.clock.now_ms())
-    .execute(&state.db.pool)
-    .await?;
+    let now = state.clock.now_ms();
+    push::store::register(&state.db, &who.id, &who.session_id, &d, token, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,14 +64,7 @@ pub async fn unregister(
     ApiJson(d): ApiJson<DeviceRegistration>,
 ) -> AppResult<StatusCode> {
     let token = check_token(&d.token)?;
-    let done =
-        sqlx::query("DELETE FROM devices WHERE platform = $1 AND token = $2 AND student_id = $3")
-            .bind(d.platform.as_str())
-            .bind(token)
-            .bind(&who.id)
-            .execute(&state.db.pool)
-            .await?;
-    if done.rows_affected() == 0 {
+    if !push::store::unregister(&state.db, &who.id, d.platform, token).await? {
         return Err(AppError::client(ErrorCode::NotFound, "no such device"));
     }
     Ok(StatusCode::NO_CONTENT)

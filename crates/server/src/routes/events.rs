@@ -2,11 +2,12 @@
 
 use crate::auth::AuthStudent;
 use crate::error::AppResult;
+use crate::orders::store;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt, stream};
-use legitka_wire::StatusEvent;
+use legitka_wire::{StatusEvent, live};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
@@ -24,10 +25,10 @@ pub async fn stream(
     who: AuthStudent,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before reading the current state, so no change falls between.
-    let rx = state.orders.subscribe();
-    let first = match state.orders.current(&who.id).await? {
+    let rx = state.feed.subscribe();
+    let first = match store::current(&state.db, &who.id).await? {
         Some(order) => status_event(StatusEvent { order }),
-        None => Event::default().event("hello").data("{}"),
+        None => Event::default().event(live::HELLO).data("{}"),
     };
     let student = who.id;
     let changes = BroadcastStream::new(rx).filter_map(move |n| {
@@ -35,7 +36,7 @@ pub async fn stream(
             Ok(n) if n.student_id == student => Some(status_event(StatusEvent { order: n.order })),
             Ok(_) => None,
             Err(BroadcastStreamRecvError::Lagged(_)) => {
-                Some(Event::default().event("resync").data("{}"))
+                Some(Event::default().event(live::RESYNC).data("{}"))
             }
         };
         std::future::ready(ev.map(Ok))
@@ -46,7 +47,7 @@ pub async fn stream(
 
 fn status_event(e: StatusEvent) -> Event {
     Event::default()
-        .event("status")
+        .event(live::STATUS)
         .json_data(e)
-        .unwrap_or_else(|_| Event::default().event("resync").data("{}"))
+        .unwrap_or_else(|_| Event::default().event(live::RESYNC).data("{}"))
 }

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::FromRequest;
 use axum::routing::{get, post};
-use legitka_wire::{API_PREFIX, ErrorCode};
+use legitka_wire::{API_PREFIX, ErrorCode, paths};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -22,28 +22,31 @@ pub struct ApiJson<T>(pub T);
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/session", post(session::sign_in).delete(session::sign_out))
-        .route("/session/refresh", post(session::refresh))
-        .route("/session/pair", post(pairing::exchange))
-        .route("/university", get(pairing::university))
-        .route("/me", get(student::state))
         .route(
-            "/orders",
+            paths::SESSION,
+            post(session::sign_in).delete(session::sign_out),
+        )
+        .route(paths::SESSION_REFRESH, post(session::refresh))
+        .route(paths::SESSION_PAIR, post(pairing::exchange))
+        .route(paths::UNIVERSITY, get(pairing::university))
+        .route(paths::ME, get(student::state))
+        .route(
+            paths::ORDERS,
             post(student::place_order).get(student::list_orders),
         )
-        .route("/orders/current/reveal", post(student::reveal))
-        .route("/orders/current/cancel", post(student::cancel))
-        .route("/orders/current/revoke", post(student::revoke))
-        .route("/orders/current/resubmit", post(student::resubmit))
-        .route("/orders/current/replace", post(student::replace))
-        .route("/orders/{id}/timeline", get(student::timeline))
-        .route("/events", get(events::stream))
+        .route(paths::REVEAL, post(student::reveal))
+        .route(paths::CANCEL, post(student::cancel))
+        .route(paths::REVOKE, post(student::revoke))
+        .route(paths::RESUBMIT, post(student::resubmit))
+        .route(paths::REPLACE, post(student::replace))
+        .route(paths::TIMELINE, get(student::timeline))
+        .route(paths::EVENTS, get(events::stream))
         .route(
-            "/devices",
+            paths::DEVICES,
             post(devices::register).delete(devices::unregister),
         )
         .route(
-            "/openapi.json",
+            paths::OPENAPI,
             get(|| async { axum::Json(ApiDoc::openapi()) }),
         );
     Router::new()

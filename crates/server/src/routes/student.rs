@@ -1,46 +1,15 @@
 use crate::auth::AuthStudent;
-use crate::cache::Snapshot;
-use crate::domain::{eligibility, orders};
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::Bucket;
-use crate::registry::{self, Student};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use legitka_wire::{
-    ActivationData, ApiError, EligibilityCheck, ErrorCode, OrderStatus, OrderView,
-    REVOCATION_GRACE_MS, RevokeResponse, StudentState, TimelineEntry,
+    ActivationData, ApiError, ErrorCode, OrderStatus, OrderView, REVOCATION_GRACE_MS,
+    RevokeResponse, StudentState, TimelineEntry,
 };
 use std::net::SocketAddr;
-use std::sync::Arc;
-
-/// The signed-in student's registry record and eligibility, evaluated now.
-async fn student_and_checks(
-    state: &AppState,
-    who: &AuthStudent,
-) -> AppResult<(Student, Vec<EligibilityCheck>)> {
-    let student = registry::by_id(&state.db.pool, &who.id)
-        .await?
-        .ok_or_else(|| AppError::client(ErrorCode::Unauthorized, "sign in again"))?;
-    let checks = eligibility::evaluate(
-        &student.facts,
-        state.settings.eligibility,
-        state.clock.now_ms(),
-    );
-    Ok((student, checks))
-}
-
-fn require_eligible(checks: &[EligibilityCheck]) -> AppResult<()> {
-    if eligibility::all_ok(checks) {
-        Ok(())
-    } else {
-        Err(AppError::client(
-            ErrorCode::NotEligible,
-            "the student does not meet every eligibility rule",
-        ))
-    }
-}
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "student", security(("bearer" = [])),
     responses((status = 200, body = StudentState), (status = 401, description = "not signed in", body = ApiError)))]
@@ -50,37 +19,7 @@ pub async fn state(
     State(state): State<AppState>,
     who: AuthStudent,
 ) -> AppResult<Json<StudentState>> {
-    let snap = match state.cache.snapshot(&who.id) {
-        Some(s) => s,
-        None => {
-            let version = state.cache.version(&who.id);
-            let student = registry::by_id(&state.db.pool, &who.id)
-                .await?
-                .ok_or_else(|| AppError::client(ErrorCode::Unauthorized, "sign in again"))?;
-            let order = state.orders.current(&who.id).await?;
-            let snap = Arc::new(Snapshot { student, order });
-            state
-                .cache
-                .put_snapshot(&who.id, version, Arc::clone(&snap));
-            snap
-        }
-    };
-    let now = state.clock.now_ms();
-    let checks = eligibility::evaluate(&snap.student.facts, state.settings.eligibility, now);
-    let eligible = eligibility::all_ok(&checks);
-    let actions = orders::available_actions(
-        eligible,
-        snap.order.as_ref(),
-        snap.student.facts.els_valid_until,
-        now,
-    );
-    Ok(Json(StudentState {
-        student: snap.student.summary.clone(),
-        eligible,
-        checks,
-        order: snap.order.clone(),
-        actions,
-    }))
+    Ok(Json(state.orders.state_of(&who.id).await?))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
@@ -114,18 +53,13 @@ pub async fn place_order(
     headers: HeaderMap,
 ) -> AppResult<(StatusCode, Json<OrderView>)> {
     let key = idempotency_key(&headers)?;
-    let (student, checks) = student_and_checks(&state, &who).await?;
-    require_eligible(&checks)?;
-    let (order, created) = state
-        .orders
-        .place(&who.id, key.as_deref(), student.facts.els_valid_until)
-        .await?;
-    // The submit to the issuer was queued with the order (the issuer outbox).
-    if created {
-        Ok((StatusCode::CREATED, Json(order)))
+    let (order, created) = state.orders.place(&who.id, key.as_deref()).await?;
+    let status = if created {
+        StatusCode::CREATED
     } else {
-        Ok((StatusCode::OK, Json(order)))
-    }
+        StatusCode::OK
+    };
+    Ok((status, Json(order)))
 }
 
 /// The student's orders, newest first.
@@ -156,15 +90,13 @@ pub async fn timeline(
     responses((status = 200, body = OrderView), (status = 404, body = ApiError),
         (status = 409, description = "not cancellable now", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn cancel(State(state): State<AppState>, who: AuthStudent) -> AppResult<Json<OrderView>> {
-    let order = state
-        .orders
-        .student_transition(&who.id, OrderStatus::Cancelled)
-        .await?;
-    Ok(Json(order))
+    Ok(Json(
+        state.orders.act(&who.id, OrderStatus::Cancelled).await?,
+    ))
 }
 
 /// Revokes the card in use. The request goes on at once, but the card may
-/// stay valid up to 24 hours (seed 004).
+/// stay valid up to 24 hours .
 #[utoipa::path(post, path = "/api/v1/orders/current/revoke", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = RevokeResponse), (status = 404, body = ApiError),
         (status = 409, description = "no card in use", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
@@ -172,10 +104,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     who: AuthStudent,
 ) -> AppResult<Json<RevokeResponse>> {
-    let order = state
-        .orders
-        .student_transition(&who.id, OrderStatus::Revoked)
-        .await?;
+    let order = state.orders.act(&who.id, OrderStatus::Revoked).await?;
     Ok(Json(RevokeResponse {
         may_stay_valid_until: order.updated_at + REVOCATION_GRACE_MS,
         order,
@@ -190,16 +119,10 @@ pub async fn resubmit(
     State(state): State<AppState>,
     who: AuthStudent,
 ) -> AppResult<Json<OrderView>> {
-    let (_, checks) = student_and_checks(&state, &who).await?;
-    require_eligible(&checks)?;
-    let order = state
-        .orders
-        .student_transition(&who.id, OrderStatus::Pending)
-        .await?;
-    Ok(Json(order))
+    Ok(Json(state.orders.act(&who.id, OrderStatus::Pending).await?))
 }
 
-/// A lost phone: new codes; the old card stops working (seed 003).
+/// A lost phone: new codes; the old card stops working .
 #[utoipa::path(post, path = "/api/v1/orders/current/replace", tag = "orders", security(("bearer" = [])),
     responses((status = 201, body = OrderView), (status = 403, body = ApiError),
         (status = 409, description = "no card in use", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
@@ -207,9 +130,7 @@ pub async fn replace(
     State(state): State<AppState>,
     who: AuthStudent,
 ) -> AppResult<(StatusCode, Json<OrderView>)> {
-    let (_, checks) = student_and_checks(&state, &who).await?;
-    require_eligible(&checks)?;
-    let (_revoked, replacement) = state.orders.replace_lost_phone(&who.id).await?;
+    let replacement = state.orders.replace_lost_phone(&who.id).await?;
     Ok((StatusCode::CREATED, Json(replacement)))
 }
 

@@ -1,28 +1,35 @@
-//! Who may order an mLegitymacja: every check must hold (seeds 001, 004; 002
-//! for study levels). The 2025/26 rules drop the plastic ELS (DESIGN.md).
+//! Who may order an mLegitymacja: every check must hold. The rules and the
+//! pages they come from are in `docs/rules.md` ("Who may order").
 
 use legitka_wire::{CheckCode, EligibilityCheck};
 
-/// A university's eligibility policy, chosen in configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A university's eligibility policy, chosen in configuration
+/// (`eligibility = "els-required"` or `"statutory-2025"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Policy {
-    /// The seeds' rules: a valid, extended plastic ELS is required.
-    Seeds,
-    /// Since 1 July 2025 the mObywatel ID is independent of the plastic ELS.
-    NoEls2025,
+    /// What the universities' help pages say: a valid, extended plastic ELS
+    /// is required, and no data changed since it was issued. The default.
+    ElsRequired,
+    /// Since 1 July 2025 the mLegitymacja no longer depends on the plastic
+    /// ELS: first-cycle, second-cycle and long-cycle students with a PESEL.
+    #[strum(serialize = "statutory-2025")]
+    Statutory2025,
 }
 
 impl Policy {
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "seeds" => Some(Self::Seeds),
-            "no-els-2025" => Some(Self::NoEls2025),
-            _ => None,
-        }
+        s.parse().ok()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The study levels the registry knows; as the import's CSV spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum StudyLevel {
     FirstCycle,
     SecondCycle,
@@ -33,28 +40,15 @@ pub enum StudyLevel {
 
 impl StudyLevel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::FirstCycle => "first_cycle",
-            Self::SecondCycle => "second_cycle",
-            Self::LongCycle => "long_cycle",
-            Self::Doctoral => "doctoral",
-            Self::Postgraduate => "postgraduate",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::FirstCycle,
-            Self::SecondCycle,
-            Self::LongCycle,
-            Self::Doctoral,
-            Self::Postgraduate,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == s)
+        s.parse().ok()
     }
 
-    /// First-cycle, second-cycle and long-cycle master's students (seed 002).
+    /// First-cycle, second-cycle and long-cycle master's students
+    /// (`docs/rules.md`, "Who may order").
     pub fn is_eligible(self) -> bool {
         matches!(self, Self::FirstCycle | Self::SecondCycle | Self::LongCycle)
     }
@@ -82,7 +76,7 @@ pub fn evaluate(f: &RegistryFacts, policy: Policy, now_ms: i64) -> Vec<Eligibili
         check(CheckCode::HasAlbumNumber, f.has_album_number),
         check(CheckCode::HasPhoto, f.has_photo),
     ];
-    if policy == Policy::Seeds {
+    if policy == Policy::ElsRequired {
         let els_valid = f.has_els && f.els_valid_until.is_some_and(|until| until > now_ms);
         let unchanged = match (f.data_changed_at, f.els_issued_at) {
             (Some(changed), Some(issued)) => changed <= issued,
@@ -152,11 +146,11 @@ mod tests {
                 CheckCode::StudyLevel,
             ),
         ];
-        assert!(failed(&eligible(), Policy::Seeds).is_empty());
+        assert!(failed(&eligible(), Policy::ElsRequired).is_empty());
         for (mutate, code) in table {
             let mut f = eligible();
             mutate(&mut f);
-            assert_eq!(failed(&f, Policy::Seeds), vec![code]);
+            assert_eq!(failed(&f, Policy::ElsRequired), vec![code]);
         }
     }
 
@@ -165,7 +159,7 @@ mod tests {
         let mut f = eligible();
         f.has_els = false;
         assert_eq!(
-            failed(&f, Policy::Seeds),
+            failed(&f, Policy::ElsRequired),
             vec![CheckCode::HasEls, CheckCode::ElsValid]
         );
     }
@@ -174,7 +168,7 @@ mod tests {
     fn data_changed_before_els_issue_is_fine() {
         let mut f = eligible();
         f.data_changed_at = Some(NOW - 200);
-        assert!(failed(&f, Policy::Seeds).is_empty());
+        assert!(failed(&f, Policy::ElsRequired).is_empty());
     }
 
     #[test]
@@ -182,15 +176,15 @@ mod tests {
         let mut f = eligible();
         f.has_els = false;
         f.els_valid_until = None;
-        assert!(failed(&f, Policy::NoEls2025).is_empty());
-        let codes: Vec<_> = evaluate(&f, Policy::NoEls2025, NOW)
+        assert!(failed(&f, Policy::Statutory2025).is_empty());
+        let codes: Vec<_> = evaluate(&f, Policy::Statutory2025, NOW)
             .into_iter()
             .map(|c| c.code)
             .collect();
         assert!(!codes.contains(&CheckCode::HasEls));
         f.active = false;
         assert_eq!(
-            failed(&f, Policy::NoEls2025),
+            failed(&f, Policy::Statutory2025),
             vec![CheckCode::ActiveStudent]
         );
     }
@@ -207,5 +201,14 @@ mod tests {
             assert_eq!(StudyLevel::parse(s).unwrap().is_eligible(), ok, "{s}");
         }
         assert_eq!(StudyLevel::parse("phd"), None);
+        assert_eq!(StudyLevel::FirstCycle.as_str(), "first_cycle");
+    }
+
+    #[test]
+    fn policies_by_their_configured_names() {
+        assert_eq!(Policy::parse("els-required"), Some(Policy::ElsRequired));
+        assert_eq!(Policy::parse("statutory-2025"), Some(Policy::Statutory2025));
+        assert_eq!(Policy::Statutory2025.as_str(), "statutory-2025");
+        assert_eq!(Policy::parse("seeds"), None);
     }
 }

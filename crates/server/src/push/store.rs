@@ -1,0 +1,159 @@
+//! The only SQL on `devices`, `notices` and `deliveries`: registering and
+//! forgetting devices, queuing a notice with one delivery per device, and
+//! what the dispatcher reads to send one delivery.
+
+use super::Device;
+use crate::db::{Db, Tx};
+use crate::error::{AppError, AppResult};
+use legitka_wire::notice::NoticeKind;
+use legitka_wire::{DeviceRegistration, Locale, OrderStatus, OrderView, PushPlatform, Reason};
+use sqlx::Row;
+
+/// Registers a device for a session's student. A token names one device:
+/// registering it again (a token refresh, a new sign-in on the same phone)
+/// moves it to this session.
+pub async fn register(
+    db: &Db,
+    student_id: &str,
+    session_id: &str,
+    device: &DeviceRegistration,
+    token: &str,
+    now: i64,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO devices (id, student_id, session_id, platform, token, locale, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (platform, token) DO UPDATE SET student_id = $2, session_id = $3, \
+         locale = $6, created_at = $7",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(student_id)
+    .bind(session_id)
+    .bind(device.platform.as_str())
+    .bind(token)
+    .bind(device.locale.as_str())
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Stops notices to one of the student's devices; false if it is not theirs.
+pub async fn unregister(
+    db: &Db,
+    student_id: &str,
+    platform: PushPlatform,
+    token: &str,
+) -> AppResult<bool> {
+    let done =
+        sqlx::query("DELETE FROM devices WHERE platform = $1 AND token = $2 AND student_id = $3")
+            .bind(platform.as_str())
+            .bind(token)
+            .bind(student_id)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A session ended: its devices get no more notices.
+pub async fn forget_session(tx: &mut Tx, session_id: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM devices WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The provider calls this device's token dead: it goes with its deliveries.
+pub async fn forget_device(db: &Db, device_id: &str) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM deliveries WHERE device_id = $1")
+        .bind(device_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM devices WHERE id = $1")
+        .bind(device_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The push outbox: a notice of `kind` about `order` and one delivery per
+/// device of the student, in the transaction of the change that causes it.
+/// The notice id is the same on every device, so the app drops duplicates.
+pub async fn queue_notice(
+    tx: &mut Tx,
+    student_id: &str,
+    order: &OrderView,
+    kind: NoticeKind,
+    now: i64,
+) -> AppResult<()> {
+    let notice_id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO notices (id, student_id, order_id, kind, status, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&notice_id)
+    .bind(student_id)
+    .bind(&order.id)
+    .bind(kind.as_str())
+    .bind(order.status.as_str())
+    .bind(order.reason.map(Reason::as_str))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    // Delivery ids: the notice id plus the device id, unique per pair.
+    sqlx::query(
+        "INSERT INTO deliveries (id, notice_id, device_id, next_attempt_at) \
+         SELECT $1 || ':' || d.id, $1, d.id, $2 FROM devices d WHERE d.student_id = $3",
+    )
+    .bind(&notice_id)
+    .bind(now)
+    .bind(student_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One delivery's device and notice, as the dispatcher sends them.
+pub struct Outgoing {
+    pub device: Device,
+    pub order_id: String,
+    pub kind: NoticeKind,
+    pub status: OrderStatus,
+}
+
+/// What one delivery sends to whom; `None` when the device is gone.
+pub async fn outgoing(db: &Db, notice_id: &str, device_id: &str) -> AppResult<Option<Outgoing>> {
+    let row = sqlx::query(
+        "SELECT d.platform, d.token, d.locale, n.order_id, n.kind, n.status \
+         FROM devices d, notices n WHERE d.id = $1 AND n.id = $2",
+    )
+    .bind(device_id)
+    .bind(notice_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let column = |name: &str| -> AppResult<String> { Ok(row.try_get::<String, _>(name)?) };
+    let unknown = |what: &str, value: String| -> AppError {
+        anyhow::anyhow!("unknown {what} {value:?} in the database").into()
+    };
+    let platform = column("platform")?;
+    let status = column("status")?;
+    let kind = column("kind")?;
+    Ok(Some(Outgoing {
+        device: Device {
+            id: device_id.to_owned(),
+            platform: PushPlatform::parse(&platform)
+                .ok_or_else(|| unknown("platform", platform))?,
+            token: column("token")?,
+            locale: Locale::parse(&column("locale")?).unwrap_or(Locale::Pl),
+        },
+        order_id: column("order_id")?,
+        kind: NoticeKind::parse(&kind).ok_or_else(|| unknown("notice kind", kind))?,
+        status: OrderStatus::parse(&status).ok_or_else(|| unknown("status", status))?,
+    }))
+}
