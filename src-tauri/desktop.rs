@@ -37,6 +37,17 @@ pub fn open_mobywatel<R: Runtime>(_app: &AppHandle<R>) -> crate::error::CommandR
 /// while the app runs, and [`notify`] raises the notice.
 pub fn register_push<R: Runtime>(_app: &AppHandle<R>) {}
 
+/// Desktop has no push token to register.
+pub async fn register_push_token(
+    _shell: &crate::session::Shell,
+    _token: String,
+) -> crate::error::CommandResult<()> {
+    Err(crate::error::CommandError::new(
+        legitka_wire::ErrorCode::BadRequest,
+        "desktop follows the live stream instead of remote push",
+    ))
+}
+
 /// A desktop notice (freedesktop notifications on Linux); clicking it opens
 /// the order in the app.
 #[cfg(target_os = "linux")]

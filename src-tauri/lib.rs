@@ -7,7 +7,11 @@ mod error;
 mod keystore;
 mod live;
 mod notify;
+mod session;
 mod university;
+
+#[cfg(test)]
+mod shell_tests;
 
 #[cfg(desktop)]
 mod desktop;
@@ -18,7 +22,7 @@ use desktop as platform;
 #[cfg(mobile)]
 use mobile as platform;
 
-pub use commands::Shell;
+pub use session::Shell;
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
@@ -27,12 +31,20 @@ pub fn run() {
 
 /// Builds the app on any runtime, so tests can drive it with a mock runtime.
 pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
+    app(builder)
+        .run(tauri::generate_context!())
+        .expect("error while running the Legitka app");
+}
+
+/// The app's plugins, state and commands on `builder`.
+pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     // reqwest is built without a default TLS provider: ring works on every target.
     let _ = rustls::crypto::ring::default_provider().install_default();
     commands::startup_mark("main");
-    let builder = platform::plugins(builder)
+    platform::plugins(builder)
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Shell::default())
+        .manage(notify::News::default())
         .on_page_load(|_, load| {
             commands::startup_mark(match load.event() {
                 tauri::webview::PageLoadEvent::Started => "page-started",
@@ -56,8 +68,5 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::register_push_token,
             commands::order_action,
             commands::order_timeline,
-        ]);
-    builder
-        .run(tauri::generate_context!())
-        .expect("error while running the Legitka app");
+        ])
 }

@@ -2,27 +2,14 @@
 //! events, reconnecting with backoff. The UI never has to refresh.
 
 use crate::api::url;
-use crate::commands::Shell;
+use crate::notify::{self, News, emit};
+use crate::session::Shell;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use legitka_wire::StatusEvent;
-use serde::Serialize;
+use legitka_wire::shell::events::{Connection, OrderStatus, Resync, SignedOut};
+use legitka_wire::{StatusEvent, live, paths};
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
-
-/// UI event: an order changed.
-pub const ORDER_STATUS: &str = "order-status";
-/// UI event: read the whole state again (stream lagged or reconnected).
-pub const RESYNC: &str = "resync";
-/// UI event: the stream is up or down.
-pub const CONNECTION: &str = "connection";
-/// UI event: the server no longer accepts the session.
-pub const SIGNED_OUT: &str = "signed-out";
-
-#[derive(Serialize, Clone)]
-pub struct Connection {
-    pub online: bool,
-}
+use tauri::{AppHandle, Manager, Runtime};
 
 enum End {
     /// The server refused this access token: renew it, then reconnect.
@@ -44,12 +31,12 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) -> tauri::async_runtime::JoinHandle<
             match end {
                 End::Unauthorized(stale) => {
                     if shell.refresh(&stale).await.is_err() {
-                        let _ = app.emit(SIGNED_OUT, ());
+                        emit(&app, SignedOut);
                         return;
                     }
                 }
                 End::Retry => {
-                    let _ = app.emit(CONNECTION, Connection { online: false });
+                    emit(&app, Connection { online: false });
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(15));
                 }
@@ -65,7 +52,7 @@ async fn follow<R: Runtime>(
     access_token: &str,
 ) -> End {
     let resp = match http
-        .get(url(server, "/events"))
+        .get(url(server, paths::EVENTS))
         .bearer_auth(access_token)
         .header("Accept", "text/event-stream")
         .send()
@@ -80,26 +67,24 @@ async fn follow<R: Runtime>(
     if !resp.status().is_success() {
         return End::Retry;
     }
-    let _ = app.emit(CONNECTION, Connection { online: true });
+    emit(app, Connection { online: true });
     // Whatever changed while we were away, the UI reads it again.
-    let _ = app.emit(RESYNC, ());
+    emit(app, Resync);
     let mut events = resp.bytes_stream().eventsource();
     let mut opening = true;
     while let Some(ev) = events.next().await {
         let Ok(ev) = ev else { return End::Retry };
         let opens_stream = std::mem::replace(&mut opening, false);
         match ev.event.as_str() {
-            "status" => {
-                if let Ok(status) = serde_json::from_str::<StatusEvent>(&ev.data) {
-                    if app.state::<Shell>().is_news(&status.order, opens_stream) {
-                        crate::notify::status_changed(app, &status.order);
+            live::STATUS => {
+                if let Ok(StatusEvent { order }) = serde_json::from_str(&ev.data) {
+                    if app.state::<News>().is_news(&order, opens_stream) {
+                        notify::status_changed(app, &order);
                     }
-                    let _ = app.emit(ORDER_STATUS, status);
+                    emit(app, OrderStatus { order });
                 }
             }
-            "resync" => {
-                let _ = app.emit(RESYNC, ());
-            }
+            live::RESYNC => emit(app, Resync),
             _ => {}
         }
     }

@@ -1,6 +1,6 @@
 //! Mobile twin of `desktop.rs`: same names, mobile behaviour.
 
-use crate::commands::Shell;
+use crate::session::Shell;
 use keyring_core::api::CredentialStoreApi;
 use legitka_wire::{OrderView, PushPlatform};
 use std::sync::Arc;
@@ -78,6 +78,11 @@ pub fn register_push<R: Runtime>(app: &AppHandle<R>) {
             Err(e) => tracing::warn!(error = %e, "no push token"),
         }
     });
+}
+
+/// A new FCM/APNs token, reported through the UI: registered with the server.
+pub async fn register_push_token(shell: &Shell, token: String) -> crate::error::CommandResult<()> {
+    shell.register_device(PUSH_PLATFORM, token).await
 }
 
 /// Remote pushes are shown by the OS; in the foreground the UI updates live.

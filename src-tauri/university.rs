@@ -3,8 +3,8 @@
 //! from the university's QR codes or pasted), and asking a server who it is.
 
 use crate::api::normalize_server;
-use crate::commands::Shell;
 use crate::error::{CommandError, CommandResult};
+use crate::session::Shell;
 use legitka_wire::shell::{AppConfig, Link, University};
 use legitka_wire::{ErrorCode, UniversityInfo};
 use reqwest::Method;
@@ -94,7 +94,7 @@ pub async fn check_university(shell: State<'_, Shell>, input: String) -> Command
         .send(
             Method::GET,
             target.server(),
-            "/university",
+            legitka_wire::paths::UNIVERSITY,
             None,
             None::<&()>,
             None,
