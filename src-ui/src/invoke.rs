@@ -1,5 +1,6 @@
 //! The one module that talks to Tauri: typed commands and events.
 
+use legitka_wire::shell::events::ShellEvent;
 pub use legitka_wire::shell::{
     ActionOutcome, AppConfig, Link, OrderAction, RevealedCodes, SessionInfo, University,
 };
@@ -250,11 +251,12 @@ fn handler<T: DeserializeOwned + 'static>(
     function
 }
 
-/// Listens to a shell event for the life of the page; `f` gets its payload.
-pub fn listen<T: DeserializeOwned + 'static>(event: &'static str, f: impl Fn(T) + 'static) {
+/// Listens to a shell event for the life of the page; `f` gets its payload
+/// (the event's name and payload type are one wire type).
+pub fn listen<E: ShellEvent>(f: impl Fn(E) + 'static) {
     let function = handler(Some("payload"), f);
     wasm_bindgen_futures::spawn_local(async move {
-        let _ = tauri_listen(event, &function).await;
+        let _ = tauri_listen(E::NAME, &function).await;
     });
 }
 

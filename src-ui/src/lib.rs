@@ -2,9 +2,13 @@
 //! Only [`invoke`] talks to Tauri; everything else works on wire types.
 
 pub mod app;
+pub mod components;
+pub mod flows;
+pub mod hooks;
 pub mod i18n;
 pub mod invoke;
 pub mod pages;
+pub mod state;
 pub mod storage;
 pub mod text;
 pub mod time;

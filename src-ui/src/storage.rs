@@ -3,7 +3,7 @@
 //! (nothing secret: no tokens, no codes) so an offline start shows
 //! something true with its age, and the chosen university (name, address). Sign-out forgets the status.
 
-use crate::app::Theme;
+use crate::state::Theme;
 use legitka_wire::shell::University;
 use legitka_wire::{Locale, StudentState};
 use serde::{Deserialize, Serialize};

@@ -687,3 +687,77 @@ async fn the_theme_is_the_systems_unless_chosen() {
     tick().await;
     assert_eq!(theme(), None);
 }
+
+/// The reducer is pure: the same model and action give the same model,
+/// and nothing outside it changes (no storage, no stylesheet).
+#[wasm_bindgen_test]
+fn the_reducer_keeps_codes_only_while_ready_and_ignores_older_orders() {
+    use legitka_ui::state::{Action, Model, Screen, Theme};
+    use legitka_wire::{OrderStatus, OrderView, StudentState};
+    use std::rc::Rc;
+    use yew::Reducible;
+    let order = |id: &str, status, created_at| -> OrderView {
+        serde_json::from_value(json!({"id": id, "kind": "new", "status": status,
+            "created_at": created_at, "updated_at": created_at, "reveals_left": 3,
+            "activation_expires_at": null, "card_valid_until": null, "reason": null}))
+        .unwrap()
+    };
+    let state: StudentState = serde_json::from_value(json!({
+        "student": {"first_name": "Anna", "last_name": "Nowak", "album_number": "1"},
+        "eligible": true, "checks": [], "actions": ["reveal"],
+        "order": order("o2", "ready", 20)}))
+    .unwrap();
+    let codes: legitka_ui::invoke::RevealedCodes = serde_json::from_value(json!({
+        "qrSvg": "<svg/>", "qrPayload": "Q", "manualCode": "M", "activationCode": "A",
+        "expiresAt": 1, "revealsLeft": 2}))
+    .unwrap();
+    let storage_before = web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .length()
+        .unwrap();
+    let m = Rc::new(Model::default())
+        .reduce(Action::Loaded(state, 77))
+        .reduce(Action::Revealed(codes));
+    assert_eq!(m.updated_at, Some(77));
+    assert_eq!(m.screen, Screen::Home);
+    assert!(m.codes.is_some());
+    assert_eq!(
+        m.student
+            .as_ref()
+            .unwrap()
+            .order
+            .as_ref()
+            .unwrap()
+            .reveals_left,
+        2
+    );
+    // An older order's news does not replace the current one.
+    let m = m.reduce(Action::OrderChanged(order("o1", "cancelled", 10)));
+    assert_eq!(m.student.as_ref().unwrap().order.as_ref().unwrap().id, "o2");
+    // The current order moves on: the codes go.
+    let m = m.reduce(Action::OrderChanged(order("o2", "received", 20)));
+    assert!(m.codes.is_none());
+    assert_eq!(
+        m.student.as_ref().unwrap().order.as_ref().unwrap().status,
+        OrderStatus::Received
+    );
+    let m = m
+        .reduce(Action::Theme(Theme::Dark))
+        .reduce(Action::SignedOut);
+    assert_eq!(m.theme, Theme::Dark);
+    assert!(m.student.is_none() && m.updated_at.is_none());
+    assert_eq!(m.screen, Screen::Welcome);
+    // Nothing was written to the device, nor to the page.
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    assert_eq!(storage.length().unwrap(), storage_before);
+    let root = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .document_element()
+        .unwrap();
+    assert_ne!(root.get_attribute("data-theme").as_deref(), Some("dark"));
+}

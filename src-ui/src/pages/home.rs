@@ -1,13 +1,12 @@
-use crate::app::{Action, Screen, Store, reload};
+use crate::flows::{reload, run_busy};
+use crate::hooks::use_ticking;
 use crate::i18n::{t, tr};
 use crate::invoke::{self, OrderAction, UiError};
 use crate::pages::ready::Ready;
-use crate::pages::run_busy;
+use crate::state::{Action, Screen, Store};
 use crate::text::{check_text, reason_text, reveal_warning, status_hint, status_label};
 use crate::time::{date, date_time, now_ms};
 use legitka_wire::{OrderStatus, StudentAction, StudentState, TimelineEntry};
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -215,34 +214,6 @@ pub fn home() -> Html {
             { checklist(&state) }
         </main>
     }
-}
-
-/// Renders again every 30 s while `active`, so "last updated N minutes ago"
-/// keeps counting while the app is offline.
-#[hook]
-fn use_ticking(active: bool) {
-    let update = use_force_update();
-    use_effect_with(active, move |&active| {
-        let window = web_sys::window();
-        let ticking = active
-            .then(|| {
-                let tick = Closure::<dyn Fn()>::new(move || update.force_update());
-                window
-                    .as_ref()?
-                    .set_interval_with_callback_and_timeout_and_arguments_0(
-                        tick.as_ref().unchecked_ref(),
-                        30_000,
-                    )
-                    .ok()
-                    .map(|id| (id, tick))
-            })
-            .flatten();
-        move || {
-            if let (Some(window), Some((id, _tick))) = (window, ticking) {
-                window.clear_interval_with_handle(id);
-            }
-        }
-    });
 }
 
 fn updated_ago(at: i64) -> String {

@@ -1,9 +1,9 @@
 //! The codes, large and copyable, with the mObywatel steps beside them.
 //! They live in memory while this screen is open; "Done" drops them.
 
-use crate::app::{Action, Store};
 use crate::i18n::t;
 use crate::invoke::{self, RevealedCodes};
+use crate::state::{Action, Store};
 use crate::text::{mobywatel_steps, views_left};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;

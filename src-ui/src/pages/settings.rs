@@ -1,7 +1,8 @@
 //! Language, notices, sign-out, about.
 
-use crate::app::{Action, Screen, Store, Theme, set_preferences, sign_out};
+use crate::flows::{set_preferences, set_theme, sign_out};
 use crate::i18n::{LANGUAGES, t, tr};
+use crate::state::{Action, Screen, Store, Theme};
 use legitka_wire::Locale;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -64,7 +65,7 @@ pub fn settings() -> Html {
                 .into_iter()
                 .find(|t| t.as_str() == value)
                 .unwrap_or_default();
-            store.dispatch(Action::Theme(theme));
+            set_theme(&store, theme);
         })
     };
     let back = {

@@ -1,7 +1,8 @@
-use crate::app::{Action, Store, enter};
+use crate::components::brand;
+use crate::flows::{choose, enter, follow_link, is_link, run_busy, scan_and_follow};
 use crate::i18n::t;
 use crate::invoke;
-use crate::pages::{brand, follow_link, is_link, run_busy, scan_and_follow};
+use crate::state::Store;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -77,7 +78,7 @@ pub fn sign_in() -> Html {
     let can_scan = store.config.as_ref().is_some_and(|c| c.can_scan);
     let change = {
         let store = store.clone();
-        Callback::from(move |_| store.dispatch(Action::Choose(None)))
+        Callback::from(move |_| choose(&store, None))
     };
     // Phones: the pairing QR from the university's /pair page, by camera.
     let scan = scan_and_follow(&store, &error, &busy);

@@ -3,9 +3,10 @@
 //! its address. The server is asked its name before sign-in, so a wrong
 //! address is caught here; a pairing QR signs in at once.
 
-use crate::app::{Store, set_preferences};
+use crate::components::brand;
+use crate::flows::{follow_link, scan_and_follow, set_preferences};
 use crate::i18n::{other_language, t};
-use crate::pages::{brand, follow_link, scan_and_follow};
+use crate::state::Store;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 

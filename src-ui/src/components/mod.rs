@@ -1,0 +1,5 @@
+//! Pieces more than one screen shows.
+
+mod brand;
+
+pub use brand::brand;

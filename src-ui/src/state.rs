@@ -1,0 +1,186 @@
+//! The app's state and its reducer: pure. What the student sees is a
+//! [`Model`]; every change is an [`Action`]; `reduce` only computes the
+//! next model. Remembering things on the device, the theme's stylesheet,
+//! calls to the shell — the effects — live in `flows`.
+
+use crate::invoke::{AppConfig, RevealedCodes, University};
+use legitka_wire::{Locale, OrderStatus, OrderView, StudentState};
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Screen {
+    /// Choose the university (first launch, or "change" on sign-in).
+    Welcome,
+    SignIn,
+    Home,
+    Settings,
+}
+
+/// Light or dark: the system's choice unless the student picks one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Self::System, Self::Light, Self::Dark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Light => "light",
+            Self::Dark => "dark",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct Model {
+    pub screen: Screen,
+    /// The bundled list of universities and what this device can do.
+    pub config: Option<AppConfig>,
+    /// The university chosen for sign-in (remembered on this device).
+    pub university: Option<University>,
+    pub student: Option<StudentState>,
+    /// When `student` was last read from the server (Unix ms).
+    pub updated_at: Option<i64>,
+    /// The revealed codes: in memory only while the ready screen shows them.
+    pub codes: Option<Rc<RevealedCodes>>,
+    pub online: bool,
+    /// At start, until the shell has restored the session (or found none):
+    /// the cached home screen shows, its actions wait.
+    pub restoring: bool,
+    /// No OS keystore: the session lasts for this run only.
+    pub session_not_saved: bool,
+    pub locale: Locale,
+    pub notifications: bool,
+    pub theme: Theme,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self {
+            screen: Screen::Welcome,
+            config: None,
+            university: None,
+            student: None,
+            updated_at: None,
+            codes: None,
+            online: true,
+            restoring: false,
+            session_not_saved: false,
+            locale: Locale::Pl,
+            notifications: true,
+            theme: Theme::System,
+        }
+    }
+}
+
+pub enum Action {
+    Configured(AppConfig),
+    /// A university was chosen (sign-in follows); `None` goes back to the list.
+    Choose(Option<University>),
+    SignedIn {
+        persisted: bool,
+    },
+    SignedOut,
+    /// The state read from the server, and when (Unix ms).
+    Loaded(StudentState, i64),
+    OrderChanged(OrderView),
+    Revealed(RevealedCodes),
+    HideCodes,
+    Online(bool),
+    Show(Screen),
+    Preferences {
+        locale: Locale,
+        notifications: bool,
+    },
+    Theme(Theme),
+}
+
+impl Reducible for Model {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut m = (*self).clone();
+        match action {
+            Action::Configured(config) => m.config = Some(config),
+            Action::Choose(university) => {
+                m.screen = if university.is_some() {
+                    Screen::SignIn
+                } else {
+                    Screen::Welcome
+                };
+                m.university = university;
+            }
+            Action::SignedIn { persisted } => {
+                // A restored session must not pull the student out of a
+                // screen they opened meanwhile (the home screen paints first).
+                if matches!(m.screen, Screen::Welcome | Screen::SignIn) {
+                    m.screen = Screen::Home;
+                }
+                m.session_not_saved = !persisted;
+                m.restoring = false;
+            }
+            Action::SignedOut => {
+                m.restoring = false;
+                m.screen = if m.university.is_some() {
+                    Screen::SignIn
+                } else {
+                    Screen::Welcome
+                };
+                m.student = None;
+                m.updated_at = None;
+                m.codes = None;
+            }
+            Action::Loaded(state, at) => {
+                if state.order.as_ref().map(|o| o.status) != Some(OrderStatus::Ready) {
+                    m.codes = None;
+                }
+                m.student = Some(state);
+                m.updated_at = Some(at);
+                m.online = true;
+            }
+            Action::OrderChanged(order) => {
+                if order.status != OrderStatus::Ready {
+                    m.codes = None;
+                }
+                if let Some(s) = m.student.as_mut() {
+                    let newer = s
+                        .order
+                        .as_ref()
+                        .is_none_or(|cur| cur.id == order.id || order.created_at >= cur.created_at);
+                    if newer {
+                        s.order = Some(order);
+                    }
+                }
+            }
+            Action::Revealed(codes) => {
+                if let Some(o) = m.student.as_mut().and_then(|s| s.order.as_mut()) {
+                    o.reveals_left = codes.reveals_left;
+                }
+                m.codes = Some(Rc::new(codes));
+                m.screen = Screen::Home;
+            }
+            Action::HideCodes => m.codes = None,
+            Action::Online(online) => m.online = online,
+            Action::Show(screen) => m.screen = screen,
+            Action::Preferences {
+                locale,
+                notifications,
+            } => {
+                m.locale = locale;
+                m.notifications = notifications;
+            }
+            Action::Theme(theme) => m.theme = theme,
+        }
+        Rc::new(m)
+    }
+}
+
+pub type Store = UseReducerHandle<Model>;
