@@ -24,6 +24,7 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod usos;
 
 pub use settings::Settings;
 pub use startup::Application;
