@@ -13,6 +13,7 @@ pub mod error;
 pub mod feed;
 pub mod import;
 pub mod issuer;
+pub mod net;
 pub mod orders;
 pub mod outbox;
 pub mod peers;

@@ -133,3 +133,52 @@ pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
     .await?;
     Ok(existed.is_none())
 }
+
+/// The student a university's own sign-in (USOS) vouches for, created on
+/// their first sign-in and renamed as the university names them. They
+/// have no password here (`!` never verifies). Returns the student's id.
+pub async fn upsert_external(
+    pool: &AnyPool,
+    university_id: &str,
+    external_id: &str,
+    first_name: &str,
+    last_name: &str,
+) -> AppResult<String> {
+    let id: Option<String> = sqlx::query_scalar(
+        "UPDATE students SET first_name = $1, last_name = $2 \
+         WHERE university_id = $3 AND external_id = $4 RETURNING id",
+    )
+    .bind(first_name)
+    .bind(last_name)
+    .bind(university_id)
+    .bind(external_id)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(id) = id {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO students (id, username, password_hash, first_name, last_name, active, \
+         has_photo, study_level, university_id, external_id) \
+         VALUES ($1, $2, '!', $3, $4, 1, 0, $5, $6, $7) \
+         ON CONFLICT (university_id, external_id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(format!("{university_id}:{external_id}"))
+    .bind(first_name)
+    .bind(last_name)
+    .bind(StudyLevel::FirstCycle.as_str())
+    .bind(university_id)
+    .bind(external_id)
+    .execute(pool)
+    .await?;
+    // A concurrent first sign-in may have won: its row is the student.
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM students WHERE university_id = $1 AND external_id = $2")
+            .bind(university_id)
+            .bind(external_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(id)
+}

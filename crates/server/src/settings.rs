@@ -9,6 +9,7 @@ use crate::push::apns::ApnsSettings;
 use crate::push::fcm::FcmSettings;
 use crate::push::webpush::WebPushSettings;
 use crate::ratelimit::RateSettings;
+use crate::usos::UsosUniversity;
 use anyhow::Context;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -57,6 +58,9 @@ pub struct Settings {
     /// Push dispatcher workers in this process; 0 leaves sending to the
     /// other instances sharing the database.
     pub push_workers: usize,
+    /// Universities that run USOS, each signing its students in through
+    /// its USOS API installation (`[[usos]]` tables in the settings file).
+    pub usos: Vec<UsosUniversity>,
 }
 
 /// The file/environment shape; every key has a default except the key.
@@ -96,6 +100,17 @@ struct Raw {
     webpush_contact: Option<String>,
     webpush_allow_http: bool,
     push_workers: usize,
+    #[serde(default)]
+    usos: Vec<RawUsos>,
+}
+
+#[derive(Deserialize, Debug)]
+struct RawUsos {
+    id: String,
+    name: String,
+    base_url: String,
+    consumer_key: String,
+    consumer_secret_file: std::path::PathBuf,
 }
 
 impl Settings {
@@ -244,6 +259,15 @@ impl Settings {
             apns,
             web_push,
             push_workers: raw.push_workers,
+            usos: raw
+                .usos
+                .iter()
+                .map(|u| {
+                    let secret = std::fs::read_to_string(&u.consumer_secret_file)
+                        .with_context(|| format!("reading {}", u.consumer_secret_file.display()))?;
+                    UsosUniversity::new(&u.id, &u.name, &u.base_url, &u.consumer_key, &secret)
+                })
+                .collect::<anyhow::Result<_>>()?,
             university_name: raw.university_name,
         })
     }
@@ -270,6 +294,7 @@ impl Settings {
             apns: None,
             web_push: None,
             push_workers: 4,
+            usos: vec![],
             university_name: "Uniwersytet Testowy".to_owned(),
         }
     }

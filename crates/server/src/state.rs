@@ -6,6 +6,8 @@ use crate::feed::ChangeFeed;
 use crate::orders::Orders;
 use crate::ratelimit::Limits;
 use crate::settings::Settings;
+use crate::usos::UsosSite;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Everything a handler (or an admin command) needs; cheap to clone.
@@ -19,6 +21,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
     pub cache: Arc<ReadCache>,
+    /// Seals what the server keeps secret at rest (activation data, USOS tokens).
+    pub secrets: SecretBox,
+    /// The USOS universities this server signs students in for, by id.
+    pub usos: Arc<HashMap<String, Arc<UsosSite>>>,
 }
 
 impl AppState {
@@ -34,13 +40,14 @@ impl AppState {
         let orders = Orders::new(
             db.clone(),
             Arc::clone(&clock),
-            secrets,
+            secrets.clone(),
             feed.clone(),
             Arc::clone(&cache),
             settings.eligibility,
             validity,
         );
         let limits = Arc::new(Limits::new(settings.rates));
+        let usos = crate::usos::sites(&settings.usos)?;
         let state = Self {
             db,
             clock,
@@ -49,6 +56,8 @@ impl AppState {
             settings: Arc::new(settings),
             limits,
             cache,
+            secrets,
+            usos: Arc::new(usos),
         };
         Ok(state)
     }

@@ -83,7 +83,11 @@ async fn an_order_through_usos_from_sign_in_to_revocation() {
     let (usos, api) = installation().await;
     assert!(api.installation().await.unwrap().mcards_support);
     let token = signed_in(&api, &["cards", "offline_access"]).await;
-    assert_eq!(api.user_id(&token).await.unwrap(), "1001");
+    let user = api.user(&token).await.unwrap();
+    assert_eq!(
+        (user.id.as_str(), user.last_name.as_str()),
+        ("1001", "Nowak")
+    );
 
     let card = api.mcard(&token).await.unwrap();
     assert_eq!(card.why_cannot_order, None);

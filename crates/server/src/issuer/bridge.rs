@@ -24,18 +24,7 @@ pub struct BridgeSettings {
 impl BridgeSettings {
     /// Checks the URL: https anywhere; plain http only to this machine.
     pub fn new(url: &str, secret: String) -> anyhow::Result<Self> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| anyhow::anyhow!("issuer_url {url:?} is not a URL: {e}"))?;
-        let loopback = match parsed.host() {
-            Some(url::Host::Ipv4(a)) => a.is_loopback(),
-            Some(url::Host::Ipv6(a)) => a.is_loopback(),
-            Some(url::Host::Domain(d)) => d == "localhost",
-            None => false,
-        };
-        anyhow::ensure!(
-            parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback),
-            "issuer_url must be https (plain http only on loopback): it carries personal data"
-        );
+        crate::net::https_or_loopback(url, "issuer_url")?;
         anyhow::ensure!(
             secret.trim().len() >= 16,
             "the issuer secret must be at least 16 characters"

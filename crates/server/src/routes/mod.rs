@@ -5,6 +5,7 @@ mod events;
 mod pairing;
 mod session;
 mod student;
+mod usos;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -54,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/pair", get(pairing::pair_page).post(pairing::create_code))
         .route("/setup", get(pairing::setup_page))
+        .route("/usos/{university}/login", get(usos::login))
+        .route("/usos/{university}/callback", get(usos::callback))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })
         .with_state(state)
 }

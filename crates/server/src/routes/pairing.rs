@@ -40,7 +40,7 @@ pub fn normalize(code: &str) -> String {
         .collect()
 }
 
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -48,7 +48,7 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn page(body: &str) -> Html<String> {
+pub(super) fn page(body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -56,7 +56,7 @@ fn page(body: &str) -> Html<String> {
          body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}}\
          h1{{font-size:1.4rem}} label{{display:block;margin-top:.8rem;font-weight:600}}\
          input{{font:inherit;width:100%;padding:.7rem;border:1px solid #bbb;border-radius:.6rem;box-sizing:border-box}}\
-         button{{font:inherit;font-weight:600;margin-top:1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#b3122e;color:#fff}}\
+         button,.button{{display:block;text-align:center;text-decoration:none;box-sizing:border-box;font:inherit;font-weight:600;margin-top:1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#b3122e;color:#fff}}\
          .code{{font:700 2rem ui-monospace,monospace;letter-spacing:.15em;text-align:center}}\
          .qr svg{{display:block;width:16rem;height:auto;margin:1rem auto}}\
          .error{{color:#b00020;font-weight:600}} .muted{{color:#555}}\
@@ -93,7 +93,7 @@ pub struct PairForm {
 
 /// This server's address as the browser reached it (loopback is plain
 /// HTTP, anything else HTTPS behind the university's proxy).
-fn public_address(state: &AppState, headers: &HeaderMap) -> String {
+pub(super) fn public_address(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -168,26 +168,53 @@ pub async fn create_code(
         )));
     }
     let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
+    let code = issue_code(&state, &student.id).await?;
+    let server = public_address(&state, &headers);
+    code_page(
+        &server,
+        &code,
+        &student.summary.first_name,
+        &student.summary.last_name,
+    )
+}
+
+/// A fresh one-time pairing code for the student (kept only as its hash).
+pub(super) async fn issue_code(state: &AppState, student_id: &str) -> AppResult<String> {
     let code = new_code();
     sqlx::query(
         "INSERT INTO pairing_codes (code_hash, student_id, expires_at) VALUES ($1, $2, $3)",
     )
     .bind(sha256_hex(&code))
-    .bind(&student.id)
+    .bind(student_id)
     .bind(state.clock.now_ms() + PAIRING_TTL_MS)
     .execute(&state.db.pool)
     .await?;
-    let server = public_address(&state, &headers);
+    Ok(code)
+}
+
+/// The page that hands a pairing code to the app: the `legitka://pair`
+/// link as a QR code and a button (the app opens on this phone), and the
+/// code as text to type.
+pub(super) fn code_page(
+    server: &str,
+    code: &str,
+    first_name: &str,
+    last_name: &str,
+) -> AppResult<Html<String>> {
+    let link = legitka_wire::shell::pair_link(server, code);
     // The server and the code in one scan.
-    let svg = qr_svg(&legitka_wire::shell::pair_link(&server, &code))?;
+    let svg = qr_svg(&link)?;
     let shown = format!("{}-{}", &code[..4], &code[4..]);
     Ok(page(&format!(
         "<h1>{} {}</h1><p>Zeskanuj kod w aplikacji Legitka albo wpisz go ręcznie. \
          Ważny 5 minut, jednorazowy.<br><span class=\"muted\">Scan it in the Legitka app \
          or type it. Valid 5 minutes, once.</span></p>\
+         <p><a class=\"button\" id=\"open-app\" href=\"{link}\">Otwórz aplikację Legitka / \
+         Open the Legitka app</a></p>\
          <div class=\"qr\">{svg}</div><p class=\"code\" id=\"pairing-code\">{shown}</p>",
-        escape(&student.summary.first_name),
-        escape(&student.summary.last_name),
+        escape(first_name),
+        escape(last_name),
+        link = escape(&link),
     )))
 }
 

@@ -55,6 +55,14 @@ struct UserMessages {
     generic_message: Option<LangDict>,
 }
 
+/// `services/users/user`: the student's USOS id and name.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct UsosUser {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
 /// `services/apisrv/installation`, the part the gateway reads.
 #[derive(Clone, Debug, Deserialize)]
 pub struct InstallationInfo {
@@ -234,16 +242,14 @@ impl Installation {
             .await
     }
 
-    /// The student's USOS id.
-    pub async fn user_id(&self, token: &Token) -> Result<String, UsosError> {
-        #[derive(Deserialize)]
-        struct User {
-            id: String,
-        }
-        let u: User = self
-            .call("users/user", &[("fields", "id")], Some(token))
-            .await?;
-        Ok(u.id)
+    /// Who the token's student is.
+    pub async fn user(&self, token: &Token) -> Result<UsosUser, UsosError> {
+        self.call(
+            "users/user",
+            &[("fields", "id|first_name|last_name")],
+            Some(token),
+        )
+        .await
     }
 
     pub async fn mcard(&self, token: &Token) -> Result<Mcard, UsosError> {

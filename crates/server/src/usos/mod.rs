@@ -9,3 +9,89 @@
 pub mod client;
 pub mod oauth;
 pub mod statuses;
+pub mod store;
+
+use crate::crypto::Secret;
+use oauth::Consumer;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The scopes Legitka asks USOS for: the student's cards, and tokens that
+/// last while the order is watched in the background.
+pub const SCOPES: [&str; 2] = ["cards", "offline_access"];
+
+/// A university that runs USOS, as configured (`[[usos]]` in the settings).
+#[derive(Clone, Debug)]
+pub struct UsosUniversity {
+    /// Short and stable: it names the university in URLs and keys its
+    /// students (`[a-z0-9-]`, at most 32).
+    pub id: String,
+    pub name: String,
+    /// The installation's USOS API, e.g. `https://usosapps.uw.edu.pl/`.
+    pub base_url: String,
+    /// Registered at the installation's `/developers/` page; the secret
+    /// never leaves the server.
+    pub consumer: Consumer,
+}
+
+impl UsosUniversity {
+    pub fn new(
+        id: &str,
+        name: &str,
+        base_url: &str,
+        consumer_key: &str,
+        consumer_secret: &str,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !id.is_empty()
+                && id.len() <= 32
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "a USOS university id is 1–32 of a-z, 0-9 and -: {id:?}"
+        );
+        anyhow::ensure!(!name.trim().is_empty(), "USOS university {id}: a name");
+        crate::net::https_or_loopback(base_url, "the USOS base_url")?;
+        anyhow::ensure!(
+            !consumer_key.trim().is_empty() && !consumer_secret.trim().is_empty(),
+            "USOS university {id}: the consumer key and secret"
+        );
+        Ok(Self {
+            id: id.to_owned(),
+            name: name.trim().to_owned(),
+            base_url: if base_url.ends_with('/') {
+                base_url.to_owned()
+            } else {
+                format!("{base_url}/")
+            },
+            consumer: Consumer {
+                key: consumer_key.trim().to_owned(),
+                secret: Secret::new(consumer_secret.trim().to_owned()),
+            },
+        })
+    }
+}
+
+/// A configured USOS university with its installation's client.
+pub struct UsosSite {
+    pub university: UsosUniversity,
+    pub api: client::Installation,
+}
+
+/// The configured USOS universities by id.
+pub fn sites(list: &[UsosUniversity]) -> anyhow::Result<HashMap<String, Arc<UsosSite>>> {
+    let mut sites = HashMap::new();
+    for u in list {
+        let api = client::Installation::new(&u.base_url, u.consumer.clone())?;
+        let site = Arc::new(UsosSite {
+            university: u.clone(),
+            api,
+        });
+        anyhow::ensure!(
+            sites.insert(u.id.clone(), site).is_none(),
+            "two USOS universities with the id {:?}",
+            u.id
+        );
+    }
+    Ok(sites)
+}

@@ -1,0 +1,103 @@
+//! The only SQL on `usos_logins` and `usos_tokens`. Secrets are sealed
+//! before they are written.
+
+use super::oauth::Token;
+use crate::crypto::{Secret, SecretBox};
+use crate::db::Db;
+use crate::error::AppResult;
+
+/// How long a student may take at USOS's sign-in page.
+pub const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// A sign-in sent to USOS: its request token, until the student comes back.
+pub async fn save_login(
+    db: &Db,
+    secrets: &SecretBox,
+    university_id: &str,
+    request: &Token,
+    now: i64,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO usos_logins (request_token, university_id, sealed_secret, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&request.key)
+    .bind(university_id)
+    .bind(secrets.seal(request.secret.expose().as_bytes())?)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The sign-in a callback finishes, once: `None` if unknown, used or too old.
+pub async fn take_login(
+    db: &Db,
+    secrets: &SecretBox,
+    university_id: &str,
+    request_token: &str,
+    now: i64,
+) -> AppResult<Option<Token>> {
+    let sealed: Option<String> = sqlx::query_scalar(
+        "DELETE FROM usos_logins WHERE request_token = $1 AND university_id = $2 \
+         AND created_at > $3 RETURNING sealed_secret",
+    )
+    .bind(request_token)
+    .bind(university_id)
+    .bind(now - LOGIN_TTL_MS)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let secret = String::from_utf8(secrets.open(&sealed)?).map_err(anyhow::Error::from)?;
+    Ok(Some(Token {
+        key: request_token.to_owned(),
+        secret: Secret::new(secret),
+    }))
+}
+
+/// Keeps the student's USOS access token, sealed (one per student).
+pub async fn save_token(
+    db: &Db,
+    secrets: &SecretBox,
+    student_id: &str,
+    token: &Token,
+    scopes: &str,
+    now: i64,
+) -> AppResult<()> {
+    let sealed = secrets.seal(
+        serde_json::to_string(&(&token.key, token.secret.expose()))
+            .map_err(anyhow::Error::from)?
+            .as_bytes(),
+    )?;
+    sqlx::query(
+        "INSERT INTO usos_tokens (student_id, sealed, scopes, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (student_id) DO UPDATE SET sealed = $2, scopes = $3, updated_at = $4",
+    )
+    .bind(student_id)
+    .bind(sealed)
+    .bind(scopes)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The student's USOS access token, if they signed in through USOS.
+pub async fn token_of(db: &Db, secrets: &SecretBox, student_id: &str) -> AppResult<Option<Token>> {
+    let sealed: Option<String> =
+        sqlx::query_scalar("SELECT sealed FROM usos_tokens WHERE student_id = $1")
+            .bind(student_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let (key, secret): (String, String) =
+        serde_json::from_slice(&secrets.open(&sealed)?).map_err(anyhow::Error::from)?;
+    Ok(Some(Token {
+        key,
+        secret: Secret::new(secret),
+    }))
+}

@@ -1,0 +1,213 @@
+//! Sign in with USOS, through the real server and the USOS stand-in, the
+//! test playing the student's browser: to USOS and back, a pairing code
+//! for the app, a session; and each way it can go wrong.
+
+mod common;
+
+use common::{Db, TestApp, error_of, spawn_app_with};
+use legitka_emulators::usos::UsosEmulator;
+use legitka_server::usos::{UsosUniversity, store};
+use legitka_wire::{ErrorCode, SignInResponse};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+
+both!(
+    a_student_signs_in_through_usos_and_the_app_gets_a_session,
+    declined_replayed_unknown_and_unreachable_sign_ins_say_so,
+);
+
+async fn with_usos(db: Db) -> (TestApp, Arc<UsosEmulator>) {
+    let usos = UsosEmulator::start().await.unwrap();
+    usos.add_consumer("legitka-key", "legitka-consumer-secret");
+    usos.add_user("1001", "anna", "haslo-anny", "Anna", "Nowak");
+    let university = UsosUniversity::new(
+        "uwu",
+        "Uniwersytet USOS",
+        &usos.base_url,
+        "legitka-key",
+        "legitka-consumer-secret",
+    )
+    .unwrap();
+    let app = spawn_app_with(db, |s| s.usos = vec![university]).await;
+    (app, usos)
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    assert!(r.status().is_redirection(), "{}", r.status());
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The browser's trip: our login → USOS's page → sign in and decide → back
+/// to our callback. Returns the callback URL USOS sent the browser to.
+async fn to_usos_and_back(app: &TestApp, decision: &str) -> String {
+    let b = browser();
+    let login = b
+        .get(format!("{}/usos/uwu/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&login);
+    let page = b
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"oauth_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the login form carries the request token")
+        .to_owned();
+    let back = b
+        .post(authorize.split('?').next().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "oauth_token={token}&username=anna&password=haslo-anny&decision={decision}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&back);
+    assert!(
+        callback.starts_with(&format!("{}/usos/uwu/callback", app.base)),
+        "{callback}"
+    );
+    callback
+}
+
+fn code_on(page: &str) -> String {
+    let start = page.find("id=\"pairing-code\">").expect("a pairing code") + 18;
+    page[start..start + 9].to_owned()
+}
+
+async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
+    let (app, usos) = with_usos(db).await;
+    let callback = to_usos_and_back(&app, "allow").await;
+    let page = browser().get(&callback).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    let code = code_on(&page);
+    // The link that opens the app names this server and the code.
+    assert!(
+        page.contains(&format!(
+            "legitka://pair?server={}&amp;code={}",
+            app.base,
+            code.replace('-', "")
+        )),
+        "{page}"
+    );
+    assert!(page.contains("Anna Nowak"));
+
+    let session = app
+        .http
+        .post(app.url("/session/pair"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    let session: SignInResponse = session.json().await.unwrap();
+    assert_eq!(session.student.first_name, "Anna");
+    let me = app
+        .http
+        .get(app.url("/me"))
+        .bearer_auth(&session.tokens.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // The USOS token is kept sealed, and it works at USOS.
+    let student_id: String = sqlx::query_scalar(
+        "SELECT id FROM students WHERE university_id = 'uwu' AND external_id = '1001'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    let token = store::token_of(&app.state.db, &app.state.secrets, &student_id)
+        .await
+        .unwrap()
+        .expect("a USOS token");
+    let sealed: String = sqlx::query_scalar("SELECT sealed FROM usos_tokens")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(!sealed.contains(&token.key) && !sealed.contains(token.secret.expose()));
+    let site = &app.state.usos["uwu"];
+    assert_eq!(site.api.user(&token).await.unwrap().id, "1001");
+
+    // Signing in again is the same student; no password signs them in.
+    let again = to_usos_and_back(&app, "allow").await;
+    assert_eq!(browser().get(&again).send().await.unwrap().status(), 200);
+    let students: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM students WHERE external_id = '1001'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(students, 1);
+    for password in ["!", "", "haslo-anny"] {
+        let r = app
+            .http
+            .post(app.url("/session"))
+            .json(&json!({"username": "uwu:1001", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let (status, code) = error_of(r).await;
+        assert!(status.is_client_error(), "{password:?}: {status}");
+        assert_ne!(code, ErrorCode::Internal);
+    }
+    assert!(usos.calls("services/oauth/access_token") >= 2);
+}
+
+async fn declined_replayed_unknown_and_unreachable_sign_ins_say_so(db: Db) {
+    let (app, usos) = with_usos(db).await;
+    // Declined at USOS: a sentence, no code.
+    let declined = to_usos_and_back(&app, "deny").await;
+    let page = browser().get(&declined).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("not allowed") && !text.contains("pairing-code"));
+
+    // A callback works once.
+    let callback = to_usos_and_back(&app, "allow").await;
+    assert_eq!(browser().get(&callback).send().await.unwrap().status(), 200);
+    let replay = browser().get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(replay.text().await.unwrap().contains("already used"));
+
+    // Too slow at USOS's page: the sign-in expired.
+    let slow = to_usos_and_back(&app, "allow").await;
+    app.clock.advance(11 * 60 * 1000);
+    assert_eq!(
+        browser().get(&slow).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    let unknown = browser()
+        .get(format!("{}/usos/nope/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    usos.fail_next(503);
+    let down = browser()
+        .get(format!("{}/usos/uwu/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.text().await.unwrap().contains("USOS is not answering"));
+}
