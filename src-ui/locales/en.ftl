@@ -48,6 +48,7 @@ home-ordering = Ordering…
 home-terms = I confirm my data in the university registry is correct and I want my mLegitymacja issued to mObywatel on this phone.
 home-checks-ok = You meet every requirement
 home-checks-missing = What you still need
+home-university-says = Your university says you can't order yet
 home-check-done = done
 home-check-missing = missing
 home-valid-until = Valid until { $date }.
@@ -151,6 +152,7 @@ reason-student_removed = You are no longer on the student list.
 reason-issuer_error = The mObywatel system reported an error.
 reason-photo_rejected = Your photo does not meet the requirements. Add a new one in USOSweb.
 reason-data_mismatch = Your data does not match the state registers. Ask your dean's office.
+reason-sign_in_again = Your university's system needs you to sign in again.
 
 ## Eligibility checklist
 check-active_student = Active student status
@@ -189,3 +191,6 @@ error-rate_limited = Too many attempts. Wait a minute and try again.
 error-internal = Something went wrong on our side. Please try again in a moment.
 error-server_unreachable = Can't reach the university server. Check your internet connection and the server address.
 error-bad_response = The university server gave an answer we don't understand. Check the server address.
+error-university_unavailable = Your university's system (USOS) is not answering. Try again in a few minutes.
+error-university_sign_in_needed = Your university's system needs you to sign in again. Sign out and sign in with USOS.
+error-not_offered = Your university does not offer mLegitymacja through its USOS API. Order it in USOSweb.

@@ -49,6 +49,7 @@ home-ordering = Zamawianie…
 home-terms = Potwierdzam, że moje dane w systemie uczelni są poprawne, i chcę otrzymać mLegitymację w mObywatelu na tym telefonie.
 home-checks-ok = Spełniasz wszystkie wymagania
 home-checks-missing = Czego jeszcze brakuje
+home-university-says = Uczelnia podaje, że nie możesz jeszcze zamówić
 home-check-done = spełnione
 home-check-missing = brak
 home-valid-until = Ważna do { $date }.
@@ -156,6 +157,7 @@ reason-student_removed = Nie ma Cię już na liście studentów.
 reason-issuer_error = System mObywatel zgłosił błąd.
 reason-photo_rejected = Zdjęcie nie spełnia wymagań. Dodaj nowe w USOSweb.
 reason-data_mismatch = Twoje dane nie zgadzają się z rejestrami państwowymi. Zapytaj w dziekanacie.
+reason-sign_in_again = System uczelni wymaga ponownego zalogowania.
 
 ## Lista wymagań
 check-active_student = Aktywny status studenta
@@ -194,3 +196,6 @@ error-rate_limited = Zbyt wiele prób. Odczekaj minutę i spróbuj ponownie.
 error-internal = Coś poszło nie tak po naszej stronie. Spróbuj ponownie za chwilę.
 error-server_unreachable = Brak połączenia z serwerem uczelni. Sprawdź internet i adres serwera.
 error-bad_response = Serwer uczelni odpowiedział w niezrozumiały sposób. Sprawdź adres serwera.
+error-university_unavailable = System uczelni (USOS) nie odpowiada. Spróbuj ponownie za kilka minut.
+error-university_sign_in_needed = System uczelni wymaga ponownego zalogowania. Wyloguj się i zaloguj przez USOS.
+error-not_offered = Twoja uczelnia nie udostępnia mLegitymacji przez USOS API. Zamów ją w USOSweb.

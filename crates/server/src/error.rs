@@ -71,6 +71,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Internal | ErrorCode::BadResponse => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ServerUnreachable => StatusCode::BAD_GATEWAY,
+        ErrorCode::UniversityUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::UniversitySignInNeeded | ErrorCode::NotOffered => StatusCode::FORBIDDEN,
     }
 }
 

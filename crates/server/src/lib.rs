@@ -26,6 +26,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod usos;
+pub mod usos_gateway;
 
 pub use settings::Settings;
 pub use startup::Application;

@@ -117,9 +117,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings.bind = b;
             }
             anyhow::ensure!(
-                settings.issuer.is_some(),
+                settings.issuer.is_some() || !settings.usos.is_empty(),
                 "no issuer configured: set issuer_url and issuer_secret_file \
-                 (APP_ISSUER_URL, APP_ISSUER_SECRET_FILE) to the issuer bridge"
+                 (APP_ISSUER_URL, APP_ISSUER_SECRET_FILE) to the issuer bridge, or a [[usos]] university"
             );
             let app = Application::build(settings).await?;
             if demo {

@@ -68,6 +68,9 @@ pub enum Step {
     },
     /// Refused for good: a poison job.
     Dead(String),
+    /// Not a failure: the job is to run again after this long (a watcher's
+    /// next look). Attempts do not count up.
+    Later(Duration),
 }
 
 pub trait Handler: Send + Sync + 'static {
@@ -208,6 +211,22 @@ impl<H: Handler> Outbox<H> {
             Step::Dead(error) => {
                 self.bury(&job, &error, now).await?;
                 Ok(ExecutionOutcome::DeadLettered)
+            }
+            Step::Later(after) => {
+                let next = now + ms(after);
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "UPDATE {} SET next_attempt_at = $1, last_error = NULL, \
+                     lease_owner = NULL, lease_until = NULL WHERE id = $2",
+                    self.handler.queue().table
+                ));
+                sqlx::query(sql)
+                    .bind(next)
+                    .bind(&job.id)
+                    .execute(&self.db.pool)
+                    .await?;
+                Ok(ExecutionOutcome::Retrying {
+                    next_attempt_at: next,
+                })
             }
             Step::Retry { after, error } => {
                 let attempts = job.attempts + 1;

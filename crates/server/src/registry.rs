@@ -9,6 +9,9 @@ use sqlx::{AnyPool, Row};
 #[derive(Clone, Debug)]
 pub struct Student {
     pub id: String,
+    /// The USOS university whose sign-in vouches for the student; `None`
+    /// for the university's own registry (native).
+    pub university: Option<String>,
     pub password_hash: String,
     pub summary: StudentSummary,
     pub facts: RegistryFacts,
@@ -39,6 +42,7 @@ fn from_row(r: &AnyRow) -> AppResult<Student> {
     let els: Option<String> = r.try_get("els_number")?;
     Ok(Student {
         id: r.try_get("id")?,
+        university: r.try_get("university_id")?,
         password_hash: r.try_get("password_hash")?,
         summary: StudentSummary {
             first_name: r.try_get("first_name")?,

@@ -58,6 +58,9 @@ pub struct Settings {
     /// Push dispatcher workers in this process; 0 leaves sending to the
     /// other instances sharing the database.
     pub push_workers: usize,
+    /// USOS watcher workers in this process: at most this many looks at
+    /// USOS at once (per process; 0 leaves watching to other instances).
+    pub usos_workers: usize,
     /// Universities that run USOS, each signing its students in through
     /// its USOS API installation (`[[usos]]` tables in the settings file).
     pub usos: Vec<UsosUniversity>,
@@ -100,6 +103,7 @@ struct Raw {
     webpush_contact: Option<String>,
     webpush_allow_http: bool,
     push_workers: usize,
+    usos_workers: usize,
     #[serde(default)]
     usos: Vec<RawUsos>,
 }
@@ -137,7 +141,8 @@ impl Settings {
             .set_default("apns_endpoint", "https://api.push.apple.com")?
             .set_default("apns_topic", "pl.legitka.app")?
             .set_default("webpush_allow_http", false)?
-            .set_default("push_workers", 4)?;
+            .set_default("push_workers", 4)?
+            .set_default("usos_workers", 4)?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -259,6 +264,7 @@ impl Settings {
             apns,
             web_push,
             push_workers: raw.push_workers,
+            usos_workers: raw.usos_workers,
             usos: raw
                 .usos
                 .iter()
@@ -294,6 +300,7 @@ impl Settings {
             apns: None,
             web_push: None,
             push_workers: 4,
+            usos_workers: 4,
             usos: vec![],
             university_name: "Uniwersytet Testowy".to_owned(),
         }

@@ -14,6 +14,7 @@ use crate::push::webpush::WebPushSender;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::usos_gateway::{self, Gateway};
 use anyhow::Context;
 use axum::Router;
 use legitka_wire::PushPlatform;
@@ -43,17 +44,32 @@ impl Application {
         let listener = TcpListener::bind(state.settings.bind)
             .await
             .with_context(|| format!("binding {}", state.settings.bind))?;
-        if let Some(bridge) = state.settings.issuer.clone() {
+        let public = state.settings.public_url.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                listener.local_addr().expect("a bound listener")
+            )
+        });
+        let bridge = state.settings.issuer.clone();
+        if let Some(bridge) = &bridge {
             router = router.merge(issuer::events::router(state.orders.clone(), &bridge.secret));
-            let public = state.settings.public_url.clone().unwrap_or_else(|| {
-                format!(
-                    "http://{}",
-                    listener.local_addr().expect("a bound listener")
-                )
-            });
+        }
+        let gateway = (!state.usos.is_empty()).then(|| {
+            Gateway::new(
+                state.db.clone(),
+                state.secrets.clone(),
+                Arc::clone(&state.usos),
+                state.orders.clone(),
+                Arc::clone(&state.clock),
+            )
+        });
+        if bridge.is_some() || gateway.is_some() {
             let commands = Commands {
                 db: state.db.clone(),
-                issuer: Arc::new(Bridge::new(bridge)),
+                issuer: bridge.map(|b| Arc::new(Bridge::new(b)) as Arc<dyn issuer::Issuer>),
+                usos: gateway
+                    .clone()
+                    .map(|g| Arc::new(g) as Arc<dyn issuer::UsosCommands>),
                 callback_url: format!("{public}{}", legitka_wire::bridge::EVENTS_PATH),
                 university_name: state.settings.university_name.clone(),
                 default_card_validity_ms: i64::try_from(
@@ -71,6 +87,13 @@ impl Application {
             outbox.workers = state.settings.issuer_workers;
             if outbox.workers > 0 {
                 tokio::spawn(outbox.run());
+            }
+        }
+        if let Some(gateway) = gateway {
+            // It looks for due students every `idle`; an order's first look is due at once.
+            let watcher = usos_gateway::watcher(gateway, state.settings.usos_workers);
+            if state.settings.usos_workers > 0 {
+                tokio::spawn(watcher.run());
             }
         }
         let router = router

@@ -3,7 +3,7 @@ use crate::clock::Clock;
 use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::feed::ChangeFeed;
-use crate::orders::Orders;
+use crate::orders::{Orders, Terms};
 use crate::ratelimit::Limits;
 use crate::settings::Settings;
 use crate::usos::UsosSite;
@@ -37,17 +37,20 @@ impl AppState {
             i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
         let cache = Arc::new(ReadCache::new(settings.read_cache_ttl));
         let feed = ChangeFeed::new(Arc::clone(&cache));
+        let usos = Arc::new(crate::usos::sites(&settings.usos)?);
         let orders = Orders::new(
             db.clone(),
             Arc::clone(&clock),
             secrets.clone(),
             feed.clone(),
             Arc::clone(&cache),
-            settings.eligibility,
-            validity,
+            Terms {
+                policy: settings.eligibility,
+                default_card_validity_ms: validity,
+            },
+            Arc::clone(&usos),
         );
         let limits = Arc::new(Limits::new(settings.rates));
-        let usos = crate::usos::sites(&settings.usos)?;
         let state = Self {
             db,
             clock,
@@ -57,7 +60,7 @@ impl AppState {
             limits,
             cache,
             secrets,
-            usos: Arc::new(usos),
+            usos,
         };
         Ok(state)
     }

@@ -205,6 +205,13 @@ pub enum ErrorCode {
     ServerUnreachable,
     /// App shell only: the server answered something that is not our API.
     BadResponse,
+    /// The university's own system (USOS) is not answering: try later.
+    UniversityUnavailable,
+    /// The university's own system (USOS) no longer accepts the student's
+    /// sign-in there: sign in again through it.
+    UniversitySignInNeeded,
+    /// The university's system does not offer mLegitymacja through its API.
+    NotOffered,
 }
 
 /// The one error shape of the API (and of the app shell's commands).
@@ -305,6 +312,20 @@ pub struct StudentState {
     pub order: Option<OrderView>,
     /// What the student may do now.
     pub actions: Vec<StudentAction>,
+    /// At a USOS university: why USOS says the student may not order now,
+    /// in its own words (shown as given, never recomputed). `checks` is
+    /// then empty: USOS applies its rules itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub university_says: Option<UniversityText>,
+}
+
+/// A sentence from the university's own system, in both languages as it
+/// gave them (either may be missing).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UniversityText {
+    pub pl: Option<String>,
+    pub en: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -387,6 +408,9 @@ pub enum Reason {
     PhotoRejected,
     /// Returned for correction: registry data does not match the state registers.
     DataMismatch,
+    /// The university's system (USOS) no longer accepts the student's
+    /// sign-in: sign in again to go on.
+    SignInAgain,
 }
 
 /// Who made a change in an order's history.
@@ -765,7 +789,7 @@ mod tests {
         assert_eq!(PushPlatform::WebPush.as_str(), "web_push");
         assert_eq!(Reason::RevealLimitReached.as_str(), "reveal_limit_reached");
         assert_eq!(OrderStatus::ALL.len(), 9);
-        assert_eq!(ErrorCode::ALL.len(), 18);
+        assert_eq!(ErrorCode::ALL.len(), 21);
     }
 
     #[test]

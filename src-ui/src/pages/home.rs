@@ -341,6 +341,20 @@ fn timeline(props: &TimelineProps) -> Html {
 }
 
 fn checklist(state: &StudentState) -> Html {
+    if let Some(says) = &state.university_says {
+        // USOS's own words, in the student's language when it gave them.
+        let (mine, other) = match crate::i18n::locale() {
+            legitka_wire::Locale::Pl => (&says.pl, &says.en),
+            legitka_wire::Locale::En => (&says.en, &says.pl),
+        };
+        let sentence = mine.clone().or_else(|| other.clone()).unwrap_or_default();
+        return html! {
+            <section class="checklist" aria-labelledby="checks-title">
+                <h3 id="checks-title">{ t("home-university-says") }</h3>
+                <p id="university-says">{ sentence }</p>
+            </section>
+        };
+    }
     if state.checks.is_empty() {
         return html! {};
     }

@@ -80,7 +80,18 @@ pub enum Sent {
     Refused(String),
 }
 
-/// An issuer adapter: the bridge today; the USOS gateway next.
+/// Commands for the orders of a USOS university's students: they go to
+/// USOS (`usos_gateway`) instead of the bridge.
+pub trait UsosCommands: Send + Sync + 'static {
+    /// `None` when the order is not a USOS university's.
+    fn send<'a>(
+        &'a self,
+        order_id: &'a str,
+        command: Command,
+    ) -> BoxFuture<'a, AppResult<Option<Sent>>>;
+}
+
+/// An issuer adapter: the bridge (the USOS gateway is [`UsosCommands`]).
 pub trait Issuer: Send + Sync + 'static {
     fn submit<'a>(&'a self, command_id: &'a str, order: &'a SubmitOrder) -> BoxFuture<'a, Sent>;
     fn invalidate<'a>(
@@ -101,7 +112,10 @@ static COMMANDS: Queue = Queue {
 /// The issuer outbox's handler: one command to the issuer.
 pub struct Commands {
     pub db: Db,
-    pub issuer: Arc<dyn Issuer>,
+    /// The issuer bridge, for the native registry's orders.
+    pub issuer: Option<Arc<dyn Issuer>>,
+    /// USOS, for a USOS university's orders.
+    pub usos: Option<Arc<dyn UsosCommands>>,
     /// Where the issuer posts its events.
     pub callback_url: String,
     pub university_name: String,
@@ -130,19 +144,24 @@ impl Commands {
         let order_id: String = job.row.try_get("order_id")?;
         let command: String = job.row.try_get("command")?;
         let reason: Option<String> = job.row.try_get("reason")?;
-        let sent = if command == Command::Invalidate.as_str() {
-            let body = InvalidateOrder {
-                reason: reason.as_deref().and_then(Reason::parse),
-            };
-            self.issuer.invalidate(&job.id, &order_id, &body).await
+        let which = if command == Command::Invalidate.as_str() {
+            Command::Invalidate
         } else {
-            let created_at: i64 = job.row.try_get("created_at")?;
-            match self.submission(&order_id, created_at).await? {
-                Ok(Some(order)) => self.issuer.submit(&job.id, &order).await,
-                // Cancelled before it left: its invalidation follows.
-                Ok(None) => return Ok(Step::Finished(ExecutionOutcome::Moot)),
-                // The registry cannot describe the card: no retry will help.
-                Err(why) => Sent::Refused(why),
+            Command::Submit
+        };
+        let at_usos = match &self.usos {
+            Some(usos) => usos.send(&order_id, which).await?,
+            None => None,
+        };
+        let sent = if let Some(sent) = at_usos {
+            sent
+        } else if let Some(issuer) = &self.issuer {
+            self.to_bridge(issuer.as_ref(), job, &order_id, which, reason)
+                .await?
+        } else {
+            Sent::Retry {
+                after: None,
+                error: "no issuer bridge configured".into(),
             }
         };
         Ok(match sent {
@@ -156,6 +175,31 @@ impl Commands {
                 tracing::error!(order_id, command, error, "issuer refused a command");
                 Step::Dead(error)
             }
+        })
+    }
+
+    /// One command to the issuer bridge.
+    async fn to_bridge(
+        &self,
+        issuer: &dyn Issuer,
+        job: &Job,
+        order_id: &str,
+        command: Command,
+        reason: Option<String>,
+    ) -> AppResult<Sent> {
+        if command == Command::Invalidate {
+            let body = InvalidateOrder {
+                reason: reason.as_deref().and_then(Reason::parse),
+            };
+            return Ok(issuer.invalidate(&job.id, order_id, &body).await);
+        }
+        let created_at: i64 = job.row.try_get("created_at")?;
+        Ok(match self.submission(order_id, created_at).await? {
+            Ok(Some(order)) => issuer.submit(&job.id, &order).await,
+            // Cancelled before it left: its invalidation follows.
+            Ok(None) => Sent::AlreadyInvalidated,
+            // The registry cannot describe the card: no retry will help.
+            Err(why) => Sent::Refused(why),
         })
     }
 

@@ -21,6 +21,8 @@ use crate::feed::{Change, ChangeFeed};
 use crate::issuer::{self, Command};
 use crate::push;
 use crate::registry::{self, Student};
+use crate::usos::UsosSite;
+use crate::usos::client::UsosError;
 use activation::IssuedActivation;
 use eligibility::Policy;
 use legitka_wire::notice::NoticeKind;
@@ -28,6 +30,7 @@ use legitka_wire::{
     ActivationData, Actor, EligibilityCheck, ErrorCode, MAX_REVEALS, OrderKind, OrderStatus,
     OrderView, Reason, StudentState, TimelineEntry,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -40,6 +43,17 @@ pub struct Orders {
     policy: Policy,
     /// Card validity when the student has no ELS date (`statutory-2025`).
     default_card_validity_ms: i64,
+    /// The USOS universities: their students' codes are fetched from USOS
+    /// when revealed, never stored.
+    usos: Arc<HashMap<String, Arc<UsosSite>>>,
+}
+
+/// The university's terms for the native registry's orders.
+#[derive(Clone, Copy, Debug)]
+pub struct Terms {
+    pub policy: Policy,
+    /// Card validity when the student has no ELS date (`statutory-2025`).
+    pub default_card_validity_ms: i64,
 }
 
 /// How an issuer update went.
@@ -82,8 +96,8 @@ impl Orders {
         secrets: SecretBox,
         feed: ChangeFeed,
         cache: Arc<ReadCache>,
-        policy: Policy,
-        default_card_validity_ms: i64,
+        terms: Terms,
+        usos: Arc<HashMap<String, Arc<UsosSite>>>,
     ) -> Self {
         Self {
             db,
@@ -91,8 +105,9 @@ impl Orders {
             secrets,
             feed,
             cache,
-            policy,
-            default_card_validity_ms,
+            policy: terms.policy,
+            default_card_validity_ms: terms.default_card_validity_ms,
+            usos,
         }
     }
 
@@ -115,13 +130,22 @@ impl Orders {
         let student = registry::by_id(&self.db.pool, student_id)
             .await?
             .ok_or_else(signed_out)?;
-        let checks = eligibility::evaluate(&student.facts, self.policy, self.now());
+        let checks = if student.university.is_some() {
+            vec![]
+        } else {
+            eligibility::evaluate(&student.facts, self.policy, self.now())
+        };
         Ok((student, checks))
     }
 
     async fn eligible_student(&self, student_id: &str) -> AppResult<Student> {
         let (student, checks) = self.student_and_checks(student_id).await?;
-        if eligibility::all_ok(&checks) {
+        // At a USOS university USOS decides, and said so when last asked.
+        let usos_says_no = student.university.is_some()
+            && crate::usos::store::why_not(&self.db, student_id)
+                .await?
+                .is_some();
+        if eligibility::all_ok(&checks) && !usos_says_no {
             Ok(student)
         } else {
             Err(AppError::client(
@@ -143,15 +167,28 @@ impl Orders {
                     .await?
                     .ok_or_else(signed_out)?;
                 let order = store::current(&self.db, student_id).await?;
-                let snap = Arc::new(Snapshot { student, order });
+                let university_says = match student.university {
+                    Some(_) => crate::usos::store::why_not(&self.db, student_id).await?,
+                    None => None,
+                };
+                let snap = Arc::new(Snapshot {
+                    student,
+                    order,
+                    university_says,
+                });
                 self.cache
                     .put_snapshot(student_id, version, Arc::clone(&snap));
                 snap
             }
         };
         let now = self.now();
-        let checks = eligibility::evaluate(&snap.student.facts, self.policy, now);
-        let eligible = eligibility::all_ok(&checks);
+        let (checks, eligible) = if snap.student.university.is_some() {
+            (vec![], snap.university_says.is_none())
+        } else {
+            let checks = eligibility::evaluate(&snap.student.facts, self.policy, now);
+            let eligible = eligibility::all_ok(&checks);
+            (checks, eligible)
+        };
         let actions = rules::available_actions(
             eligible,
             snap.order.as_ref(),
@@ -164,6 +201,7 @@ impl Orders {
             checks,
             order: snap.order.clone(),
             actions,
+            university_says: snap.university_says.clone(),
         })
     }
 
@@ -259,10 +297,14 @@ impl Orders {
     ) -> AppResult<(OrderView, bool)> {
         let student = self.eligible_student(student_id).await?;
         let els = student.facts.els_valid_until;
+        let at_usos = student.university.is_some();
         // A lost race on a unique index (possible on PostgreSQL) is retried:
         // the second attempt sees the winner's row.
         for _ in 0..5 {
-            match self.try_place(student_id, idempotency_key, els).await {
+            match self
+                .try_place(student_id, idempotency_key, els, at_usos)
+                .await
+            {
                 Err(AppError::Unexpected(e))
                     if e.downcast_ref::<sqlx::Error>()
                         .is_some_and(is_unique_violation) =>
@@ -280,6 +322,7 @@ impl Orders {
         student_id: &str,
         idempotency_key: Option<&str>,
         els_valid_until: Option<i64>,
+        at_usos: bool,
     ) -> AppResult<(OrderView, bool)> {
         let now = self.now();
         let mut changes = Changes::default();
@@ -295,8 +338,20 @@ impl Orders {
         }
         let mut kind = OrderKind::New;
         if let Some(open) = store::open_order(&mut tx, student_id).await? {
-            let reason =
-                rules::supersede_reason(&open, els_valid_until, now).ok_or_else(order_exists)?;
+            let Some(reason) = rules::supersede_reason(&open, els_valid_until, now) else {
+                // A twin request with the same key may have committed its
+                // order between our two reads: then that is our answer.
+                if let Some(key) = idempotency_key
+                    && let Some(order_id) = store::order_for_key(&mut tx, student_id, key).await?
+                {
+                    let (_, view) = store::load(&mut tx, &order_id)
+                        .await?
+                        .ok_or_else(no_order)?;
+                    self.commit(tx, changes).await?;
+                    return Ok((view, false));
+                }
+                return Err(order_exists());
+            };
             self.apply(
                 &mut tx,
                 &mut changes,
@@ -314,6 +369,9 @@ impl Orders {
         if let Some(key) = idempotency_key {
             store::remember_key(&mut tx, student_id, key, &view.id, now).await?;
         }
+        if at_usos {
+            crate::usos::store::watch(&mut tx, student_id, now).await?;
+        }
         self.commit(tx, changes).await?;
         Ok((view, true))
     }
@@ -321,7 +379,7 @@ impl Orders {
     /// A lost phone: the card is revoked and a replacement ordered in one
     /// transaction. Returns the replacement.
     pub async fn replace_lost_phone(&self, student_id: &str) -> AppResult<OrderView> {
-        self.eligible_student(student_id).await?;
+        let student = self.eligible_student(student_id).await?;
         let mut changes = Changes::default();
         let mut tx = self.db.begin().await?;
         let open = store::open_order(&mut tx, student_id)
@@ -345,6 +403,9 @@ impl Orders {
         let replacement = self
             .insert(&mut tx, &mut changes, student_id, OrderKind::Replacement)
             .await?;
+        if student.university.is_some() {
+            crate::usos::store::watch(&mut tx, student_id, self.now()).await?;
+        }
         self.commit(tx, changes).await?;
         Ok(replacement)
     }
@@ -436,19 +497,30 @@ impl Orders {
         }
     }
 
-    /// Reveals the activation data, spending one of the three views.
+    /// Reveals the activation data, spending one of the three views. At a
+    /// USOS university the codes are USOS's: fetched now, never stored.
     pub async fn reveal(&self, student_id: &str) -> AppResult<ActivationData> {
         let now = self.now();
+        let at_usos = self.codes_at_usos(student_id).await?;
         let Some(taken) = store::take_view(&self.db, student_id, now).await? else {
             return Err(self.why_no_reveal(student_id, now).await);
         };
         let spent = u8::try_from(taken.reveals).unwrap_or(MAX_REVEALS);
-        let data = activation::open(
-            &self.secrets,
-            &taken.sealed,
-            taken.expires_at,
-            MAX_REVEALS.saturating_sub(spent),
-        )?;
+        let left = MAX_REVEALS.saturating_sub(spent);
+        let data = match (at_usos, taken.sealed) {
+            (Some((qr, pass)), _) => ActivationData {
+                // USOS gives the QR's content; it is also the code to type.
+                manual_code: qr.clone(),
+                qr_payload: qr,
+                activation_code: pass,
+                expires_at: taken.expires_at,
+                reveals_left: left,
+            },
+            (None, Some(sealed)) => {
+                activation::open(&self.secrets, &sealed, taken.expires_at, left)?
+            }
+            (None, None) => return Err(anyhow::anyhow!("a ready order without its codes").into()),
+        };
         if let Some(view) = self.current(student_id).await? {
             self.feed.publish(vec![Change {
                 student_id: student_id.to_owned(),
@@ -456,6 +528,75 @@ impl Orders {
             }]);
         }
         Ok(data)
+    }
+
+    /// The codes of the student's ready USOS order, from USOS; `None` for
+    /// a native student or an order that is not ready (the reveal says why).
+    async fn codes_at_usos(&self, student_id: &str) -> AppResult<Option<(String, String)>> {
+        let Some(order) = store::current(&self.db, student_id).await? else {
+            return Ok(None);
+        };
+        let Some(usos) = store::usos_order(&self.db, &order.id).await? else {
+            return Ok(None);
+        };
+        let (OrderStatus::Ready, Some(external_id)) = (usos.status, usos.external_id) else {
+            return Ok(None);
+        };
+        let site = self
+            .usos
+            .get(&usos.university)
+            .ok_or(UsosError::NotOffered("this university".into()))?;
+        let token = crate::usos::store::token_of(&self.db, &self.secrets, student_id)
+            .await?
+            .ok_or(UsosError::SignInAgain("no USOS token".into()))?;
+        let at_usos = site.api.order(&token, &external_id).await?;
+        match (at_usos.token, at_usos.distribution_pass) {
+            (Some(qr), Some(pass)) => Ok(Some((qr, pass))),
+            _ => Err(AppError::client(
+                ErrorCode::NotReady,
+                "USOS has no codes for this order yet",
+            )),
+        }
+    }
+
+    /// What USOS says an order is now (`raw`, its own status value, and
+    /// the card's last day). USOS reports only where an order is, so the
+    /// steps between are applied as the life cycle has them; a ready order
+    /// starts its 30 days here. Unknown values count as in progress. An
+    /// order that has moved on here (cancelled meanwhile) stays as it is.
+    pub async fn usos_update(
+        &self,
+        order_id: &str,
+        raw: &str,
+        card_valid_until: Option<i64>,
+    ) -> AppResult<bool> {
+        let to = crate::usos::statuses::known(raw).unwrap_or(OrderStatus::InProgress);
+        let now = self.now();
+        let mut changes = Changes::default();
+        let mut tx = self.db.begin().await?;
+        let (_, current) = store::load(&mut tx, order_id).await?.ok_or_else(no_order)?;
+        let Some(steps) = rules::path(current.status, to) else {
+            tracing::warn!(
+                order_id,
+                raw,
+                "USOS reports a status the order cannot reach"
+            );
+            return Ok(false);
+        };
+        let moved = !steps.is_empty();
+        let ready = (to == OrderStatus::Ready && moved).then(|| {
+            (
+                now + rules::ACTIVATION_VALIDITY_MS,
+                card_valid_until.unwrap_or(now + self.default_card_validity_ms),
+            )
+        });
+        store::usos_status(&mut tx, order_id, raw, ready).await?;
+        for step in steps {
+            self.apply(&mut tx, &mut changes, order_id, step, Actor::Issuer, None)
+                .await?;
+        }
+        self.commit(tx, changes).await?;
+        Ok(moved)
     }
 
     async fn why_no_reveal(&self, student_id: &str, now: i64) -> AppError {

@@ -45,6 +45,33 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
     )
 }
 
+/// The steps the life cycle allows from `from` to `to`, shortest first:
+/// an outside system that reports only where an order is now (USOS) may
+/// skip a status we show. Empty when already there; `None` when the life
+/// cycle cannot get there.
+pub fn path(from: OrderStatus, to: OrderStatus) -> Option<Vec<OrderStatus>> {
+    let mut paths = vec![(from, vec![])];
+    let mut seen = vec![from];
+    while !paths.is_empty() {
+        let mut next = vec![];
+        for (at, steps) in paths {
+            if at == to {
+                return Some(steps);
+            }
+            for &step in OrderStatus::ALL {
+                if can_transition(at, step) && !seen.contains(&step) {
+                    seen.push(step);
+                    let mut longer = steps.clone();
+                    longer.push(step);
+                    next.push((step, longer));
+                }
+            }
+        }
+        paths = next;
+    }
+    None
+}
+
 /// Why an open order may give way to a new one, if it may.
 pub fn supersede_reason(o: &OrderView, els_valid_until: Option<i64>, now: i64) -> Option<Reason> {
     match o.status {
@@ -174,6 +201,34 @@ mod tests {
             activation_expires_at: Some(NOW + DAY_MS),
             card_valid_until: Some(NOW + 100 * DAY_MS),
             reason: None,
+        }
+    }
+
+    #[test]
+    fn paths_through_the_life_cycle() {
+        assert_eq!(path(Pending, Pending), Some(vec![]));
+        assert_eq!(path(Pending, Ready), Some(vec![InProgress, Ready]));
+        assert_eq!(
+            path(Pending, Received),
+            Some(vec![InProgress, Ready, Received])
+        );
+        assert_eq!(
+            path(InProgress, Revoked),
+            Some(vec![Ready, Received, Revoked])
+        );
+        assert_eq!(path(Ready, Pending), None);
+        assert_eq!(path(Cancelled, Ready), None);
+        for &from in OrderStatus::ALL {
+            for &to in OrderStatus::ALL {
+                if let Some(steps) = path(from, to) {
+                    let mut at = from;
+                    for step in steps {
+                        assert!(can_transition(at, step), "{at:?} -> {step:?}");
+                        at = step;
+                    }
+                    assert_eq!(at, to);
+                }
+            }
         }
     }
 

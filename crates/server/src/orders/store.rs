@@ -242,7 +242,8 @@ pub async fn store_activation(
 
 /// A view taken: the sealed data, the views spent and its expiry.
 pub struct Reveal {
-    pub sealed: String,
+    /// The sealed codes; none at a USOS university (USOS keeps them).
+    pub sealed: Option<String>,
     pub reveals: i64,
     pub expires_at: i64,
 }
@@ -434,4 +435,96 @@ pub async fn card_source(db: &Db, order_id: &str) -> AppResult<Option<CardSource
         })
     })
     .transpose()
+}
+
+/// A USOS university's order as the gateway needs it.
+pub struct UsosOrder {
+    pub student_id: String,
+    pub university: String,
+    pub status: OrderStatus,
+    /// USOS's id, once USOS has the order.
+    pub external_id: Option<String>,
+}
+
+/// The order, if its student belongs to a USOS university.
+pub async fn usos_order(db: &Db, order_id: &str) -> AppResult<Option<UsosOrder>> {
+    let row = sqlx::query(
+        "SELECT o.student_id, s.university_id, o.status, o.external_id FROM orders o \
+         JOIN students s ON s.id = o.student_id \
+         WHERE o.id = $1 AND s.university_id IS NOT NULL",
+    )
+    .bind(order_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|row| {
+        Ok(UsosOrder {
+            student_id: row.try_get("student_id")?,
+            university: row.try_get("university_id")?,
+            status: parse_col(&row, "status", OrderStatus::parse)?,
+            external_id: row.try_get("external_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// USOS's ids the student's orders are already linked to.
+pub async fn external_ids(db: &Db, student_id: &str) -> AppResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT external_id FROM orders WHERE student_id = $1 AND external_id IS NOT NULL",
+    )
+    .bind(student_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Links an order to USOS's order.
+pub async fn link_external(db: &Db, order_id: &str, external_id: &str) -> AppResult<()> {
+    sqlx::query("UPDATE orders SET external_id = $1 WHERE id = $2 AND external_id IS NULL")
+        .bind(external_id)
+        .bind(order_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The student's orders linked to USOS: (order id, USOS id, status).
+pub async fn linked(db: &Db, student_id: &str) -> AppResult<Vec<(String, String, OrderStatus)>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT id, external_id, status FROM orders \
+         WHERE student_id = $1 AND external_id IS NOT NULL",
+    )
+    .bind(student_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, ext, status)| Some((id, ext, OrderStatus::parse(&status)?)))
+        .collect())
+}
+
+/// What USOS says about an order: its raw status; when ready, the codes'
+/// 30 days start (the codes stay at USOS) and the card's validity is USOS's.
+pub async fn usos_status(
+    tx: &mut Tx,
+    order_id: &str,
+    raw: &str,
+    ready: Option<(i64, i64)>,
+) -> AppResult<()> {
+    sqlx::query("UPDATE orders SET external_status = $1 WHERE id = $2")
+        .bind(raw)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+    if let Some((codes_until, card_until)) = ready {
+        sqlx::query(
+            "UPDATE orders SET activation_expires_at = $1, reveals = 0, card_valid_until = $2 \
+             WHERE id = $3",
+        )
+        .bind(codes_until)
+        .bind(card_until)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

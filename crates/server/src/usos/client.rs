@@ -10,11 +10,7 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// `{"pl": …, "en": …}`: USOS's words in both languages, shown as given.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-pub struct LangDict {
-    pub pl: Option<String>,
-    pub en: Option<String>,
-}
+pub type LangDict = legitka_wire::UniversityText;
 
 /// What a USOS answer means for the gateway.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -356,6 +352,21 @@ fn classify(method: &str, status: u16, text: &str) -> UsosError {
             body.message
         },
         user_message: body.user_messages.and_then(|m| m.generic_message),
+    }
+}
+
+/// USOS trouble, as the student's request answers it: never a 500.
+impl From<UsosError> for crate::error::AppError {
+    fn from(e: UsosError) -> Self {
+        use legitka_wire::ErrorCode;
+        let message = e.to_string();
+        let code = match e {
+            UsosError::SignInAgain(_) => ErrorCode::UniversitySignInNeeded,
+            UsosError::Unavailable(_) => ErrorCode::UniversityUnavailable,
+            UsosError::NotOffered(_) => ErrorCode::NotOffered,
+            UsosError::Refused { .. } => ErrorCode::InvalidTransition,
+        };
+        Self::client(code, message)
     }
 }
 

@@ -3,8 +3,9 @@
 
 use super::oauth::Token;
 use crate::crypto::{Secret, SecretBox};
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::error::AppResult;
+use legitka_wire::UniversityText;
 
 /// How long a student may take at USOS's sign-in page.
 pub const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
@@ -100,4 +101,53 @@ pub async fn token_of(db: &Db, secrets: &SecretBox, student_id: &str) -> AppResu
         key,
         secret: Secret::new(secret),
     }))
+}
+
+/// Watches the student's orders at USOS from now on (again from the
+/// start of the schedule), in the transaction of the order that needs it.
+pub async fn watch(tx: &mut Tx, student_id: &str, now: i64) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO usos_polls (id, student_id, started_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $3) ON CONFLICT (student_id) DO UPDATE \
+         SET started_at = $3, next_attempt_at = $3, attempts = 0",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(student_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What USOS last said: why the student may not order (`None`: may).
+pub async fn why_not(db: &Db, student_id: &str) -> AppResult<Option<UniversityText>> {
+    let json: Option<Option<String>> =
+        sqlx::query_scalar("SELECT why_cannot_order FROM usos_state WHERE student_id = $1")
+            .bind(student_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(json.flatten().and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// Keeps what USOS says now about the student's ordering.
+pub async fn save_why_not(
+    db: &Db,
+    student_id: &str,
+    why: Option<&UniversityText>,
+    now: i64,
+) -> AppResult<()> {
+    let json = why
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(anyhow::Error::from)?;
+    sqlx::query(
+        "INSERT INTO usos_state (student_id, why_cannot_order, checked_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (student_id) DO UPDATE SET why_cannot_order = $2, checked_at = $3",
+    )
+    .bind(student_id)
+    .bind(json)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,344 @@
+//! An mLegitymacja order at a USOS university, through the real server:
+//! ordered at USOS by the issuer outbox, followed by the watcher, codes
+//! fetched from USOS when revealed, received in mObywatel, revoked; and
+//! USOS's refusals and trouble as the student meets them.
+
+mod common;
+
+use common::{Db, TestApp, error_of, spawn_app_with};
+use legitka_emulators::usos::{UsosEmulator, guess, lang_dict};
+use legitka_server::usos::UsosUniversity;
+use legitka_wire::{ErrorCode, OrderStatus, StudentState};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+both!(
+    a_usos_order_from_placing_to_revocation,
+    usos_refusals_and_trouble_reach_the_student_as_sentences,
+);
+
+async fn with_usos(db: Db) -> (TestApp, Arc<UsosEmulator>) {
+    let usos = UsosEmulator::start().await.unwrap();
+    usos.add_consumer("legitka-key", "legitka-consumer-secret");
+    usos.add_user("1001", "anna", "haslo-anny", "Anna", "Nowak");
+    let university = UsosUniversity::new(
+        "uwu",
+        "Uniwersytet USOS",
+        &usos.base_url,
+        "legitka-key",
+        "legitka-consumer-secret",
+    )
+    .unwrap();
+    let app = spawn_app_with(db, |s| s.usos = vec![university]).await;
+    (app, usos)
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs Anna in through USOS as the app does; returns an access token.
+async fn sign_in(app: &TestApp) -> String {
+    let b = browser();
+    let login = b
+        .get(format!("{}/usos/uwu/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let authorize = login.headers()["location"].to_str().unwrap().to_owned();
+    let page = b
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"oauth_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let back = b
+        .post(authorize.split('?').next().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "oauth_token={token}&username=anna&password=haslo-anny&decision=allow"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    let page = b.get(&callback).send().await.unwrap().text().await.unwrap();
+    let start = page.find("id=\"pairing-code\">").unwrap() + 18;
+    let code = &page[start..start + 9];
+    let session: serde_json::Value = app
+        .http
+        .post(app.url("/session/pair"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn me(app: &TestApp, token: &str) -> StudentState {
+    app.http
+        .get(app.url("/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits (a few seconds at most) until `check` holds.
+async fn until<F: AsyncFn() -> bool>(what: &str, check: F) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[allow(dead_code)]
+async fn dump(app: &TestApp) {
+    for sql in [
+        "SELECT id || ' ' || command || ' ' || attempts || ' ' || COALESCE(last_error, '') FROM issuer_commands",
+        "SELECT id || ' ' || command || ' ' || last_error FROM dead_issuer_commands",
+        "SELECT student_id || ' ' || next_attempt_at || ' ' || attempts || ' ' || COALESCE(last_error, '') FROM usos_polls",
+        "SELECT id || ' ' || status || ' ' || COALESCE(external_id, '-') || ' ' || COALESCE(external_status, '-') FROM orders",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(sql)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+        eprintln!("{sql}\n  {rows:?}");
+    }
+    eprintln!("now {}", legitka_server::clock::Clock::now_ms(&app.clock));
+}
+
+async fn external_id(app: &TestApp) -> Option<String> {
+    sqlx::query_scalar("SELECT external_id FROM orders ORDER BY seq DESC LIMIT 1")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn status_is(app: &TestApp, token: &str, want: OrderStatus) -> bool {
+    me(app, token).await.order.is_some_and(|o| o.status == want)
+}
+
+async fn a_usos_order_from_placing_to_revocation(db: Db) {
+    let (app, usos) = with_usos(db).await;
+    let token = sign_in(&app).await;
+    let state = me(&app, &token).await;
+    assert!(state.eligible && state.checks.is_empty(), "{state:?}");
+    assert_eq!(state.university_says, None);
+
+    let placed = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    until("USOS has the order", async || {
+        external_id(&app).await.is_some()
+    })
+    .await;
+    let external = external_id(&app).await.unwrap();
+    assert_eq!(usos.orders().len(), 1);
+    assert_eq!(usos.orders()[0].status, guess::PENDING);
+
+    // USOS readies it; the watcher's next look finds it.
+    usos.set_status(&external, guess::READY);
+    app.clock.advance(40_000); // past the first look (30 s, give or take a tenth)
+    until("the order is ready", async || {
+        status_is(&app, &token, OrderStatus::Ready).await
+    })
+    .await;
+    let ready = me(&app, &token).await.order.unwrap();
+    assert!(ready.activation_expires_at.is_some() && ready.card_valid_until.is_some());
+    let history: Vec<serde_json::Value> = app
+        .http
+        .get(app.url(&format!("/orders/{}/timeline", ready.id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let steps: Vec<&str> = history
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["pending", "in_progress", "ready"],
+        "the skipped step is shown"
+    );
+
+    // The codes come from USOS when revealed, and are not kept here.
+    let codes: serde_json::Value = app
+        .http
+        .post(app.url("/orders/current/reveal"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let at_usos = usos.orders()[0].clone();
+    assert_eq!(codes["qr_payload"].as_str(), at_usos.token.as_deref());
+    assert_eq!(
+        codes["activation_code"].as_str(),
+        at_usos.distribution_pass.as_deref()
+    );
+    assert_eq!(codes["reveals_left"], 2);
+    let kept: Option<String> = sqlx::query_scalar("SELECT activation_secret FROM orders")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, None);
+
+    // mObywatel takes them; USOS sees it received; so do we.
+    let activated = reqwest::Client::new()
+        .post(format!("{}mobywatel/activate", usos.base_url))
+        .json(&json!({"qr_payload": codes["qr_payload"], "activation_code": codes["activation_code"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(activated.status().is_success());
+    app.clock.advance(70_000); // past the next (60 s, give or take a tenth)
+    until("the order is received", async || {
+        status_is(&app, &token, OrderStatus::Received).await
+    })
+    .await;
+
+    // Revoked here, revoked at USOS (through the issuer outbox).
+    let revoked = app
+        .http
+        .post(app.url("/orders/current/revoke"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    until("USOS revoked it", async || {
+        usos.orders()[0].status == guess::REVOKED
+    })
+    .await;
+}
+
+async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
+    let (app, usos) = with_usos(db).await;
+    let token = sign_in(&app).await;
+    // USOS says no (its rules, its words): the order ends in an error and
+    // the student reads USOS's reason.
+    let why = lang_dict("Nie masz zdjęcia w USOS.", "You have no photo in USOS.");
+    usos.set_why_cannot_order("1001", Some(why));
+    let placed = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    until("the order ends in an error", async || {
+        status_is(&app, &token, OrderStatus::Error).await
+    })
+    .await;
+    let state = me(&app, &token).await;
+    assert!(!state.eligible);
+    let says = state.university_says.expect("USOS's reason");
+    assert_eq!(says.en.as_deref(), Some("You have no photo in USOS."));
+    assert!(usos.orders().is_empty());
+    let again = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(again).await.1, ErrorCode::NotEligible);
+
+    // USOS lets them order; the watcher finds it ready.
+    usos.set_why_cannot_order("1001", None);
+    sqlx::query("DELETE FROM usos_state")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    app.state.cache.bump_all();
+    let placed = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    until("USOS has the order", async || {
+        external_id(&app).await.is_some()
+    })
+    .await;
+    let external = external_id(&app).await.unwrap();
+    usos.set_status(&external, guess::READY);
+    // USOS is down at the next look: tried again later, no harm done.
+    usos.fail_next(503);
+    app.clock.advance(40_000); // past the first look (30 s, give or take a tenth)
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    app.clock.advance(70_000); // past the next (60 s, give or take a tenth)
+    until("the order is ready", async || {
+        status_is(&app, &token, OrderStatus::Ready).await
+    })
+    .await;
+
+    // Revealing while USOS is down, or after USOS dropped the sign-in:
+    // a sentence each, never a 500, and no view spent.
+    usos.fail_next(503);
+    let down = app
+        .http
+        .post(app.url("/orders/current/reveal"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(down).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::UniversityUnavailable
+        )
+    );
+    usos.revoke_tokens_of("1001");
+    let dropped = app
+        .http
+        .post(app.url("/orders/current/reveal"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(dropped).await,
+        (StatusCode::FORBIDDEN, ErrorCode::UniversitySignInNeeded)
+    );
+    assert_eq!(me(&app, &token).await.order.unwrap().reveals_left, 3);
+}
