@@ -330,8 +330,17 @@ impl Handler for Watch {
                 }
                 Ok(_) => Step::Finished(ExecutionOutcome::Delivered),
                 Err(UsosError::Unavailable(error)) => Step::Retry { after: None, error },
-                // The student must sign in again, or USOS stopped offering
-                // it: nothing to watch until they act.
+                // USOS dropped the student's sign-in: they are told once,
+                // and nothing is watched until they sign in again.
+                Err(UsosError::SignInAgain(why)) => {
+                    tracing::info!(student_id, why, "USOS sign-in dropped: watch ends");
+                    self.gateway
+                        .orders
+                        .notify_once(&student_id, legitka_wire::notice::NoticeKind::SignInAgain)
+                        .await?;
+                    Step::Finished(ExecutionOutcome::Moot)
+                }
+                // USOS stopped offering it: nothing to watch.
                 Err(e) => {
                     tracing::info!(student_id, error = %e, "USOS watch ends");
                     Step::Finished(ExecutionOutcome::Moot)

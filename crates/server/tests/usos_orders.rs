@@ -341,4 +341,29 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
         (StatusCode::FORBIDDEN, ErrorCode::UniversitySignInNeeded)
     );
     assert_eq!(me(&app, &token).await.order.unwrap().reveals_left, 3);
+
+    // The watcher meets the dropped sign-in too: the student is told once.
+    let told = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM notices WHERE kind = 'sign_in_again'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+    };
+    app.clock.advance(20 * 60_000);
+    until("the student is told to sign in again", async || {
+        told().await == 1
+    })
+    .await;
+    // Signed in again: watched again, and never told twice for this order.
+    let token = sign_in(&app).await;
+    app.clock.advance(20 * 60_000);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(told().await, 1);
+    let state = me(&app, &token).await;
+    assert_eq!(state.order.unwrap().status, OrderStatus::Ready);
+    let polls: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usos_polls")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(polls, 1, "watched again after signing in");
 }

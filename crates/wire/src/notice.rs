@@ -37,6 +37,9 @@ pub enum NoticeKind {
     CardEndsSoon,
     /// The ELS was extended past the card: a renewal is possible.
     RenewalAvailable,
+    /// The university's system (USOS) no longer accepts the student's
+    /// sign-in: the order cannot be followed until they sign in again.
+    SignInAgain,
 }
 
 impl NoticeKind {
@@ -98,6 +101,16 @@ pub fn texts(kind: NoticeKind, status: OrderStatus, locale: Locale) -> Notice {
             (
                 "You can renew your mLegitymacja",
                 "Your ELS was extended: order it for the new semester.",
+            ),
+        ),
+        NoticeKind::SignInAgain => (
+            (
+                "Zaloguj się ponownie przez USOS",
+                "System uczelni wylogował Legitkę: bez tego nie śledzimy zamówienia.",
+            ),
+            (
+                "Sign in again with USOS",
+                "Your university's system signed Legitka out: we can't follow your order until you do.",
             ),
         ),
     };
@@ -236,7 +249,8 @@ mod tests {
                 "activation_expires_3d",
                 "activation_expires_1d",
                 "card_ends_soon",
-                "renewal_available"
+                "renewal_available",
+                "sign_in_again"
             ]
         );
         for &k in NoticeKind::ALL {

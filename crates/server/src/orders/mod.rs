@@ -675,6 +675,25 @@ impl Orders {
         Ok(queued)
     }
 
+    /// A notice of `kind` about the student's current order, at most once
+    /// per order (as reminders are). Returns whether it was queued.
+    pub async fn notify_once(&self, student_id: &str, kind: NoticeKind) -> AppResult<bool> {
+        let Some(order) = store::current(&self.db, student_id).await? else {
+            return Ok(false);
+        };
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let fresh = store::mark_reminded(&mut tx, &order.id, kind, now).await?;
+        if fresh {
+            push::store::queue_notice(&mut tx, student_id, &order, kind, now).await?;
+        }
+        tx.commit().await?;
+        if fresh {
+            self.feed.wake_outboxes();
+        }
+        Ok(fresh)
+    }
+
     /// Graduation or removal: an order on the way is cancelled (and voided
     /// at the issuer through the outbox); a card in use stays valid one
     /// month, then expires. Returns the cancelled orders.

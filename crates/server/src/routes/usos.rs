@@ -16,6 +16,7 @@ use crate::usos::{SCOPES, UsosSite, store};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use legitka_wire::OrderStatus;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -150,6 +151,21 @@ pub async fn callback(
     )
     .await?;
     state.cache.bump(&student_id);
+    // An order USOS is still working on is watched again (the watch ends
+    // when USOS drops a sign-in).
+    let working = crate::orders::store::current(&state.db, &student_id)
+        .await?
+        .is_some_and(|o| {
+            matches!(
+                o.status,
+                OrderStatus::Pending | OrderStatus::InProgress | OrderStatus::Ready
+            )
+        });
+    if working {
+        let mut tx = state.db.begin().await?;
+        store::watch(&mut tx, &student_id, now).await?;
+        tx.commit().await?;
+    }
     tracing::info!(university, student_id, "signed in through USOS");
     let code = issue_code(&state, &student_id).await?;
     let server = public_address(&state, &headers);
