@@ -11,7 +11,7 @@ use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::issuer::{Command, Sent, UsosCommands};
-use crate::orders::{Orders, store as orders_store};
+use crate::orders::{Orders, rules, store as orders_store};
 use crate::outbox::{ExecutionOutcome, Handler, Job, Outbox, Queue, Step};
 use crate::usos::client::{Mcard, UsosError};
 use crate::usos::{UsosSite, store};
@@ -93,9 +93,9 @@ impl Gateway {
         };
         let ordered = site.api.make_order(&token).await;
         // After a lost answer USOS may have the order already: link it.
-        let card = match (&ordered, site.api.mcard(&token).await) {
-            (_, Ok(card)) => card,
-            (_, Err(e)) => return self.refused(order_id, student_id, e).await,
+        let card = match site.api.mcard(&token).await {
+            Ok(card) => card,
+            Err(e) => return self.refused(order_id, student_id, e).await,
         };
         let now = self.clock.now_ms();
         store::save_why_not(&self.db, student_id, card.why_cannot_order.as_ref(), now).await?;
@@ -162,14 +162,11 @@ impl Gateway {
     /// One look at the student's orders at USOS. Returns whether any order
     /// USOS is still working on remains (pending, in progress, ready).
     pub async fn look(&self, student_id: &str) -> Result<bool, UsosError> {
-        let university: Option<String> =
-            sqlx::query_scalar("SELECT university_id FROM students WHERE id = $1")
-                .bind(student_id)
-                .fetch_optional(&self.db.pool)
-                .await
-                .map_err(|e| UsosError::Unavailable(e.to_string()))?
-                .flatten();
-        let Some(university) = university else {
+        let internal = |e: crate::error::AppError| UsosError::Unavailable(e.to_string());
+        let student = crate::registry::by_id(&self.db.pool, student_id)
+            .await
+            .map_err(internal)?;
+        let Some(university) = student.and_then(|s| s.university) else {
             return Ok(false);
         };
         let (site, token) = self
@@ -177,7 +174,6 @@ impl Gateway {
             .await
             .map_err(|e| UsosError::Unavailable(e.to_string()))??;
         let card = site.api.mcard(&token).await?;
-        let internal = |e: crate::error::AppError| UsosError::Unavailable(e.to_string());
         let now = self.clock.now_ms();
         store::save_why_not(&self.db, student_id, card.why_cannot_order.as_ref(), now)
             .await
@@ -212,12 +208,7 @@ impl Gateway {
         let current = orders_store::current(&self.db, student_id)
             .await
             .map_err(internal)?;
-        let working = current.is_some_and(|o| {
-            matches!(
-                o.status,
-                OrderStatus::Pending | OrderStatus::InProgress | OrderStatus::Ready
-            )
-        });
+        let working = current.is_some_and(|o| rules::with_the_issuer(o.status));
         Ok(working)
     }
 }

@@ -20,6 +20,15 @@ pub fn open_statuses() -> impl Iterator<Item = OrderStatus> {
     OrderStatus::ALL.iter().copied().filter(|s| s.is_open())
 }
 
+/// The issuer still has the order in hand: on its way or ready to be
+/// picked up (USOS's orders in these statuses are watched).
+pub fn with_the_issuer(status: OrderStatus) -> bool {
+    matches!(
+        status,
+        OrderStatus::Pending | OrderStatus::InProgress | OrderStatus::Ready
+    )
+}
+
 /// The statuses an order may move to `to` from.
 pub fn statuses_before(to: OrderStatus) -> impl Iterator<Item = OrderStatus> {
     OrderStatus::ALL

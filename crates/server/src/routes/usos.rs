@@ -16,7 +16,6 @@ use crate::usos::{SCOPES, UsosSite, store};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use legitka_wire::OrderStatus;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -155,12 +154,7 @@ pub async fn callback(
     // when USOS drops a sign-in).
     let working = crate::orders::store::current(&state.db, &student_id)
         .await?
-        .is_some_and(|o| {
-            matches!(
-                o.status,
-                OrderStatus::Pending | OrderStatus::InProgress | OrderStatus::Ready
-            )
-        });
+        .is_some_and(|o| crate::orders::rules::with_the_issuer(o.status));
     if working {
         let mut tx = state.db.begin().await?;
         store::watch(&mut tx, &student_id, now).await?;
