@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::usos::code_on;
 use common::{Db, TestApp, error_of, spawn_app, spawn_app_with};
 use legitka_wire::{ErrorCode, SignInResponse};
 use reqwest::StatusCode;
@@ -25,11 +26,6 @@ async fn pair_page(app: &TestApp, form: &str) -> (StatusCode, String) {
         .await
         .unwrap();
     (r.status(), r.text().await.unwrap())
-}
-
-fn code_on(page: &str) -> String {
-    let start = page.find("id=\"pairing-code\">").expect("a pairing code") + 18;
-    page[start..start + 9].to_owned()
 }
 
 async fn exchange(app: &TestApp, code: &str) -> reqwest::Response {

@@ -5,91 +5,18 @@
 
 mod common;
 
-use common::{Db, TestApp, error_of, spawn_app_with};
-use legitka_emulators::usos::{UsosEmulator, guess, lang_dict};
-use legitka_server::usos::UsosUniversity;
+use common::usos::{sign_in_with_usos, with_usos};
+use common::{Db, TestApp, error_of};
+use legitka_emulators::usos::{guess, lang_dict};
 use legitka_wire::{ErrorCode, OrderStatus, StudentState};
 use reqwest::StatusCode;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 both!(
     a_usos_order_from_placing_to_revocation,
     usos_refusals_and_trouble_reach_the_student_as_sentences,
 );
-
-async fn with_usos(db: Db) -> (TestApp, Arc<UsosEmulator>) {
-    let usos = UsosEmulator::start().await.unwrap();
-    usos.add_consumer("legitka-key", "legitka-consumer-secret");
-    usos.add_user("1001", "anna", "haslo-anny", "Anna", "Nowak");
-    let university = UsosUniversity::new(
-        "uwu",
-        "Uniwersytet USOS",
-        &usos.base_url,
-        "legitka-key",
-        "legitka-consumer-secret",
-    )
-    .unwrap();
-    let app = spawn_app_with(db, |s| s.usos = vec![university]).await;
-    (app, usos)
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Signs Anna in through USOS as the app does; returns an access token.
-async fn sign_in(app: &TestApp) -> String {
-    let b = browser();
-    let login = b
-        .get(format!("{}/usos/uwu/login", app.base))
-        .send()
-        .await
-        .unwrap();
-    let authorize = login.headers()["location"].to_str().unwrap().to_owned();
-    let page = b
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = page
-        .split("name=\"oauth_token\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
-    let back = b
-        .post(authorize.split('?').next().unwrap())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "oauth_token={token}&username=anna&password=haslo-anny&decision=allow"
-        ))
-        .send()
-        .await
-        .unwrap();
-    let callback = back.headers()["location"].to_str().unwrap().to_owned();
-    let page = b.get(&callback).send().await.unwrap().text().await.unwrap();
-    let start = page.find("id=\"pairing-code\">").unwrap() + 18;
-    let code = &page[start..start + 9];
-    let session: serde_json::Value = app
-        .http
-        .post(app.url("/session/pair"))
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    session["access_token"].as_str().unwrap().to_owned()
-}
 
 async fn me(app: &TestApp, token: &str) -> StudentState {
     app.http
@@ -114,23 +41,6 @@ async fn until<F: AsyncFn() -> bool>(what: &str, check: F) {
     panic!("timed out waiting until {what}");
 }
 
-#[allow(dead_code)]
-async fn dump(app: &TestApp) {
-    for sql in [
-        "SELECT id || ' ' || command || ' ' || attempts || ' ' || COALESCE(last_error, '') FROM issuer_commands",
-        "SELECT id || ' ' || command || ' ' || last_error FROM dead_issuer_commands",
-        "SELECT student_id || ' ' || next_attempt_at || ' ' || attempts || ' ' || COALESCE(last_error, '') FROM usos_polls",
-        "SELECT id || ' ' || status || ' ' || COALESCE(external_id, '-') || ' ' || COALESCE(external_status, '-') FROM orders",
-    ] {
-        let rows: Vec<String> = sqlx::query_scalar(sql)
-            .fetch_all(&app.state.db.pool)
-            .await
-            .unwrap();
-        eprintln!("{sql}\n  {rows:?}");
-    }
-    eprintln!("now {}", legitka_server::clock::Clock::now_ms(&app.clock));
-}
-
 async fn external_id(app: &TestApp) -> Option<String> {
     sqlx::query_scalar("SELECT external_id FROM orders ORDER BY seq DESC LIMIT 1")
         .fetch_one(&app.state.db.pool)
@@ -144,7 +54,7 @@ async fn status_is(app: &TestApp, token: &str, want: OrderStatus) -> bool {
 
 async fn a_usos_order_from_placing_to_revocation(db: Db) {
     let (app, usos) = with_usos(db).await;
-    let token = sign_in(&app).await;
+    let token = sign_in_with_usos(&app).await;
     let state = me(&app, &token).await;
     assert!(state.eligible && state.checks.is_empty(), "{state:?}");
     assert_eq!(state.university_says, None);
@@ -249,7 +159,7 @@ async fn a_usos_order_from_placing_to_revocation(db: Db) {
 
 async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
     let (app, usos) = with_usos(db).await;
-    let token = sign_in(&app).await;
+    let token = sign_in_with_usos(&app).await;
     // USOS says no (its rules, its words): the order ends in an error and
     // the student reads USOS's reason.
     let why = lang_dict("Nie masz zdjęcia w USOS.", "You have no photo in USOS.");
@@ -355,7 +265,7 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
     })
     .await;
     // Signed in again: watched again, and never told twice for this order.
-    let token = sign_in(&app).await;
+    let token = sign_in_with_usos(&app).await;
     app.clock.advance(20 * 60_000);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(told().await, 1);

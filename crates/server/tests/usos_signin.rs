@@ -4,92 +4,17 @@
 
 mod common;
 
-use common::{Db, TestApp, error_of, spawn_app_with};
-use legitka_emulators::usos::UsosEmulator;
-use legitka_server::usos::{UsosUniversity, store};
+use common::usos::{browser, code_on, to_usos_and_back, with_usos};
+use common::{Db, error_of};
+use legitka_server::usos::store;
 use legitka_wire::{ErrorCode, SignInResponse};
 use reqwest::StatusCode;
 use serde_json::json;
-use std::sync::Arc;
 
 both!(
     a_student_signs_in_through_usos_and_the_app_gets_a_session,
     declined_replayed_unknown_and_unreachable_sign_ins_say_so,
 );
-
-async fn with_usos(db: Db) -> (TestApp, Arc<UsosEmulator>) {
-    let usos = UsosEmulator::start().await.unwrap();
-    usos.add_consumer("legitka-key", "legitka-consumer-secret");
-    usos.add_user("1001", "anna", "haslo-anny", "Anna", "Nowak");
-    let university = UsosUniversity::new(
-        "uwu",
-        "Uniwersytet USOS",
-        &usos.base_url,
-        "legitka-key",
-        "legitka-consumer-secret",
-    )
-    .unwrap();
-    let app = spawn_app_with(db, |s| s.usos = vec![university]).await;
-    (app, usos)
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    assert!(r.status().is_redirection(), "{}", r.status());
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-/// The browser's trip: our login → USOS's page → sign in and decide → back
-/// to our callback. Returns the callback URL USOS sent the browser to.
-async fn to_usos_and_back(app: &TestApp, decision: &str) -> String {
-    let b = browser();
-    let login = b
-        .get(format!("{}/usos/uwu/login", app.base))
-        .send()
-        .await
-        .unwrap();
-    let authorize = location(&login);
-    let page = b
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = page
-        .split("name=\"oauth_token\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("the login form carries the request token")
-        .to_owned();
-    let back = b
-        .post(authorize.split('?').next().unwrap())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "oauth_token={token}&username=anna&password=haslo-anny&decision={decision}"
-        ))
-        .send()
-        .await
-        .unwrap();
-    let callback = location(&back);
-    assert!(
-        callback.starts_with(&format!("{}/usos/uwu/callback", app.base)),
-        "{callback}"
-    );
-    callback
-}
-
-fn code_on(page: &str) -> String {
-    let start = page.find("id=\"pairing-code\">").expect("a pairing code") + 18;
-    page[start..start + 9].to_owned()
-}
 
 async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
     let (app, usos) = with_usos(db).await;
