@@ -478,23 +478,23 @@ impl Orders {
             )
             .await?;
         }
-        let done = match self
+        if let Err(e) = self
             .apply(&mut tx, &mut changes, order_id, to, Actor::Issuer, reason)
             .await
         {
-            Ok(_) => self.commit(tx, changes).await,
-            Err(e) => Err(e),
-        };
-        match done {
-            Ok(_) => Ok(Applied::Changed),
-            Err(e) if e.code() == ErrorCode::InvalidTransition => {
-                match store::status_of(&self.db, order_id).await? {
-                    Some(status) if status == to => Ok(Applied::AlreadySo),
-                    _ => Err(e),
-                }
+            // The transaction goes first: it holds a pooled connection, and
+            // the look below needs one (many repeats at once would otherwise
+            // hold the whole pool and wait for each other).
+            drop(tx);
+            if e.code() == ErrorCode::InvalidTransition
+                && store::status_of(&self.db, order_id).await? == Some(to)
+            {
+                return Ok(Applied::AlreadySo);
             }
-            Err(e) => Err(e),
+            return Err(e);
         }
+        self.commit(tx, changes).await?;
+        Ok(Applied::Changed)
     }
 
     /// Reveals the activation data, spending one of the three views. At a
