@@ -128,6 +128,17 @@ impl IssuerEmulator {
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
         let memory = config.database_url.contains(":memory:");
+        if !memory {
+            // One connection makes the file, switches it to WAL and lays the
+            // schema before the pool opens several: connections opening a
+            // fresh file at once can find it locked, busy timeout or not.
+            use sqlx::Connection;
+            let mut first = sqlx::SqliteConnection::connect_with(&options).await?;
+            for stmt in SCHEMA {
+                sqlx::query(*stmt).execute(&mut first).await?;
+            }
+            first.close().await?;
+        }
         let db = SqlitePoolOptions::new()
             // One connection keeps an in-memory database alive and shared.
             .max_connections(if memory { 1 } else { 4 })

@@ -10,7 +10,8 @@ use tracing_subscriber::EnvFilter;
 
 /// Loopback stand-ins for the issuer bridge with mObywatel and, when given
 /// the public keys the server's push credentials pair with, FCM, APNs and
-/// a Web Push service.
+/// a Web Push service; with `--usos-port`, a USOS API installation with the
+/// demo's students.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
@@ -48,6 +49,17 @@ struct Cli {
     /// Also run a Web Push service (subscriptions are made by the tests' API).
     #[arg(long)]
     webpush: bool,
+    /// Also run a USOS API installation on this port of 127.0.0.1, whose
+    /// orders move on by themselves (--accept-ms, --ready-ms); students
+    /// `anna` (may order) and `bartek` (USOS says why not), password `legitka`.
+    #[arg(long, requires_all = ["usos_consumer_key", "usos_consumer_secret_file"])]
+    usos_port: Option<u16>,
+    /// The consumer key the server signs with (its `[[usos]]` consumer_key).
+    #[arg(long)]
+    usos_consumer_key: Option<String>,
+    /// File holding that key's secret (the server's consumer_secret_file).
+    #[arg(long)]
+    usos_consumer_secret_file: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -97,6 +109,31 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
         println!("apns={}", apns.base_url);
         fakes.push(Box::new(apns));
+    }
+    if let (Some(port), Some(key), Some(secret_file)) = (
+        cli.usos_port,
+        &cli.usos_consumer_key,
+        &cli.usos_consumer_secret_file,
+    ) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let usos = legitka_emulators::usos::UsosEmulator::serve(listener, &base);
+        usos.add_consumer(key, std::fs::read_to_string(secret_file)?.trim());
+        usos.add_user("1001", "anna", "legitka", "Anna", "Nowak");
+        usos.add_user("1002", "bartek", "legitka", "Bartek", "Kowalski");
+        usos.set_why_cannot_order(
+            "1002",
+            Some(legitka_emulators::usos::lang_dict(
+                "Twoja ELS nie jest przedłużona na bieżący semestr.",
+                "Your student ID (ELS) is not extended for this semester.",
+            )),
+        );
+        usos.set_progress(
+            Duration::from_millis(cli.accept_ms),
+            Duration::from_millis(cli.ready_ms),
+        );
+        println!("usos={}", usos.base_url);
+        fakes.push(Box::new(usos));
     }
     if cli.webpush {
         let wp = legitka_emulators::webpush::WebPushEmulator::start().await?;

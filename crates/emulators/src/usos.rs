@@ -102,6 +102,8 @@ pub struct Order {
     pub token: Option<String>,
     pub distribution_pass: Option<String>,
     pub expiration_date: String,
+    /// When it was placed (for the stand-in's own progress).
+    pub placed: Instant,
 }
 
 #[derive(Default)]
@@ -123,20 +125,62 @@ pub struct UsosEmulator {
     world: Mutex<World>,
     slow: Mutex<Duration>,
     mcards_support: Mutex<bool>,
+    /// When set, orders move on by themselves: in progress after the first
+    /// delay, ready after the second (as a real installation does; tests
+    /// leave it off and move them with [`Self::set_status`]).
+    progress: Mutex<Option<(Duration, Duration)>>,
 }
 
 impl UsosEmulator {
     /// Serves an installation on a loopback port of its own.
     pub async fn start() -> anyhow::Result<Arc<Self>> {
         let (listener, base) = listen().await?;
+        Ok(Self::serve(listener, &base))
+    }
+
+    /// Serves an installation on `listener` (the emulators' process binds
+    /// a fixed port for the demo).
+    pub fn serve(listener: tokio::net::TcpListener, base: &str) -> Arc<Self> {
         let this = Arc::new(Self {
             base_url: format!("{base}/"),
             world: Mutex::default(),
             slow: Mutex::new(Duration::ZERO),
             mcards_support: Mutex::new(true),
+            progress: Mutex::new(None),
         });
         serve_on(listener, router(Arc::clone(&this)));
-        Ok(this)
+        this
+    }
+
+    /// Orders move on by themselves: in progress after `accept`, ready
+    /// `ready` later.
+    pub fn set_progress(&self, accept: Duration, ready: Duration) {
+        *self.progress.lock().expect("progress lock") = Some((accept, ready));
+    }
+
+    /// Moves orders on by the clock, when they do so by themselves.
+    fn progress(&self) {
+        let Some((accept, ready)) = *self.progress.lock().expect("progress lock") else {
+            return;
+        };
+        let due: Vec<(String, &str)> = self
+            .world()
+            .orders
+            .iter()
+            .filter_map(|o| {
+                let age = o.placed.elapsed();
+                match o.status.as_str() {
+                    guess::PENDING | guess::IN_PROGRESS if age >= accept + ready => {
+                        Some((o.id.clone(), guess::READY))
+                    }
+                    guess::PENDING if age >= accept => Some((o.id.clone(), guess::IN_PROGRESS)),
+                    _ => None,
+                }
+            })
+            .collect();
+        for (id, status) in due {
+            self.set_status(&id, status);
+        }
     }
 
     fn world(&self) -> std::sync::MutexGuard<'_, World> {
@@ -463,6 +507,7 @@ async fn service(
         tokio::time::sleep(slow).await;
     }
     let name = format!("services/{path}");
+    emu.progress();
     *emu.world().calls.entry(name.clone()).or_default() += 1;
     if let Some(status) = emu.world().faults.pop_front() {
         return error(status, "Scripted failure", None, json!({}));
@@ -676,6 +721,7 @@ fn user_method(emu: &UsosEmulator, name: &str, req: &Request) -> Response {
                 token: None,
                 distribution_pass: None,
                 expiration_date: "2027-03-31".to_owned(),
+                placed: Instant::now(),
             });
             axum::Json(json!({"success": true})).into_response()
         }

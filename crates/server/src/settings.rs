@@ -61,6 +61,9 @@ pub struct Settings {
     /// USOS watcher workers in this process: at most this many looks at
     /// USOS at once (per process; 0 leaves watching to other instances).
     pub usos_workers: usize,
+    /// How often a watched USOS order is looked at while its student's app
+    /// is open (the live stream connected); otherwise the watcher backs off.
+    pub usos_look_while_open: Duration,
     /// Universities that run USOS, each signing its students in through
     /// its USOS API installation (`[[usos]]` tables in the settings file).
     pub usos: Vec<UsosUniversity>,
@@ -104,6 +107,7 @@ struct Raw {
     webpush_allow_http: bool,
     push_workers: usize,
     usos_workers: usize,
+    usos_look_while_open_secs: u64,
     #[serde(default)]
     usos: Vec<RawUsos>,
 }
@@ -115,6 +119,21 @@ struct RawUsos {
     base_url: String,
     consumer_key: String,
     consumer_secret_file: std::path::PathBuf,
+    /// At most this many requests to the installation at once.
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+    /// The watcher's looks at the installation per minute (the budget the
+    /// installation's admins agreed to; students' own requests aside).
+    #[serde(default = "default_looks_per_minute")]
+    looks_per_minute: u32,
+}
+
+fn default_concurrency() -> usize {
+    crate::usos::UsosLimits::default().concurrency
+}
+
+fn default_looks_per_minute() -> u32 {
+    crate::usos::UsosLimits::default().looks_per_minute
 }
 
 impl Settings {
@@ -142,7 +161,8 @@ impl Settings {
             .set_default("apns_topic", "pl.legitka.app")?
             .set_default("webpush_allow_http", false)?
             .set_default("push_workers", 4)?
-            .set_default("usos_workers", 4)?;
+            .set_default("usos_workers", 4)?
+            .set_default("usos_look_while_open_secs", 10)?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -265,13 +285,22 @@ impl Settings {
             web_push,
             push_workers: raw.push_workers,
             usos_workers: raw.usos_workers,
+            usos_look_while_open: Duration::from_secs(raw.usos_look_while_open_secs.max(1)),
             usos: raw
                 .usos
                 .iter()
                 .map(|u| {
                     let secret = std::fs::read_to_string(&u.consumer_secret_file)
                         .with_context(|| format!("reading {}", u.consumer_secret_file.display()))?;
-                    UsosUniversity::new(&u.id, &u.name, &u.base_url, &u.consumer_key, &secret)
+                    let mut university =
+                        UsosUniversity::new(&u.id, &u.name, &u.base_url, &u.consumer_key, &secret)?;
+                    university.limits = crate::usos::UsosLimits {
+                        concurrency: u.concurrency,
+                        looks_per_minute: u.looks_per_minute,
+                    }
+                    .checked()
+                    .with_context(|| format!("USOS university {}", u.id))?;
+                    Ok(university)
                 })
                 .collect::<anyhow::Result<_>>()?,
             university_name: raw.university_name,
@@ -301,6 +330,7 @@ impl Settings {
             web_push: None,
             push_workers: 4,
             usos_workers: 4,
+            usos_look_while_open: Duration::from_secs(10),
             usos: vec![],
             university_name: "Uniwersytet Testowy".to_owned(),
         }

@@ -91,7 +91,11 @@ impl Application {
         }
         if let Some(gateway) = gateway {
             // It looks for due students every `idle`; an order's first look is due at once.
-            let watcher = usos_gateway::watcher(gateway, state.settings.usos_workers);
+            let watcher = usos_gateway::watcher(
+                gateway,
+                state.settings.usos_workers,
+                state.settings.usos_look_while_open,
+            );
             if state.settings.usos_workers > 0 {
                 tokio::spawn(watcher.run());
             }

@@ -159,20 +159,26 @@ impl Gateway {
         })
     }
 
-    /// One look at the student's orders at USOS. Returns whether any order
-    /// USOS is still working on remains (pending, in progress, ready).
-    pub async fn look(&self, student_id: &str) -> Result<bool, UsosError> {
+    /// One look at the student's orders at USOS: whether any order USOS is
+    /// still working on remains (pending, in progress, ready), or, when the
+    /// installation's budget of looks is spent, how long to wait.
+    pub async fn look(&self, student_id: &str) -> Result<Look, UsosError> {
         let internal = |e: crate::error::AppError| UsosError::Unavailable(e.to_string());
         let student = crate::registry::by_id(&self.db.pool, student_id)
             .await
             .map_err(internal)?;
         let Some(university) = student.and_then(|s| s.university) else {
-            return Ok(false);
+            return Ok(Look::Done);
         };
         let (site, token) = self
             .reach(&university, student_id)
             .await
             .map_err(|e| UsosError::Unavailable(e.to_string()))??;
+        if let Err(not_until) = site.looks.check() {
+            use governor::clock::Clock as _;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            return Ok(Look::OverBudget(wait));
+        }
         let card = site.api.mcard(&token).await?;
         let now = self.clock.now_ms();
         store::save_why_not(&self.db, student_id, card.why_cannot_order.as_ref(), now)
@@ -209,8 +215,19 @@ impl Gateway {
             .await
             .map_err(internal)?;
         let working = current.is_some_and(|o| rules::with_the_issuer(o.status));
-        Ok(working)
+        Ok(if working { Look::Working } else { Look::Done })
     }
+}
+
+/// What one look found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Look {
+    /// USOS is still working on an order: look again later.
+    Working,
+    /// Nothing left to watch.
+    Done,
+    /// The installation's budget of looks is spent: this one waits.
+    OverBudget(Duration),
 }
 
 /// The end of a USOS date (`YYYY-MM-DD`, the card's last valid day) in Unix
@@ -258,7 +275,7 @@ static POLLS: Queue = Queue {
     name: "usos-watch",
     table: "usos_polls",
     dead_table: "dead_usos_polls",
-    columns: "student_id, started_at",
+    columns: "student_id, started_at, app_open_until",
 };
 
 /// How long after the order (or the last sign of life) the watcher keeps
@@ -287,15 +304,20 @@ pub fn next_look(elapsed_ms: i64, jitter: f64) -> Duration {
 /// instances from looking twice; the schedule survives restarts).
 pub struct Watch {
     gateway: Gateway,
+    /// The interval while the student's app is open.
+    while_open: Duration,
 }
 
 pub type Watcher = Outbox<Watch>;
 
-pub fn watcher(gateway: Gateway, workers: usize) -> Watcher {
+pub fn watcher(gateway: Gateway, workers: usize, while_open: Duration) -> Watcher {
     let mut outbox = Outbox::with_handler(
         gateway.db.clone(),
         Arc::clone(&gateway.clock),
-        Watch { gateway },
+        Watch {
+            gateway,
+            while_open,
+        },
     );
     outbox.workers = workers;
     // USOS trouble: keep trying within the day, at most every 15 minutes.
@@ -314,12 +336,22 @@ impl Handler for Watch {
         Box::pin(async move {
             let student_id: String = job.row.try_get("student_id")?;
             let started_at: i64 = job.row.try_get("started_at")?;
-            let elapsed = self.gateway.clock.now_ms() - started_at;
+            let app_open_until: i64 = job.row.try_get("app_open_until")?;
+            let now = self.gateway.clock.now_ms();
+            let elapsed = now - started_at;
+            let jitter = rand::random::<f64>() * 2.0 - 1.0;
             Ok(match self.gateway.look(&student_id).await {
-                Ok(true) if elapsed < WATCH_FOR_MS => {
-                    Step::Later(next_look(elapsed, rand::random::<f64>() * 2.0 - 1.0))
+                Ok(Look::Working) if app_open_until > now => {
+                    Step::Later(self.while_open.mul_f64(1.0 + 0.1 * jitter))
                 }
-                Ok(_) => Step::Finished(ExecutionOutcome::Delivered),
+                Ok(Look::Working) if elapsed < WATCH_FOR_MS => {
+                    Step::Later(next_look(elapsed, jitter))
+                }
+                // Spread out over the time until the budget allows it.
+                Ok(Look::OverBudget(wait)) => {
+                    Step::Later(wait + wait.mul_f64(0.5 * (jitter + 1.0)))
+                }
+                Ok(Look::Working | Look::Done) => Step::Finished(ExecutionOutcome::Delivered),
                 Err(UsosError::Unavailable(error)) => Step::Retry { after: None, error },
                 // USOS dropped the student's sign-in: they are told once,
                 // and nothing is watched until they sign in again.

@@ -23,6 +23,7 @@ async fn installation() -> (Arc<UsosEmulator>, Installation) {
             key: "legitka-key".into(),
             secret: Secret::new("legitka-secret".into()),
         },
+        4,
     )
     .unwrap();
     (usos, api)
@@ -207,6 +208,7 @@ async fn usos_trouble_is_sorted_by_what_to_do_next() {
             key: "legitka-key".into(),
             secret: Secret::new("not-the-secret".into()),
         },
+        4,
     )
     .unwrap();
     assert!(matches!(

@@ -5,9 +5,10 @@
 
 mod common;
 
-use common::usos::{sign_in_with_usos, with_usos};
+use common::usos::{sign_in_with_usos, with_usos, with_usos_as};
 use common::{Db, TestApp, error_of};
 use legitka_emulators::usos::{guess, lang_dict};
+use legitka_server::clock::Clock;
 use legitka_wire::{ErrorCode, OrderStatus, StudentState};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -16,6 +17,8 @@ use std::time::Duration;
 both!(
     a_usos_order_from_placing_to_revocation,
     usos_refusals_and_trouble_reach_the_student_as_sentences,
+    the_watcher_looks_often_while_the_app_is_open,
+    the_watcher_keeps_to_the_installations_budget,
 );
 
 async fn me(app: &TestApp, token: &str) -> StudentState {
@@ -276,4 +279,103 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
         .await
         .unwrap();
     assert_eq!(polls, 1, "watched again after signing in");
+}
+
+/// The watch row's next look and how long the app counts as open, in
+/// milliseconds from the test clock's now.
+async fn watch_row(app: &TestApp) -> (i64, i64) {
+    let (next, open): (i64, i64) =
+        sqlx::query_as("SELECT next_attempt_at, app_open_until FROM usos_polls")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    let now = app.clock.now_ms();
+    (next - now, open - now)
+}
+
+/// Signs in, orders, and waits for the watcher's first look.
+async fn ordered_and_looked_at(
+    app: &TestApp,
+    usos: &legitka_emulators::usos::UsosEmulator,
+) -> String {
+    let token = sign_in_with_usos(app).await;
+    let placed = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    until("USOS has the order", async || {
+        external_id(app).await.is_some()
+    })
+    .await;
+    // Signing in reads mcard once, placing once more (to link the order); then the first look.
+    until("the first look", async || {
+        usos.calls("services/cards/mcard") >= 3
+    })
+    .await;
+    until("the next look is scheduled", async || {
+        watch_row(app).await.0 > 0
+    })
+    .await;
+    token
+}
+
+async fn the_watcher_looks_often_while_the_app_is_open(db: Db) {
+    let (app, usos) = with_usos(db).await;
+    let token = ordered_and_looked_at(&app, &usos).await;
+    // App closed: the next look in 30 s, give or take a tenth.
+    let (next, _) = watch_row(&app).await;
+    assert!((27_000..=33_000).contains(&next), "{next}");
+
+    // The app opens its live stream: a look at once, then every 10 s.
+    let looks = usos.calls("services/cards/mcard");
+    let stream = app
+        .http
+        .get(app.url("/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    until("a look as the app opens", async || {
+        usos.calls("services/cards/mcard") > looks
+    })
+    .await;
+    until("the next look soon", async || {
+        let (next, open) = watch_row(&app).await;
+        (9_000..=11_000).contains(&next) && open > 60_000
+    })
+    .await;
+
+    // Closed again (no stream renews it): back to backing off.
+    drop(stream);
+    app.clock.advance(100_000);
+    let looks = usos.calls("services/cards/mcard");
+    until("a look after the app closed", async || {
+        usos.calls("services/cards/mcard") > looks
+    })
+    .await;
+    until("the next look backs off", async || {
+        watch_row(&app).await.0 > 60_000
+    })
+    .await;
+}
+
+async fn the_watcher_keeps_to_the_installations_budget(db: Db) {
+    let (app, usos) = with_usos_as(db, |u| u.limits.looks_per_minute = 1).await;
+    ordered_and_looked_at(&app, &usos).await;
+    // The one look this minute is spent: the next one waits for the budget
+    // (about a minute, spread over up to another), not calling USOS.
+    let looks = usos.calls("services/cards/mcard");
+    app.clock.advance(40_000);
+    until("the look over budget is put off", async || {
+        watch_row(&app).await.0 > 40_000
+    })
+    .await;
+    assert_eq!(usos.calls("services/cards/mcard"), looks);
+    let (next, _) = watch_row(&app).await;
+    assert!(next <= 125_000, "{next}");
 }

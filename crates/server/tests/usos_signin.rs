@@ -6,14 +6,16 @@ mod common;
 
 use common::usos::{browser, code_on, to_usos_and_back, with_usos};
 use common::{Db, error_of};
+use legitka_emulators::usos::lang_dict;
 use legitka_server::usos::store;
-use legitka_wire::{ErrorCode, SignInResponse};
+use legitka_wire::{ErrorCode, SignInMethod, SignInResponse, StudentState, UniversityInfo};
 use reqwest::StatusCode;
 use serde_json::json;
 
 both!(
     a_student_signs_in_through_usos_and_the_app_gets_a_session,
     declined_replayed_unknown_and_unreachable_sign_ins_say_so,
+    one_server_names_each_of_its_universities_and_how_to_sign_in,
 );
 
 async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
@@ -26,7 +28,7 @@ async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
     // The link that opens the app names this server and the code.
     assert!(
         page.contains(&format!(
-            "legitka://pair?server={}&amp;code={}",
+            "legitka://pair?server={}&amp;university=uwu&amp;code={}",
             app.base,
             code.replace('-', "")
         )),
@@ -52,6 +54,9 @@ async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
         .await
         .unwrap();
     assert_eq!(me.status(), StatusCode::OK);
+    // USOS let her order when she signed in.
+    let me: StudentState = me.json().await.unwrap();
+    assert!(me.eligible && me.university_says.is_none(), "{me:?}");
 
     // The USOS token is kept sealed, and it works at USOS.
     let student_id: String = sqlx::query_scalar(
@@ -73,8 +78,29 @@ async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
     assert_eq!(site.api.user(&token).await.unwrap().id, "1001");
 
     // Signing in again is the same student; no password signs them in.
+    // What USOS says of ordering is read again as they sign in.
+    usos.set_why_cannot_order(
+        "1001",
+        Some(lang_dict("Nie masz ważnej ELS.", "You have no valid ELS.")),
+    );
     let again = to_usos_and_back(&app, "allow").await;
     assert_eq!(browser().get(&again).send().await.unwrap().status(), 200);
+    let me: StudentState = app
+        .http
+        .get(app.url("/me"))
+        .bearer_auth(&session.tokens.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!me.eligible);
+    let says = me.university_says.expect("USOS's words");
+    assert_eq!(
+        (says.pl.as_deref(), says.en.as_deref()),
+        (Some("Nie masz ważnej ELS."), Some("You have no valid ELS."))
+    );
     let students: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM students WHERE external_id = '1001'")
             .fetch_one(&app.state.db.pool)
@@ -135,4 +161,70 @@ async fn declined_replayed_unknown_and_unreachable_sign_ins_say_so(db: Db) {
         .unwrap();
     assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(down.text().await.unwrap().contains("USOS is not answering"));
+}
+
+async fn one_server_names_each_of_its_universities_and_how_to_sign_in(db: Db) {
+    let (app, _usos) = with_usos(db).await;
+    let info = |query: &'static str| {
+        let http = app.http.clone();
+        let url = format!("{}{query}", app.url("/university"));
+        async move { http.get(url).send().await.unwrap() }
+    };
+    // The default: the server's own registry, with passwords.
+    let native: UniversityInfo = info("").await.json().await.unwrap();
+    assert_eq!(native.id, None);
+    assert_eq!(native.sign_in, SignInMethod::Password);
+    // The USOS university, by its id.
+    let uwu: UniversityInfo = info("?university=uwu").await.json().await.unwrap();
+    assert_eq!(
+        uwu,
+        UniversityInfo {
+            id: Some("uwu".into()),
+            name: "Uniwersytet USOS".into(),
+            sign_in: SignInMethod::Usos,
+        }
+    );
+    assert_eq!(
+        error_of(info("?university=nope").await).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+
+    // Each university's setup page points the app at it and links the others.
+    let page = |query: &'static str| {
+        let url = format!("{}/setup{query}", app.base);
+        async move {
+            browser()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let usos_page = page("?university=uwu").await;
+    assert!(
+        usos_page.contains("<h1>Uniwersytet USOS</h1>"),
+        "{usos_page}"
+    );
+    assert!(
+        usos_page.contains(&format!(
+            "data-link=\"legitka://setup?server={}&amp;university=uwu\"",
+            app.base
+        )),
+        "{usos_page}"
+    );
+    assert!(usos_page.contains("<a href=\"/setup\">"), "{usos_page}");
+    let default_page = page("").await;
+    assert!(
+        default_page.contains("<a href=\"/setup?university=uwu\">Uniwersytet USOS</a>"),
+        "{default_page}"
+    );
+    let unknown = browser()
+        .get(format!("{}/setup?university=nope", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

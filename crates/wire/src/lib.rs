@@ -548,12 +548,31 @@ pub enum Locale {
     En,
 }
 
-/// Who runs a Legitka server: the app shows it before the student signs in,
-/// so a mistyped address is caught early.
+/// How a university's students sign in to Legitka.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// The university's accounts in Legitka's own registry: username and password.
+    #[default]
+    Password,
+    /// Through the university's USOS, in the system browser.
+    Usos,
+}
+
+/// Which university a Legitka server serves (one server may serve several:
+/// its own registry and USOS installations): the app shows the name before
+/// the student signs in, so a mistyped address is caught early, and offers
+/// the sign-in the university has.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UniversityInfo {
+    /// The university's id on this server: `None` for the server's own registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub name: String,
+    #[serde(default)]
+    pub sign_in: SignInMethod,
 }
 
 /// A device asking for push notices. The token is the push service's.
@@ -576,14 +595,25 @@ pub mod shell {
     /// reads them.
     pub const LINK_SCHEME: &str = "legitka://";
 
-    /// The setup link: scanning it picks the university at `server`.
-    pub fn setup_link(server: &str) -> String {
-        format!("{LINK_SCHEME}setup?server={server}")
+    /// The setup link: scanning it picks the university at `server`
+    /// (`university`: one of several the server serves).
+    pub fn setup_link(server: &str, university: Option<&str>) -> String {
+        format!(
+            "{LINK_SCHEME}setup?server={server}{}",
+            university_param(university)
+        )
     }
 
     /// The pairing link: scanning it signs in at `server` with `code`.
-    pub fn pair_link(server: &str, code: &str) -> String {
-        format!("{LINK_SCHEME}pair?server={server}&code={code}")
+    pub fn pair_link(server: &str, university: Option<&str>, code: &str) -> String {
+        format!(
+            "{LINK_SCHEME}pair?server={server}{}&code={code}",
+            university_param(university)
+        )
+    }
+
+    fn university_param(university: Option<&str>) -> String {
+        university.map_or_else(String::new, |u| format!("&university={u}"))
     }
 
     /// What follows the scheme when `input` is a Legitka link (the scheme
@@ -607,12 +637,18 @@ pub mod shell {
         pub can_open_mobywatel: bool,
     }
 
-    /// A university the app signs in to: its name and its Legitka server.
+    /// A university the app signs in to: its name, its Legitka server, and
+    /// which of the server's universities it is.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(rename_all = "camelCase")]
     pub struct University {
         pub name: String,
         pub server: String,
+        /// The university's id on the server: `None` for its own registry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<String>,
+        #[serde(default)]
+        pub sign_in: crate::SignInMethod,
     }
 
     /// What a scanned or pasted `legitka://` link asks for.
@@ -660,6 +696,12 @@ pub mod shell {
         #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
         pub struct SignedOut;
 
+        /// The system handed the app a `legitka://` link (the USOS
+        /// sign-in's way back, a scanned setup or pairing QR): the UI takes
+        /// it with the `take_opened_link` command.
+        #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct LinkOpened;
+
         /// The student tapped a notice about this order.
         #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
         pub struct OpenOrder {
@@ -677,6 +719,9 @@ pub mod shell {
         }
         impl ShellEvent for SignedOut {
             const NAME: &'static str = "signed-out";
+        }
+        impl ShellEvent for LinkOpened {
+            const NAME: &'static str = "link-opened";
         }
         impl ShellEvent for OpenOrder {
             const NAME: &'static str = "open-order";
@@ -843,15 +888,23 @@ mod tests {
     fn links_the_server_writes_are_the_links_the_app_reads() {
         use super::shell::{link_rest, pair_link, setup_link};
         assert_eq!(
-            link_rest(&setup_link("https://u.example")),
+            link_rest(&setup_link("https://u.example", None)),
             Some("setup?server=https://u.example")
+        );
+        assert_eq!(
+            link_rest(&setup_link("https://u.example", Some("uwu"))),
+            Some("setup?server=https://u.example&university=uwu")
         );
         assert_eq!(
             link_rest(&format!(
                 " {} ",
-                pair_link("http://127.0.0.1:8080", "WXYZ6789")
+                pair_link("http://127.0.0.1:8080", None, "WXYZ6789")
             )),
             Some("pair?server=http://127.0.0.1:8080&code=WXYZ6789")
+        );
+        assert_eq!(
+            link_rest(&pair_link("http://127.0.0.1:8080", Some("uwu"), "WXYZ6789")),
+            Some("pair?server=http://127.0.0.1:8080&university=uwu&code=WXYZ6789")
         );
         // The scheme in any case; anything else is not a link.
         assert_eq!(

@@ -31,6 +31,8 @@ pub async fn stream(
         None => Event::default().event(live::HELLO).data("{}"),
     };
     let student = who.id;
+    // A USOS student's order is watched more often while this stream is open.
+    let presence = app_open(state, student.clone());
     let changes = BroadcastStream::new(rx).filter_map(move |n| {
         let ev = match n {
             Ok(n) if n.student_id == student => Some(status_event(StatusEvent { order: n.order })),
@@ -41,8 +43,33 @@ pub async fn stream(
         };
         std::future::ready(ev.map(Ok))
     });
-    let events = stream::once(std::future::ready(Ok(first))).chain(changes);
+    let events =
+        stream::once(std::future::ready(Ok(first))).chain(stream::select(changes, presence));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// How long one sign of an open app counts; the stream renews it sooner.
+const OPEN_FOR: Duration = Duration::from_secs(90);
+const RENEW_EVERY: Duration = Duration::from_secs(60);
+
+/// Tells the USOS watcher, now and every minute while the stream lasts,
+/// that the student's app is open. Yields no events.
+fn app_open(state: AppState, student: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(RENEW_EVERY));
+    ticks.filter_map(move |_| {
+        let (state, student) = (state.clone(), student.clone());
+        async move {
+            if !state.usos.is_empty() {
+                let now = state.clock.now_ms();
+                let until = now + i64::try_from(OPEN_FOR.as_millis()).unwrap_or(i64::MAX);
+                if let Err(e) = crate::usos::store::app_open(&state.db, &student, now, until).await
+                {
+                    tracing::warn!(error = %e, "marking the app open for the USOS watcher");
+                }
+            }
+            None
+        }
+    })
 }
 
 fn status_event(e: StatusEvent) -> Event {

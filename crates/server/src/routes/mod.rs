@@ -5,6 +5,7 @@ mod events;
 mod pairing;
 mod session;
 mod student;
+mod university;
 mod usos;
 
 use crate::error::AppError;
@@ -29,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::SESSION_REFRESH, post(session::refresh))
         .route(paths::SESSION_PAIR, post(pairing::exchange))
-        .route(paths::UNIVERSITY, get(pairing::university))
+        .route(paths::UNIVERSITY, get(university::university))
         .route(paths::ME, get(student::state))
         .route(
             paths::ORDERS,
@@ -54,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .nest(API_PREFIX, api)
         .route("/health", get(|| async { "ok" }))
         .route("/pair", get(pairing::pair_page).post(pairing::create_code))
-        .route("/setup", get(pairing::setup_page))
+        .route("/setup", get(university::setup_page))
         .route("/usos/{university}/login", get(usos::login))
         .route("/usos/{university}/callback", get(usos::callback))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })
@@ -75,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         session::refresh,
         session::sign_out,
         pairing::exchange,
-        pairing::university,
+        university::university,
         student::state,
         student::place_order,
         student::list_orders,

@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Html;
-use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse, UniversityInfo};
+use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse};
 use rand::Rng;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -106,39 +106,8 @@ pub(super) fn public_address(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-fn qr_svg(payload: &str) -> AppResult<String> {
+pub(super) fn qr_svg(payload: &str) -> AppResult<String> {
     Ok(legitka_wire::qr::inline_svg(payload, 240).map_err(|e| anyhow::anyhow!("QR: {e}"))?)
-}
-
-/// The setup page the IT team prints or shows: the university's name and
-/// a QR code that points the app at this server.
-pub async fn setup_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> AppResult<Html<String>> {
-    let server = public_address(&state, &headers);
-    // The setup link: a scan points the app at this very server.
-    let link = legitka_wire::shell::setup_link(&server);
-    let svg = qr_svg(&link)?;
-    Ok(page(&format!(
-        "<h1>{name}</h1><p>Zeskanuj ten kod w aplikacji Legitka, aby wybrać uczelnię, \
-         albo wpisz adres.<br><span class=\"muted\">Scan this code in the Legitka app to \
-         choose the university, or type the address.</span></p>\
-         <div class=\"qr\" data-link=\"{link_attr}\">{svg}</div>\
-         <p class=\"code\" id=\"server-address\">{address}</p>",
-        name = escape(&state.settings.university_name),
-        link_attr = escape(&link),
-        address = escape(&server),
-    )))
-}
-
-/// Which university this server is: the app shows it before sign-in.
-#[utoipa::path(get, path = "/api/v1/university", tag = "session",
-    responses((status = 200, body = UniversityInfo)))]
-pub async fn university(State(state): State<AppState>) -> Json<UniversityInfo> {
-    Json(UniversityInfo {
-        name: state.settings.university_name.clone(),
-    })
 }
 
 /// Checks the credentials and shows a fresh pairing code.
@@ -172,6 +141,7 @@ pub async fn create_code(
     let server = public_address(&state, &headers);
     code_page(
         &server,
+        None,
         &code,
         &student.summary.first_name,
         &student.summary.last_name,
@@ -197,11 +167,12 @@ pub(super) async fn issue_code(state: &AppState, student_id: &str) -> AppResult<
 /// code as text to type.
 pub(super) fn code_page(
     server: &str,
+    university: Option<&str>,
     code: &str,
     first_name: &str,
     last_name: &str,
 ) -> AppResult<Html<String>> {
-    let link = legitka_wire::shell::pair_link(server, code);
+    let link = legitka_wire::shell::pair_link(server, university, code);
     // The server and the code in one scan.
     let svg = qr_svg(&link)?;
     let shown = format!("{}-{}", &code[..4], &code[4..]);

@@ -149,6 +149,14 @@ pub async fn callback(
         now,
     )
     .await?;
+    // Whether USOS lets them order, in its own words, for the first screen.
+    match site.api.mcard(&access).await {
+        Ok(card) => {
+            store::save_why_not(&state.db, &student_id, card.why_cannot_order.as_ref(), now)
+                .await?;
+        }
+        Err(e) => tracing::warn!(university, error = %e, "USOS mcard at sign-in"),
+    }
     state.cache.bump(&student_id);
     // An order USOS is still working on is watched again (the watch ends
     // when USOS drops a sign-in).
@@ -163,5 +171,12 @@ pub async fn callback(
     tracing::info!(university, student_id, "signed in through USOS");
     let code = issue_code(&state, &student_id).await?;
     let server = public_address(&state, &headers);
-    Ok(code_page(&server, &code, &user.first_name, &user.last_name)?.into_response())
+    Ok(code_page(
+        &server,
+        Some(&university),
+        &code,
+        &user.first_name,
+        &user.last_name,
+    )?
+    .into_response())
 }

@@ -7,6 +7,7 @@ use super::oauth::{Consumer, Freshness, Token, encode, signed};
 use crate::crypto::Secret;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `{"pl": …, "en": …}`: USOS's words in both languages, shown as given.
@@ -109,11 +110,13 @@ pub struct Installation {
     base_url: String,
     consumer: Consumer,
     http: reqwest::Client,
+    /// Requests in flight at once.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Installation {
     /// `base_url` ends with `/` (e.g. `https://usosapps.uw.edu.pl/`).
-    pub fn new(base_url: &str, consumer: Consumer) -> anyhow::Result<Self> {
+    pub fn new(base_url: &str, consumer: Consumer, concurrency: usize) -> anyhow::Result<Self> {
         let base_url = if base_url.ends_with('/') {
             base_url.to_owned()
         } else {
@@ -128,6 +131,7 @@ impl Installation {
             base_url,
             consumer,
             http,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
         })
     }
 
@@ -143,6 +147,12 @@ impl Installation {
         token: Option<&Token>,
         extra: &[(&str, &str)],
     ) -> Result<String, UsosError> {
+        // Signed once a slot is free, so the timestamp is fresh when sent.
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|e| UsosError::Unavailable(format!("{method}: {e}")))?;
         let url = self.url(method);
         let params: Vec<(String, String)> = params
             .iter()

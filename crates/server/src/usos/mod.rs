@@ -32,6 +32,36 @@ pub struct UsosUniversity {
     /// Registered at the installation's `/developers/` page; the secret
     /// never leaves the server.
     pub consumer: Consumer,
+    pub limits: UsosLimits,
+}
+
+/// How hard Legitka may lean on one installation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsosLimits {
+    /// Requests in flight at once, whatever their cause.
+    pub concurrency: usize,
+    /// The watcher's looks per minute; a look over the budget waits.
+    pub looks_per_minute: u32,
+}
+
+impl Default for UsosLimits {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            looks_per_minute: 120,
+        }
+    }
+}
+
+impl UsosLimits {
+    pub fn checked(self) -> anyhow::Result<Self> {
+        anyhow::ensure!(self.concurrency > 0, "concurrency must be at least 1");
+        anyhow::ensure!(
+            self.looks_per_minute > 0,
+            "looks_per_minute must be at least 1"
+        );
+        Ok(self)
+    }
 }
 
 impl UsosUniversity {
@@ -68,24 +98,31 @@ impl UsosUniversity {
                 key: consumer_key.trim().to_owned(),
                 secret: Secret::new(consumer_secret.trim().to_owned()),
             },
+            limits: UsosLimits::default(),
         })
     }
 }
 
-/// A configured USOS university with its installation's client.
+/// A configured USOS university with its installation's client and the
+/// watcher's budget of looks.
 pub struct UsosSite {
     pub university: UsosUniversity,
     pub api: client::Installation,
+    pub looks: governor::DefaultDirectRateLimiter,
 }
 
 /// The configured USOS universities by id.
 pub fn sites(list: &[UsosUniversity]) -> anyhow::Result<HashMap<String, Arc<UsosSite>>> {
     let mut sites = HashMap::new();
     for u in list {
-        let api = client::Installation::new(&u.base_url, u.consumer.clone())?;
+        let limits = u.limits.checked()?;
+        let api = client::Installation::new(&u.base_url, u.consumer.clone(), limits.concurrency)?;
+        let per_minute = std::num::NonZeroU32::new(limits.looks_per_minute)
+            .ok_or_else(|| anyhow::anyhow!("looks_per_minute must be at least 1"))?;
         let site = Arc::new(UsosSite {
             university: u.clone(),
             api,
+            looks: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
         });
         anyhow::ensure!(
             sites.insert(u.id.clone(), site).is_none(),

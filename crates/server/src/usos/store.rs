@@ -119,6 +119,25 @@ pub async fn watch(tx: &mut Tx, student_id: &str, now: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// The student's app is open (its live stream connected) until `until`:
+/// their watched order is looked at more often meanwhile, and at once when
+/// the app was closed before. Nothing happens when nothing is watched.
+pub async fn app_open(db: &Db, student_id: &str, now: i64, until: i64) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE usos_polls SET \
+         next_attempt_at = CASE WHEN app_open_until < $2 AND next_attempt_at > $2 \
+             THEN $2 ELSE next_attempt_at END, \
+         app_open_until = $3 \
+         WHERE student_id = $1",
+    )
+    .bind(student_id)
+    .bind(now)
+    .bind(until)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
 /// What USOS last said: why the student may not order (`None`: may).
 pub async fn why_not(db: &Db, student_id: &str) -> AppResult<Option<UniversityText>> {
     let json: Option<Option<String>> =

@@ -10,10 +10,18 @@ use std::sync::Arc;
 
 /// A server with the USOS university `uwu` on the stand-in.
 pub async fn with_usos(db: Db) -> (TestApp, Arc<UsosEmulator>) {
+    with_usos_as(db, |_| {}).await
+}
+
+/// The same, with the university set up by `adjust` (its limits, say).
+pub async fn with_usos_as(
+    db: Db,
+    adjust: impl FnOnce(&mut UsosUniversity),
+) -> (TestApp, Arc<UsosEmulator>) {
     let usos = UsosEmulator::start().await.unwrap();
     usos.add_consumer("legitka-key", "legitka-consumer-secret");
     usos.add_user("1001", "anna", "haslo-anny", "Anna", "Nowak");
-    let university = UsosUniversity::new(
+    let mut university = UsosUniversity::new(
         "uwu",
         "Uniwersytet USOS",
         &usos.base_url,
@@ -21,6 +29,7 @@ pub async fn with_usos(db: Db) -> (TestApp, Arc<UsosEmulator>) {
         "legitka-consumer-secret",
     )
     .unwrap();
+    adjust(&mut university);
     let app = spawn_app_with(db, |s| s.usos = vec![university]).await;
     (app, usos)
 }

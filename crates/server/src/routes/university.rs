@@ -1,0 +1,117 @@
+//! Which universities this server serves: the app asks before sign-in
+//! (`GET /api/v1/university`), and the setup page the IT team prints
+//! points the app at one of them (`/setup`).
+
+use super::pairing::{escape, page, public_address, qr_svg};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Html;
+use legitka_wire::{ApiError, ErrorCode, SignInMethod, UniversityInfo};
+use serde::Deserialize;
+
+/// The universities this server serves, the default first: its own
+/// registry when it has an issuer bridge, then each USOS university.
+pub(super) fn universities(state: &AppState) -> Vec<UniversityInfo> {
+    let native = UniversityInfo {
+        id: None,
+        name: state.settings.university_name.clone(),
+        sign_in: SignInMethod::Password,
+    };
+    let mut usos: Vec<UniversityInfo> = state
+        .usos
+        .values()
+        .map(|site| UniversityInfo {
+            id: Some(site.university.id.clone()),
+            name: site.university.name.clone(),
+            sign_in: SignInMethod::Usos,
+        })
+        .collect();
+    usos.sort_by(|a, b| a.id.cmp(&b.id));
+    let has_native = state.settings.issuer.is_some() || usos.is_empty();
+    has_native
+        .then_some(native)
+        .into_iter()
+        .chain(usos)
+        .collect()
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct Which {
+    /// A university's id on this server (its USOS universities); none: the default.
+    university: Option<String>,
+}
+
+/// The university a request names, or the server's default.
+fn find(state: &AppState, which: &Which) -> AppResult<UniversityInfo> {
+    let all = universities(state);
+    let found = match &which.university {
+        None => all.into_iter().next(),
+        Some(id) => all.into_iter().find(|u| u.id.as_deref() == Some(id)),
+    };
+    found.ok_or_else(|| {
+        AppError::client(ErrorCode::NotFound, "this server serves no such university")
+    })
+}
+
+/// The setup page the IT team prints or shows: the university's name and
+/// a QR code that points the app at it on this server; when the server
+/// serves several universities, links to the others' pages.
+pub async fn setup_page(
+    State(state): State<AppState>,
+    Query(which): Query<Which>,
+    headers: HeaderMap,
+) -> AppResult<Html<String>> {
+    let university = find(&state, &which)?;
+    let server = public_address(&state, &headers);
+    // The setup link: a scan points the app at this very university.
+    let link = legitka_wire::shell::setup_link(&server, university.id.as_deref());
+    let svg = qr_svg(&link)?;
+    let others: String = universities(&state)
+        .into_iter()
+        .filter(|u| u.id != university.id)
+        .map(|u| {
+            let href = u.id.map_or_else(
+                || "/setup".to_owned(),
+                |id| format!("/setup?university={id}"),
+            );
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                escape(&href),
+                escape(&u.name)
+            )
+        })
+        .collect();
+    let others = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"muted\">Inne uczelnie na tym serwerze / Other universities on this \
+             server:</p><ul id=\"other-universities\">{others}</ul>"
+        )
+    };
+    Ok(page(&format!(
+        "<h1>{name}</h1><p>Zeskanuj ten kod w aplikacji Legitka, aby wybrać uczelnię, \
+         albo wpisz adres.<br><span class=\"muted\">Scan this code in the Legitka app to \
+         choose the university, or type the address.</span></p>\
+         <div class=\"qr\" data-link=\"{link_attr}\">{svg}</div>\
+         <p class=\"code\" id=\"server-address\">{address}</p>{others}",
+        name = escape(&university.name),
+        link_attr = escape(&link),
+        address = escape(&server),
+    )))
+}
+
+/// Which university this is (the server's default, or the one named): the
+/// app shows its name before sign-in and offers its way of signing in.
+#[utoipa::path(get, path = "/api/v1/university", tag = "session", params(Which),
+    responses((status = 200, body = UniversityInfo),
+        (status = 404, description = "no such university on this server", body = ApiError)))]
+pub async fn university(
+    State(state): State<AppState>,
+    Query(which): Query<Which>,
+) -> AppResult<Json<UniversityInfo>> {
+    Ok(Json(find(&state, &which)?))
+}
