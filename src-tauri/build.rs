@@ -9,6 +9,8 @@ const COMMANDS: &[&str] = &[
     "restore_session",
     "sign_in",
     "sign_in_with_code",
+    "sign_in_with_usos",
+    "take_opened_link",
     "sign_out",
     "student_state",
     "place_order",

@@ -6,7 +6,7 @@ use crate::api::normalize_server;
 use crate::error::{CommandError, CommandResult};
 use crate::notify::News;
 use crate::session::{self, Prefs, Shell};
-use crate::university::{Target, parse_link};
+use crate::university::{Target, is_university_id, parse_link};
 use legitka_wire::shell::{ActionOutcome, OrderAction, RevealedCodes, SessionInfo};
 use legitka_wire::{
     ActivationData, ErrorCode, Locale, OrderStatus, OrderView, PairRequest, RevokeResponse,
@@ -138,12 +138,35 @@ pub async fn sign_in_with_code<R: Runtime>(
     Ok(begin(app, &shell, server, resp).await)
 }
 
+/// Sign in with USOS: the system browser opens the server's USOS login for
+/// the university; USOS sends the student back to the server, whose page
+/// opens the app with a `legitka://pair` link (see `links`) or shows the
+/// code to type. The app never sees the student's USOS password.
+#[tauri::command]
+pub fn sign_in_with_usos<R: Runtime>(
+    app: AppHandle<R>,
+    server: String,
+    university: String,
+) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let server = normalize_server(&server)?;
+    if !is_university_id(&university) {
+        return Err(CommandError::new(
+            ErrorCode::BadRequest,
+            "not a university id",
+        ));
+    }
+    app.opener()
+        .open_url(format!("{server}/usos/{university}/login"), None::<&str>)
+        .map_err(|e| CommandError::new(ErrorCode::Internal, format!("no browser to open: {e}")))
+}
+
 /// The server and code a pairing input names: a typed code (for the chosen
 /// server) or a whole pairing link.
 fn pairing_target(server: &str, input: &str) -> CommandResult<(String, String)> {
     let bad = || CommandError::new(ErrorCode::BadRequest, "not a pairing code or link");
     match parse_link(input) {
-        Ok(Some(Target::Pair { server, code })) => Ok((server, code)),
+        Ok(Some(Target::Pair { place, code })) => Ok((place.server, code)),
         Ok(Some(Target::Setup { .. })) | Err(_) => Err(bad()),
         Ok(None) => {
             let input = input.trim();

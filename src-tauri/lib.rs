@@ -5,6 +5,7 @@ mod api;
 mod commands;
 mod error;
 mod keystore;
+mod links;
 mod live;
 mod notify;
 mod session;
@@ -26,7 +27,14 @@ pub use session::Shell;
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    run_app(tauri::Builder::default());
+    // Desktop: a `legitka://` link starts a second instance; it hands the
+    // link to this one and exits (first, before any other plugin).
+    #[cfg(desktop)]
+    let builder =
+        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|_, _, _| {}));
+    #[cfg(mobile)]
+    let builder = tauri::Builder::default();
+    run_app(builder);
 }
 
 /// Builds the app on any runtime, so tests can drive it with a mock runtime.
@@ -43,8 +51,15 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     commands::startup_mark("main");
     platform::plugins(builder)
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(Shell::default())
         .manage(notify::News::default())
+        .manage(links::Opened::default())
+        .setup(|app| {
+            links::follow(app.handle());
+            Ok(())
+        })
         .on_page_load(|_, load| {
             commands::startup_mark(match load.event() {
                 tauri::webview::PageLoadEvent::Started => "page-started",
@@ -59,6 +74,8 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::restore_session,
             commands::sign_in,
             commands::sign_in_with_code,
+            commands::sign_in_with_usos,
+            links::take_opened_link,
             commands::sign_out,
             commands::student_state,
             commands::place_order,

@@ -24,13 +24,11 @@ pub fn credential_store() -> keyring_core::Result<Store> {
 }
 
 /// The camera scanner reads the university's pairing and setup QR codes;
-/// the notifications plugin gets the FCM/APNs token and reports taps; the
-/// opener switches to mObywatel.
+/// the notifications plugin gets the FCM/APNs token and reports taps.
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_barcode_scanner::init())
         .plugin(tauri_plugin_notifications::init())
-        .plugin(tauri_plugin_opener::init())
 }
 
 /// mObywatel's store entry: Google Play opens the app when it is installed

@@ -16,14 +16,22 @@ const BUNDLED: &str = include_str!("universities.json");
 /// The bundled list; `LEGITKA_SERVER` (the demo, the tests) puts its server
 /// first, under the bundled name when it is one of them.
 pub fn universities(env_server: Option<&str>) -> Vec<University> {
-    let mut list: Vec<University> =
-        serde_json::from_str(BUNDLED).expect("universities.json is a list of {name, server}");
+    let mut list: Vec<University> = serde_json::from_str(BUNDLED)
+        .expect("universities.json is a list of {name, server, id?, signIn?}");
     if let Some(server) = env_server.and_then(|s| normalize_server(s).ok()) {
         let name = list
             .iter()
-            .position(|u| u.server == server)
+            .position(|u| u.server == server && u.id.is_none())
             .map_or_else(|| server.clone(), |i| list.remove(i).name);
-        list.insert(0, University { name, server });
+        list.insert(
+            0,
+            University {
+                name,
+                server,
+                id: None,
+                sign_in: Default::default(),
+            },
+        );
     }
     list
 }
@@ -38,17 +46,25 @@ pub fn app_config() -> AppConfig {
     }
 }
 
+/// A university on a server: the server's address and, when it serves
+/// several, which one (its id there).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Place {
+    pub server: String,
+    pub university: Option<String>,
+}
+
 /// What a `legitka://` link names.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Target {
-    Setup { server: String },
-    Pair { server: String, code: String },
+    Setup(Place),
+    Pair { place: Place, code: String },
 }
 
 impl Target {
-    fn server(&self) -> &str {
+    fn place(&self) -> &Place {
         match self {
-            Self::Setup { server } | Self::Pair { server, .. } => server,
+            Self::Setup(place) | Self::Pair { place, .. } => place,
         }
     }
 }
@@ -68,11 +84,18 @@ pub fn parse_link(input: &str) -> CommandResult<Option<Target>> {
             .map(|(_, v)| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let server = normalize_server(&get("server").ok_or_else(bad)?)?;
+    let university = get("university");
+    if university.as_deref().is_some_and(|u| !is_university_id(u)) {
+        return Err(bad());
+    }
+    let place = Place {
+        server: normalize_server(&get("server").ok_or_else(bad)?)?,
+        university,
+    };
     match kind {
-        "setup" => Ok(Some(Target::Setup { server })),
+        "setup" => Ok(Some(Target::Setup(place))),
         "pair" => Ok(Some(Target::Pair {
-            server,
+            place,
             code: get("code").ok_or_else(bad)?,
         })),
         _ => Err(bad()),
@@ -85,29 +108,40 @@ pub fn parse_link(input: &str) -> CommandResult<Option<Target>> {
 pub async fn check_university(shell: State<'_, Shell>, input: String) -> CommandResult<Link> {
     let target = match parse_link(&input)? {
         Some(t) => t,
-        None => Target::Setup {
+        None => Target::Setup(Place {
             server: normalize_server(&with_scheme(&input))?,
-        },
+            university: None,
+        }),
+    };
+    let place = target.place();
+    let path = match &place.university {
+        None => legitka_wire::paths::UNIVERSITY.to_owned(),
+        Some(id) => format!("{}?university={id}", legitka_wire::paths::UNIVERSITY),
     };
     let info: UniversityInfo = shell
         .api()
-        .send(
-            Method::GET,
-            target.server(),
-            legitka_wire::paths::UNIVERSITY,
-            None,
-            None::<&()>,
-            None,
-        )
+        .send(Method::GET, &place.server, &path, None, None::<&()>, None)
         .await?;
     let university = University {
         name: info.name,
-        server: target.server().to_owned(),
+        server: place.server.clone(),
+        id: info.id,
+        sign_in: info.sign_in,
     };
     Ok(match target {
-        Target::Setup { .. } => Link::Setup { university },
+        Target::Setup(_) => Link::Setup { university },
         Target::Pair { code, .. } => Link::Pair { university, code },
     })
+}
+
+/// A university's id on a server is short and plain (`[a-z0-9-]`, 1–32):
+/// it goes into a URL path as it is.
+pub fn is_university_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A bare host name typed by a student means HTTPS.
@@ -129,15 +163,31 @@ mod tests {
         assert_eq!(parse_link("https://u.example").unwrap(), None);
         assert_eq!(
             parse_link(" legitka://setup?server=https%3A%2F%2Flegitka.uczelnia.pl%2F ").unwrap(),
-            Some(Target::Setup {
-                server: "https://legitka.uczelnia.pl".into()
-            })
+            Some(Target::Setup(Place {
+                server: "https://legitka.uczelnia.pl".into(),
+                university: None
+            }))
         );
         // As the server's pages write them: the address unescaped.
         assert_eq!(
             parse_link("legitka://pair?server=http://127.0.0.1:8080&code=WXYZ6789").unwrap(),
             Some(Target::Pair {
-                server: "http://127.0.0.1:8080".into(),
+                place: Place {
+                    server: "http://127.0.0.1:8080".into(),
+                    university: None
+                },
+                code: "WXYZ6789".into()
+            })
+        );
+        // One of the server's universities (USOS sign-in hands it back).
+        assert_eq!(
+            parse_link("legitka://pair?server=http://127.0.0.1:8080&university=uwu&code=WXYZ6789")
+                .unwrap(),
+            Some(Target::Pair {
+                place: Place {
+                    server: "http://127.0.0.1:8080".into(),
+                    university: Some("uwu".into())
+                },
                 code: "WXYZ6789".into()
             })
         );
@@ -147,6 +197,7 @@ mod tests {
             "legitka://setup?server=ftp%3A%2F%2Fx",
             "legitka://pair?server=https%3A%2F%2Fu.example",
             "legitka://other?server=https%3A%2F%2Fu.example",
+            "legitka://setup?server=https%3A%2F%2Fu.example&university=..%2Fme",
         ] {
             assert_eq!(
                 parse_link(bad).unwrap_err().code,

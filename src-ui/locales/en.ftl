@@ -28,6 +28,11 @@ pair-missing = Enter the pairing code.
 sign-in-university = University
 sign-in-change = Change
 pair-scan = Scan the pairing QR code
+usos-sign-in-help = Your university signs you in through USOS. The browser opens: sign in there with your USOS account and allow Legitka; it brings you back here.
+usos-sign-in-button = Sign in with USOS
+usos-waiting = Finish signing in in the browser. If Legitka does not open by itself, type the code the page shows.
+usos-pair-help = The page you reach after signing in to USOS shows a code valid for 5 minutes. Type it here, or paste the whole legitka:// link.
+usos-sign-in-again = Open the USOS sign-in again
 
 ## Home
 home-signed-in-as = Signed in as
@@ -192,5 +197,5 @@ error-internal = Something went wrong on our side. Please try again in a moment.
 error-server_unreachable = Can't reach the university server. Check your internet connection and the server address.
 error-bad_response = The university server gave an answer we don't understand. Check the server address.
 error-university_unavailable = Your university's system (USOS) is not answering. Try again in a few minutes.
-error-university_sign_in_needed = Your university's system needs you to sign in again. Sign out and sign in with USOS.
+error-university_sign_in_needed = USOS needs you to sign in again.
 error-not_offered = Your university does not offer mLegitymacja through its USOS API. Order it in USOSweb.

@@ -28,6 +28,11 @@ pair-missing = Wpisz kod parowania.
 sign-in-university = Uczelnia
 sign-in-change = Zmień
 pair-scan = Zeskanuj kod QR parowania
+usos-sign-in-help = Twoja uczelnia loguje przez USOS. Otworzy się przeglądarka: zaloguj się tam kontem USOS i zezwól Legitce na dostęp; wrócisz tutaj.
+usos-sign-in-button = Zaloguj się przez USOS
+usos-waiting = Dokończ logowanie w przeglądarce. Jeśli Legitka nie otworzy się sama, wpisz kod widoczny na stronie.
+usos-pair-help = Strona, na którą trafisz po zalogowaniu w USOS, pokaże kod ważny 5 minut. Wpisz go tutaj albo wklej cały link legitka://.
+usos-sign-in-again = Otwórz ponownie logowanie przez USOS
 
 ## Ekran główny
 home-signed-in-as = Zalogowano jako
@@ -197,5 +202,5 @@ error-internal = Coś poszło nie tak po naszej stronie. Spróbuj ponownie za ch
 error-server_unreachable = Brak połączenia z serwerem uczelni. Sprawdź internet i adres serwera.
 error-bad_response = Serwer uczelni odpowiedział w niezrozumiały sposób. Sprawdź adres serwera.
 error-university_unavailable = System uczelni (USOS) nie odpowiada. Spróbuj ponownie za kilka minut.
-error-university_sign_in_needed = System uczelni wymaga ponownego zalogowania. Wyloguj się i zaloguj przez USOS.
+error-university_sign_in_needed = USOS wymaga ponownego zalogowania.
 error-not_offered = Twoja uczelnia nie udostępnia mLegitymacji przez USOS API. Zamów ją w USOSweb.

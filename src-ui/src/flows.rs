@@ -182,6 +182,12 @@ pub fn listen_to_the_shell(store: &Store) {
         let store = store.clone();
         move |o: events::OpenOrder| open_order(&store, o.order.status)
     });
+    // A link the system handed over (and one the app was started with).
+    invoke::listen({
+        let store = store.clone();
+        move |_: events::LinkOpened| take_opened_link(&store)
+    });
+    take_opened_link(store);
     // Mobile: remote pushes and their taps (notice ids drop duplicates).
     let seen = Rc::new(std::cell::RefCell::new(std::collections::HashSet::new()));
     invoke::listen_plugin("notifications", "push-message", {
@@ -262,6 +268,38 @@ pub fn scan_and_follow(
                 Ok(content) => follow_link(store, content, &error, &busy),
                 Err(_) => error.set(Some(t("scan-failed"))),
             }
+        });
+    })
+}
+
+fn take_opened_link(store: &Store) {
+    let d = store.dispatcher();
+    spawn_local(async move {
+        if let Some(link) = invoke::take_opened_link().await {
+            d.dispatch(Action::LinkOpened(Some(link)));
+        }
+    });
+}
+
+/// Sign in with USOS: the system browser opens, the student signs in at
+/// USOS, and the page it returns to hands the app its session through a
+/// `legitka://pair` link (or a code to type).
+pub fn sign_in_with_usos(
+    store: &Store,
+    error: &UseStateHandle<Option<String>>,
+    busy: &UseStateHandle<bool>,
+    opened: &UseStateHandle<bool>,
+) -> Callback<MouseEvent> {
+    let university = store.university.clone();
+    let (error, busy, opened) = (error.clone(), busy.clone(), opened.clone());
+    Callback::from(move |_| {
+        let Some(u) = university.clone() else { return };
+        let opened = opened.clone();
+        run_busy(&error, &busy, async move {
+            let id = u.id.as_deref().unwrap_or_default();
+            invoke::sign_in_with_usos(&u.server, id).await?;
+            opened.set(true);
+            Ok(())
         });
     })
 }

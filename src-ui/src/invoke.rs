@@ -151,6 +151,23 @@ pub async fn sign_in_with_code(server: &str, code: &str) -> Result<SessionInfo, 
     call("sign_in_with_code", PairArgs { server, code }).await
 }
 
+#[derive(Serialize)]
+struct UsosArgs<'a> {
+    server: &'a str,
+    university: &'a str,
+}
+
+/// Opens the system browser at the server's USOS sign-in for `university`;
+/// the way back is a `legitka://pair` link ([`take_opened_link`]).
+pub async fn sign_in_with_usos(server: &str, university: &str) -> Result<(), UiError> {
+    call("sign_in_with_usos", UsosArgs { server, university }).await
+}
+
+/// The `legitka://` link the system handed the app, once.
+pub async fn take_opened_link() -> Option<String> {
+    call("take_opened_link", NoArgs {}).await.ok().flatten()
+}
+
 pub async fn sign_out() -> Result<(), UiError> {
     call("sign_out", NoArgs {}).await
 }

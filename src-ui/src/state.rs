@@ -60,6 +60,8 @@ pub struct Model {
     pub locale: Locale,
     pub notifications: bool,
     pub theme: Theme,
+    /// A `legitka://` link the system handed over, until a screen follows it.
+    pub opened_link: Option<String>,
 }
 
 impl Default for Model {
@@ -77,6 +79,7 @@ impl Default for Model {
             locale: Locale::Pl,
             notifications: true,
             theme: Theme::System,
+            opened_link: None,
         }
     }
 }
@@ -101,6 +104,8 @@ pub enum Action {
         notifications: bool,
     },
     Theme(Theme),
+    /// The system handed over a link; `None`: a screen took it.
+    LinkOpened(Option<String>),
 }
 
 impl Reducible for Model {
@@ -178,6 +183,7 @@ impl Reducible for Model {
                 m.notifications = notifications;
             }
             Action::Theme(theme) => m.theme = theme,
+            Action::LinkOpened(link) => m.opened_link = link,
         }
         Rc::new(m)
     }

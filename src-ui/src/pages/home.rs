@@ -1,12 +1,14 @@
-use crate::flows::{reload, run_busy};
-use crate::hooks::use_ticking;
+use crate::flows::{reload, run_busy, sign_in_with_usos};
+use crate::hooks::{use_opened_link, use_ticking};
 use crate::i18n::{t, tr};
 use crate::invoke::{self, OrderAction, UiError};
 use crate::pages::ready::Ready;
 use crate::state::{Action, Screen, Store};
-use crate::text::{check_text, reason_text, reveal_warning, status_hint, status_label};
+use crate::text::{
+    check_text, error_sentence, reason_text, reveal_warning, status_hint, status_label,
+};
 use crate::time::{date, date_time, now_ms};
-use legitka_wire::{OrderStatus, StudentAction, StudentState, TimelineEntry};
+use legitka_wire::{ErrorCode, OrderStatus, StudentAction, StudentState, TimelineEntry};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -63,6 +65,9 @@ pub fn home() -> Html {
     let terms = use_state(|| false);
     let confirming = use_state(|| None::<OrderAction>);
     use_ticking(!store.online);
+    // Back from signing in to USOS again: the state is read again.
+    use_opened_link(&store, &error, &busy);
+    let usos_opened = use_state(|| false);
 
     let Some(state) = store.student.clone() else {
         return html! { <main class="page" aria-busy="true"><p class="muted">{ t("loading") }</p></main> };
@@ -164,7 +169,14 @@ pub fn home() -> Html {
                 }
             </section>
             if let Some(msg) = (*error).clone() {
-                <p id="error" class="error" role="alert">{ msg }</p>
+                <p id="error" class="error" role="alert">{ msg.clone() }</p>
+                // USOS dropped the sign-in: signing in there again renews it.
+                if msg == error_sentence(ErrorCode::UniversitySignInNeeded) {
+                    <button id="sign-in-usos" class="secondary" disabled={*busy}
+                        onclick={sign_in_with_usos(&store, &error, &busy, &usos_opened)}>
+                        { t("usos-sign-in-button") }
+                    </button>
+                }
             }
             if let Some(msg) = (*info).clone() {
                 <p id="info" class="banner" role="status">{ msg }</p>

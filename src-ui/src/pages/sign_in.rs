@@ -1,8 +1,12 @@
 use crate::components::brand;
-use crate::flows::{choose, enter, follow_link, is_link, run_busy, scan_and_follow};
+use crate::flows::{
+    choose, enter, follow_link, is_link, run_busy, scan_and_follow, sign_in_with_usos,
+};
+use crate::hooks::use_opened_link;
 use crate::i18n::t;
 use crate::invoke;
 use crate::state::Store;
+use legitka_wire::SignInMethod;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -21,10 +25,19 @@ pub fn sign_in() -> Html {
     let busy = use_state(|| false);
     // Desktop has no camera: the pairing code is typed (or its link pasted).
     let pairing = use_state(|| false);
+    // The browser was opened for the USOS sign-in: the way back is a link
+    // that opens the app, or the code its page shows.
+    let usos_opened = use_state(|| false);
+    use_opened_link(&store, &error, &busy);
+    let usos = store
+        .university
+        .as_ref()
+        .is_some_and(|u| u.sign_in == SignInMethod::Usos);
+    let with_code = *pairing || *usos_opened;
 
     let onsubmit = {
-        let (store, error, busy, pairing) =
-            (store.clone(), error.clone(), busy.clone(), pairing.clone());
+        let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
+        let pairing = with_code;
         let (server, username, password, pair_code) = (
             server.clone(),
             username.clone(),
@@ -44,20 +57,20 @@ pub fn sign_in() -> Html {
                 value(&password),
                 value(&pair_code),
             );
-            if *pairing && code.trim().is_empty() {
+            if pairing && code.trim().is_empty() {
                 error.set(Some(t("pair-missing")));
                 return;
             }
-            if !*pairing && (user.trim().is_empty() || pass.is_empty()) {
+            if !pairing && (user.trim().is_empty() || pass.is_empty()) {
                 error.set(Some(t("sign-in-missing")));
                 return;
             }
             // A pasted pairing link names its university: it becomes the chosen one.
-            if *pairing && is_link(&code) {
+            if pairing && is_link(&code) {
                 follow_link(store.clone(), code, &error, &busy);
                 return;
             }
-            let (store, with_code) = (store.clone(), *pairing);
+            let (store, with_code) = (store.clone(), pairing);
             run_busy(&error, &busy, async move {
                 let info = if with_code {
                     invoke::sign_in_with_code(&srv, &code).await?
@@ -92,33 +105,56 @@ pub fn sign_in() -> Html {
                 </p>
                 <button id="change-university" class="link" onclick={change}>{ t("sign-in-change") }</button>
             </div>
-            <form {onsubmit} novalidate=true>
-                if *pairing && can_scan {
-                    <button id="scan-pair" type="button" class="secondary" onclick={scan}>{ t("pair-scan") }</button>
-                }
-                if *pairing {
-                    <label for="pair-code">{ t("pair-code") }</label>
-                    <input id="pair-code" ref={pair_code} autocomplete="one-time-code"
-                        autocapitalize="characters" aria-describedby="pair-help" />
-                    <p id="pair-help" class="muted small">{ t("pair-help") }</p>
-                } else {
-                    <label for="username">{ t("sign-in-username") }</label>
-                    <input id="username" ref={username} autocomplete="username" autocapitalize="none" />
-                    <label for="password">{ t("sign-in-password") }</label>
-                    <input id="password" ref={password} type="password" autocomplete="current-password" />
-                }
+            if usos && !with_code {
+                <p id="usos-help" class="muted">{ t("usos-sign-in-help") }</p>
+                <button id="sign-in-usos" class="primary" disabled={*busy}
+                    onclick={sign_in_with_usos(&store, &error, &busy, &usos_opened)}>
+                    { t("usos-sign-in-button") }
+                </button>
                 if let Some(msg) = (*error).clone() {
                     <p id="error" class="error" role="alert">{ msg }</p>
                 }
-                <button id="sign-in" class="primary" type="submit" disabled={*busy}>
-                    { if *busy { t("sign-in-busy") } else { t("sign-in-button") } }
-                </button>
-            </form>
+            } else {
+                if *usos_opened {
+                    <p id="usos-waiting" class="banner" role="status">{ t("usos-waiting") }</p>
+                }
+                <form {onsubmit} novalidate=true>
+                    if with_code && can_scan {
+                        <button id="scan-pair" type="button" class="secondary" onclick={scan}>{ t("pair-scan") }</button>
+                    }
+                    if with_code {
+                        <label for="pair-code">{ t("pair-code") }</label>
+                        <input id="pair-code" ref={pair_code} autocomplete="one-time-code"
+                            autocapitalize="characters" aria-describedby="pair-help" />
+                        <p id="pair-help" class="muted small">
+                            { if usos { t("usos-pair-help") } else { t("pair-help") } }
+                        </p>
+                    } else {
+                        <label for="username">{ t("sign-in-username") }</label>
+                        <input id="username" ref={username} autocomplete="username" autocapitalize="none" />
+                        <label for="password">{ t("sign-in-password") }</label>
+                        <input id="password" ref={password} type="password" autocomplete="current-password" />
+                    }
+                    if let Some(msg) = (*error).clone() {
+                        <p id="error" class="error" role="alert">{ msg }</p>
+                    }
+                    <button id="sign-in" class="primary" type="submit" disabled={*busy}>
+                        { if *busy { t("sign-in-busy") } else { t("sign-in-button") } }
+                    </button>
+                </form>
+            }
             <button id="switch-sign-in" class="link" onclick={{
-                let (pairing, error) = (pairing.clone(), error.clone());
-                Callback::from(move |_| { error.set(None); pairing.set(!*pairing); })
+                let (pairing, opened, error) = (pairing.clone(), usos_opened.clone(), error.clone());
+                Callback::from(move |_| {
+                    error.set(None);
+                    if *opened { opened.set(false); pairing.set(false); } else { pairing.set(!*pairing); }
+                })
             }}>
-                { if *pairing { t("sign-in-with-password") } else { t("sign-in-with-code") } }
+                { match (with_code, usos) {
+                    (false, _) => t("sign-in-with-code"),
+                    (true, true) => t("usos-sign-in-again"),
+                    (true, false) => t("sign-in-with-password"),
+                } }
             </button>
         </main>
     }

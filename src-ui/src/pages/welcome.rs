@@ -5,8 +5,10 @@
 
 use crate::components::brand;
 use crate::flows::{follow_link, scan_and_follow, set_preferences};
+use crate::hooks::use_opened_link;
 use crate::i18n::{other_language, t};
 use crate::state::Store;
+use legitka_wire::shell::{University, setup_link};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -16,6 +18,7 @@ pub fn welcome() -> Html {
     let address = use_node_ref();
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
+    use_opened_link(&store, &error, &busy);
     let config = store.config.clone();
     let universities = config
         .as_ref()
@@ -23,9 +26,11 @@ pub fn welcome() -> Html {
         .unwrap_or_default();
     let can_scan = config.as_ref().is_some_and(|c| c.can_scan);
 
-    let pick = |server: String| {
+    // A listed university is asked for by its setup link: the server may serve several.
+    let pick = |u: &University| {
         let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
-        Callback::from(move |_| follow_link(store.clone(), server.clone(), &error, &busy))
+        let link = setup_link(&u.server, u.id.as_deref());
+        Callback::from(move |_| follow_link(store.clone(), link.clone(), &error, &busy))
     };
     let onsubmit = {
         let (store, error, busy, address) =
@@ -65,7 +70,7 @@ pub fn welcome() -> Html {
                     { for universities.iter().enumerate().map(|(i, u)| html! {
                         <li>
                             <button id={format!("university-{i}")} class="university" disabled={*busy}
-                                onclick={pick(u.server.clone())}>
+                                onclick={pick(u)}>
                                 // A server known only by its address is named by it, once.
                                 if u.name == u.server {
                                     <span class="name">{ host(&u.server) }</span>
