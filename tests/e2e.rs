@@ -72,18 +72,29 @@ fn screenshot_dir() -> PathBuf {
 /// the system language `lang`, and app data (the webview's local storage)
 /// in `data`, so each test starts as a fresh install.
 fn start_driver(server: &str, lang: &str, data: &std::path::Path) -> Driver {
+    start_driver_with(server, lang, data, None)
+}
+
+/// As [`start_driver`], with the system browser the app opens (`browser`).
+fn start_driver_with(
+    server: &str,
+    lang: &str,
+    data: &std::path::Path,
+    browser: Option<&SystemBrowser>,
+) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the E2E test needs a display: run it through scripts/test (Xvfb)"
     );
     let port = free_port();
-    let child = Command::new("tauri-driver")
+    let mut driver = Command::new("tauri-driver");
+    app_env(&mut driver, server, lang, data);
+    if let Some(browser) = browser {
+        driver.env("PATH", browser.path_env());
+    }
+    let child = driver
         .args(["--port", &port.to_string()])
         .args(["--native-port", &free_port().to_string()])
-        .env("LEGITKA_SERVER", server)
-        .env("LANGUAGE", lang)
-        .env("XDG_DATA_HOME", data)
-        .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -97,6 +108,16 @@ fn start_driver(server: &str, lang: &str, data: &std::path::Path) -> Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
     }
+}
+
+/// What the app is started with: its server, the system language and its
+/// own data directory.
+fn app_env(command: &mut Command, server: &str, lang: &str, data: &std::path::Path) {
+    command
+        .env("LEGITKA_SERVER", server)
+        .env("LANGUAGE", lang)
+        .env("XDG_DATA_HOME", data)
+        .env("NO_AT_BRIDGE", "1");
 }
 
 async fn launch(driver: &Driver) -> Client {
@@ -924,5 +945,304 @@ async fn every_other_flow_in_polish() {
     click(&c, "#open-settings").await;
     click(&c, "#sign-out").await;
     wait_css(&c, "#username").await;
+    c.close().await.unwrap();
+}
+
+/// The system browser as the app meets it: `xdg-open` first on the app's
+/// PATH (the opener tries it first on Linux), recording each address it is
+/// asked to open. The test then plays the student in that browser.
+struct SystemBrowser {
+    dir: tempfile::TempDir,
+}
+
+impl SystemBrowser {
+    fn install() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("xdg-open");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> \"$(dirname \"$0\")/opened\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { dir }
+    }
+
+    fn path_env(&self) -> String {
+        format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// The `n`th address the app opened (from 0), once it has.
+    async fn opened(&self, n: usize) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let log = std::fs::read_to_string(self.dir.path().join("opened")).unwrap_or_default();
+            if let Some(url) = log.lines().nth(n) {
+                return url.to_owned();
+            }
+            assert!(Instant::now() < deadline, "the app opened no browser");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The student in the browser: our USOS login → USOS's page, where they
+/// sign in and allow Legitka → back to our page. Returns that page.
+async fn through_usos(login: &str, username: &str, password: &str) -> String {
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |r: &reqwest::Response| {
+        assert!(r.status().is_redirection(), "{}", r.status());
+        r.headers()["location"].to_str().unwrap().to_owned()
+    };
+    let authorize = location(&b.get(login).send().await.unwrap());
+    let page = b
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = between(&page, "name=\"oauth_token\" value=\"", "\"");
+    let back = b
+        .post(authorize.split('?').next().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "oauth_token={token}&username={username}&password={password}&decision=allow"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let page = b.get(location(&back)).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    page.text().await.unwrap()
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {text}"))
+        + start.len();
+    let len = text[from..].find(end).unwrap();
+    text[from..from + len].to_owned()
+}
+
+/// The link the page's "open the app" button carries.
+fn app_link_on(page: &str) -> String {
+    between(page, "id=\"open-app\" href=\"", "\"").replace("&amp;", "&")
+}
+
+/// The system opens a `legitka://` link: it starts the app with it, as the
+/// desktop entry says; the running app takes it and the new one exits.
+async fn open_in_app(link: &str, server: &str, lang: &str, data: &std::path::Path) {
+    let mut app = Command::new(app_binary());
+    app_env(&mut app, server, lang, data);
+    let mut child = app.arg(link).stdout(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second instance did not hand the link over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usos_sign_in_order_and_handoff_in_english_and_polish() {
+    use legitka_emulators::usos::{UsosEmulator, guess, lang_dict};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
+    settings.usos_look_while_open = Duration::from_secs(1);
+    let push = providers(&mut settings).await;
+    let usos = UsosEmulator::start().await.unwrap();
+    usos.add_consumer("legitka-key", "legitka-consumer-secret");
+    usos.add_user("1001", "anna", "haslo-anny", "Anna", "Nowak");
+    usos.set_why_cannot_order(
+        "1001",
+        Some(lang_dict(
+            "Twoja ELS nie jest przedłużona na bieżący semestr.",
+            "Your ELS is not extended for this semester.",
+        )),
+    );
+    settings.usos = vec![
+        legitka_server::usos::UsosUniversity::new(
+            "uwu",
+            "Uniwersytet USOS",
+            &usos.base_url,
+            "legitka-key",
+            "legitka-consumer-secret",
+        )
+        .unwrap(),
+    ];
+    let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
+        .await
+        .unwrap();
+    let server = stack.base.clone();
+    let browser = SystemBrowser::install();
+    let notices = Notices::start();
+    let driver = start_driver_with(&server, "en", dir.path(), Some(&browser));
+
+    // 1. English. The university's setup link (as its /setup page shows it)
+    //    names the USOS university on the server: the sign-in is USOS's.
+    let c = launch(&driver).await;
+    let setup = between(
+        &reqwest::get(format!("{server}/setup?university=uwu"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "data-link=\"",
+        "\"",
+    )
+    .replace("&amp;", "&");
+    wait_css(&c, "#university-address")
+        .await
+        .send_keys(&setup)
+        .await
+        .unwrap();
+    click(&c, "#university-continue").await;
+    assert_eq!(text(&c, "#university-name").await, "Uniwersytet USOS");
+    assert_eq!(text(&c, "#sign-in-usos").await, "Sign in with USOS");
+    assert!(c.find(Locator::Css("#password")).await.is_err());
+    shot(&c, "usos-01-sign-in").await;
+
+    // 2. The browser opens at the server's USOS login; the student signs in
+    //    at USOS; the page's link opens the app, which is signed in.
+    click(&c, "#sign-in-usos").await;
+    wait_css(&c, "#usos-waiting").await;
+    let login = browser.opened(0).await;
+    assert_eq!(login, format!("{server}/usos/uwu/login"));
+    let page = through_usos(&login, "anna", "haslo-anny").await;
+    let link = app_link_on(&page);
+    assert!(link.starts_with("legitka://pair?"), "{link}");
+    open_in_app(&link, &server, "en", dir.path()).await;
+    assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+
+    // 3. USOS says why she may not order, in its own words: English here …
+    assert_eq!(
+        text(&c, "#university-says").await,
+        "Your ELS is not extended for this semester."
+    );
+    assert!(c.find(Locator::Css("#order")).await.is_err());
+    shot(&c, "usos-02-university-says").await;
+    // … and Polish once she switches.
+    click(&c, "#open-settings").await;
+    c.find(Locator::Css("#language option[value='pl']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "#settings-back").await;
+    assert_eq!(
+        text(&c, "#university-says").await,
+        "Twoja ELS nie jest przedłużona na bieżący semestr."
+    );
+
+    // 4. Polish from here. The dean's office extends her ELS; she signs in
+    //    again, this time typing the code the page shows (the fallback).
+    usos.set_why_cannot_order("1001", None);
+    click(&c, "#open-settings").await;
+    click(&c, "#sign-out").await;
+    assert_eq!(text(&c, "#sign-in-usos").await, "Zaloguj się przez USOS");
+    click(&c, "#sign-in-usos").await;
+    wait_css(&c, "#usos-waiting").await;
+    let page = through_usos(&browser.opened(1).await, "anna", "haslo-anny").await;
+    let typed = between(&page, "id=\"pairing-code\">", "<");
+    wait_css(&c, "#pair-code")
+        .await
+        .send_keys(&typed)
+        .await
+        .unwrap();
+    shot(&c, "usos-03-code").await;
+    click(&c, "#sign-in").await;
+    wait_css(&c, "#status[data-status='none']").await;
+
+    // Her phone gets pushes too (a second device, signed in the same way).
+    let phone = through_usos(&format!("{server}/usos/uwu/login"), "anna", "haslo-anny").await;
+    let http = reqwest::Client::new();
+    let session: legitka_wire::SignInResponse = http
+        .post(format!("{server}/api/v1/session/pair"))
+        .json(&json!({ "code": between(&phone, "id=\"pairing-code\">", "<") }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .post(format!("{server}/api/v1/devices"))
+        .bearer_auth(&session.tokens.access_token)
+        .json(&json!({"platform": "fcm", "token": "anna-android-fcm-token", "locale": "pl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+
+    // 5. She orders; USOS works on it and readies it by itself; the watcher
+    //    (the app is open: it looks every second) brings each step live.
+    usos.set_progress(Duration::from_secs(2), Duration::from_secs(4));
+    click(&c, "#terms").await;
+    click(&c, "#order").await;
+    wait_css(&c, "#status[data-status='in_progress']").await;
+    shot(&c, "usos-04-in-progress").await;
+    wait_css(&c, "#status[data-status='ready']").await;
+    assert_eq!(usos.orders()[0].status, guess::READY);
+
+    // 6. The desktop notice says it is ready; a tap shows USOS's codes.
+    let notice = notices
+        .wait_for(&["mLegitymacja gotowa", "Your mLegitymacja is ready"])
+        .await;
+    notices.tap(&notice);
+    let token = code(&c, "#manual-code").await;
+    let pass = code(&c, "#activation-code").await;
+    assert_eq!(Some(token.clone()), usos.orders()[0].token);
+    assert_eq!(Some(pass.clone()), usos.orders()[0].distribution_pass);
+    wait_css(&c, "#qr svg").await;
+    shot(&c, "usos-05-codes").await;
+
+    // 7. mObywatel takes them and tells USOS; "received" reaches the app.
+    let activated = http
+        .post(format!("{}mobywatel/activate", usos.base_url))
+        .json(&json!({"qr_payload": token, "activation_code": pass}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), reqwest::StatusCode::OK);
+    wait_css(&c, "#status[data-status='received']").await;
+    shot(&c, "usos-06-received").await;
+
+    // 8. Her phone was pushed each step, once.
+    let deadline = Instant::now() + WAIT;
+    let pushed = loop {
+        let got: Vec<String> = push
+            .fcm
+            .received()
+            .iter()
+            .map(|m| m["data"]["status"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if got.len() >= 4 || Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(pushed, ["pending", "in_progress", "ready", "received"]);
     c.close().await.unwrap();
 }

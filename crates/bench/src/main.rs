@@ -8,6 +8,9 @@
 //! 2. Order throughput: fresh students each place one order over HTTP.
 //! 3. The wave: N students order at once; the issuer emulator turns every
 //!    order ready; the clock stops when the last "ready" notice is published.
+//!
+//! `--part push` measures push delivery (`push.rs`), `--part usos` the USOS
+//! watcher with 10,000 watched orders (`usos.rs`).
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -22,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod push;
+mod usos;
 
 #[derive(Parser)]
 struct Args {
@@ -40,9 +44,12 @@ struct Args {
     /// Concurrent HTTP clients for orders and the wave.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// all, backend or push.
+    /// all, backend, push or usos.
     #[arg(long, default_value = "all")]
     part: String,
+    /// Orders watched at one USOS installation (`--part usos`).
+    #[arg(long, default_value_t = 10_000)]
+    usos_orders: usize,
     /// Push part: skip the live waves (measure the drain on a quiet machine).
     #[arg(long)]
     skip_live_waves: bool,
@@ -56,10 +63,43 @@ async fn main() -> anyhow::Result<()> {
         "both" => vec!["sqlite", "postgres"],
         one => vec![one],
     };
-    if args.part != "push" {
+    let part = |p: &str| args.part == "all" || args.part == p;
+    if part("backend") {
         backend(&args, &dbs).await?;
     }
-    if args.part != "backend" {
+    if part("usos") {
+        println!();
+        println!(
+            "| database | watched orders | USOS requests per order until ready: mean | p99 | max | USOS change → our look p50 | p99 | max | within the poll interval | look due → FCM p50 | p99 | resident memory per watched order | simulated | real |"
+        );
+        println!(
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        );
+        for db in &dbs {
+            let dir = tempfile::tempdir()?;
+            let url = database(db, &dir).await?;
+            let u = usos::run(url, args.usos_orders)
+                .await
+                .with_context(|| format!("USOS benchmark on {db}"))?;
+            println!(
+                "| {db} | {} | {:.2} | {} | {} | {:.0} s | {:.0} s | {:.0} s | {:.1} % | {} ms | {} ms | {:.0} B | {} min | {:.0} s |",
+                u.orders,
+                u.requests.0,
+                u.requests.1,
+                u.requests.2,
+                u.detect_secs.0,
+                u.detect_secs.1,
+                u.detect_secs.2,
+                100.0 * u.within_interval,
+                u.push_ms.0,
+                u.push_ms.1,
+                u.rss_per_order_bytes,
+                u.simulated_minutes,
+                u.real_secs
+            );
+        }
+    }
+    if part("push") {
         println!();
         println!(
             "| database | single order: ready → FCM p50 | p99 | wave: notices | 1 dispatcher: s | 2 dispatchers: s |"

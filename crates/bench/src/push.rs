@@ -30,7 +30,7 @@ pub struct PushFigures {
     pub wave_two_secs: f64,
 }
 
-fn rsa_pair() -> anyhow::Result<(String, String)> {
+pub(crate) fn rsa_pair() -> anyhow::Result<(String, String)> {
     let private = Command::new("openssl")
         .args([
             "genpkey",
@@ -64,7 +64,7 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn devices(base: &str, tokens: &[String]) -> anyhow::Result<()> {
+pub(crate) async fn devices(base: &str, tokens: &[String]) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     futures_util::StreamExt::collect::<Vec<_>>(futures_util::StreamExt::buffer_unordered(
         futures_util::stream::iter(tokens.iter().enumerate().map(|(i, t)| {

@@ -118,6 +118,7 @@ struct World {
     faults: VecDeque<u16>,
     missing: HashSet<String>,
     calls: HashMap<String, u64>,
+    calls_by_user: HashMap<String, u64>,
 }
 
 pub struct UsosEmulator {
@@ -251,6 +252,33 @@ impl UsosEmulator {
     /// The student's access tokens stop working (revoked at USOS).
     pub fn revoke_tokens_of(&self, user_id: &str) {
         self.world().access_tokens.retain(|_, t| t.user != user_id);
+    }
+
+    /// An access token for `user_id` as if they had signed in through
+    /// `consumer` with `scopes` (benchmarks seed thousands this way).
+    pub fn grant(&self, user_id: &str, consumer: &str, scopes: &[&str]) -> (String, String) {
+        let (key, secret) = (random(20), random(40));
+        let offline = scopes.contains(&"offline_access");
+        self.world().access_tokens.insert(
+            key.clone(),
+            AccessToken {
+                secret: secret.clone(),
+                consumer: consumer.to_owned(),
+                user: user_id.to_owned(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                expires: (!offline).then(|| Instant::now() + guess::SHORT_TOKEN_TTL),
+            },
+        );
+        (key, secret)
+    }
+
+    /// How many calls were made on behalf of a student.
+    pub fn calls_of(&self, user_id: &str) -> u64 {
+        self.world()
+            .calls_by_user
+            .get(user_id)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many calls each method got.
@@ -639,6 +667,7 @@ fn user_method(emu: &UsosEmulator, name: &str, req: &Request) -> Response {
         let t = &w.access_tokens[&token];
         (t.user.clone(), t.scopes.clone())
     };
+    *w.calls_by_user.entry(user_id.clone()).or_default() += 1;
     let user = w
         .users
         .iter()

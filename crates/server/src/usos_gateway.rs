@@ -275,7 +275,7 @@ static POLLS: Queue = Queue {
     name: "usos-watch",
     table: "usos_polls",
     dead_table: "dead_usos_polls",
-    columns: "student_id, started_at, app_open_until",
+    columns: "student_id, started_at",
 };
 
 /// How long after the order (or the last sign of life) the watcher keeps
@@ -336,7 +336,7 @@ impl Handler for Watch {
         Box::pin(async move {
             let student_id: String = job.row.try_get("student_id")?;
             let started_at: i64 = job.row.try_get("started_at")?;
-            let app_open_until: i64 = job.row.try_get("app_open_until")?;
+            let app_open_until = store::app_open_until(&self.gateway.db, &student_id).await?;
             let now = self.gateway.clock.now_ms();
             let elapsed = now - started_at;
             let jitter = rand::random::<f64>() * 2.0 - 1.0;

@@ -284,11 +284,13 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
 /// The watch row's next look and how long the app counts as open, in
 /// milliseconds from the test clock's now.
 async fn watch_row(app: &TestApp) -> (i64, i64) {
-    let (next, open): (i64, i64) =
-        sqlx::query_as("SELECT next_attempt_at, app_open_until FROM usos_polls")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let (next, open): (i64, i64) = sqlx::query_as(
+        "SELECT p.next_attempt_at, s.app_open_until FROM usos_polls p \
+         JOIN usos_state s ON s.student_id = p.student_id",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
     let now = app.clock.now_ms();
     (next - now, open - now)
 }

@@ -48,7 +48,8 @@ impl Default for UsosLimits {
     fn default() -> Self {
         Self {
             concurrency: 4,
-            looks_per_minute: 120,
+            // 10,000 orders watched every 15 minutes need 667 a minute.
+            looks_per_minute: 1_000,
         }
     }
 }

@@ -121,21 +121,36 @@ pub async fn watch(tx: &mut Tx, student_id: &str, now: i64) -> AppResult<()> {
 
 /// The student's app is open (its live stream connected) until `until`:
 /// their watched order is looked at more often meanwhile, and at once when
-/// the app was closed before. Nothing happens when nothing is watched.
+/// the app was closed before. Only USOS students (who have a state row)
+/// are marked.
 pub async fn app_open(db: &Db, student_id: &str, now: i64, until: i64) -> AppResult<()> {
+    let mut tx = db.begin().await?;
     sqlx::query(
-        "UPDATE usos_polls SET \
-         next_attempt_at = CASE WHEN app_open_until < $2 AND next_attempt_at > $2 \
-             THEN $2 ELSE next_attempt_at END, \
-         app_open_until = $3 \
-         WHERE student_id = $1",
+        "UPDATE usos_polls SET next_attempt_at = $2 \
+         WHERE student_id = $1 AND next_attempt_at > $2 AND EXISTS \
+         (SELECT 1 FROM usos_state WHERE student_id = $1 AND app_open_until < $2)",
     )
     .bind(student_id)
     .bind(now)
-    .bind(until)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE usos_state SET app_open_until = $2 WHERE student_id = $1")
+        .bind(student_id)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
+}
+
+/// Until when the student's app counts as open (Unix ms; 0: never seen).
+pub async fn app_open_until(db: &Db, student_id: &str) -> AppResult<i64> {
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT app_open_until FROM usos_state WHERE student_id = $1")
+            .bind(student_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(until.unwrap_or(0))
 }
 
 /// What USOS last said: why the student may not order (`None`: may).
