@@ -1198,10 +1198,12 @@ async fn usos_sign_in_order_and_handoff_in_english_and_polish() {
 
     // 5. She orders; USOS works on it and readies it by itself; the watcher
     //    (the app is open: it looks every second) brings each step live.
-    usos.set_progress(Duration::from_secs(2), Duration::from_secs(4));
+    usos.set_progress(Duration::from_secs(2), Duration::from_secs(6));
     click(&c, "#terms").await;
     click(&c, "#order").await;
     wait_css(&c, "#status[data-status='in_progress']").await;
+    let checked = text(&c, "#usos-checked").await;
+    assert!(checked.starts_with("USOS sprawdzony przed chwilą"), "{checked}");
     shot(&c, "usos-04-in-progress").await;
     wait_css(&c, "#status[data-status='ready']").await;
     assert_eq!(usos.orders()[0].status, guess::READY);

@@ -44,6 +44,11 @@ home-updated = Last updated { $minutes ->
     [one] { $minutes } minute ago
    *[other] { $minutes } minutes ago
 }.
+home-usos-checked = USOS last checked { $minutes ->
+    [0] less than a minute ago
+    [one] { $minutes } minute ago
+   *[other] { $minutes } minutes ago
+}; Legitka keeps checking by itself.
 home-actions-offline = Actions need a connection to the university server.
 home-no-keystore = This device has no secure keystore, so you will need to sign in again next time.
 home-card = mLegitymacja

@@ -45,6 +45,12 @@ home-updated = Ostatnia aktualizacja { $minutes ->
     [few] { $minutes } minuty temu
    *[many] { $minutes } minut temu
 }.
+home-usos-checked = USOS sprawdzony { $minutes ->
+    [0] przed chwilą
+    [one] { $minutes } minutę temu
+    [few] { $minutes } minuty temu
+   *[many] { $minutes } minut temu
+}; Legitka sprawdza dalej sama.
 home-actions-offline = Te działania wymagają połączenia z serwerem uczelni.
 home-no-keystore = To urządzenie nie ma bezpiecznego magazynu kluczy, więc następnym razem trzeba będzie zalogować się ponownie.
 home-card = mLegitymacja

@@ -28,8 +28,6 @@ pub struct TokenEntry {
 pub struct Snapshot {
     pub student: Student,
     pub order: Option<OrderView>,
-    /// At a USOS university: why USOS last said the student may not order.
-    pub university_says: Option<legitka_wire::UniversityText>,
 }
 
 pub struct ReadCache {

@@ -213,11 +213,18 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
     })
     .await;
     let external = external_id(&app).await.unwrap();
+    until("the first look is done", async || watch_row(&app).await.0 > 0).await;
+    let checked = me(&app, &token).await.university_checked_at;
+    assert_eq!(checked, Some(app.clock.now_ms()), "USOS was read just now");
     usos.set_status(&external, guess::READY);
-    // USOS is down at the next look: tried again later, no harm done.
+    // USOS is down at the next look: tried again later, no harm done; the
+    // student sees how long ago USOS was last read.
     usos.fail_next(503);
     app.clock.advance(40_000); // past the first look (30 s, give or take a tenth)
     tokio::time::sleep(Duration::from_millis(600)).await;
+    let state = me(&app, &token).await;
+    assert_eq!(state.university_checked_at, checked);
+    assert_eq!(state.order.unwrap().status, OrderStatus::Pending);
     app.clock.advance(70_000); // past the next (60 s, give or take a tenth)
     until("the order is ready", async || {
         status_is(&app, &token, OrderStatus::Ready).await

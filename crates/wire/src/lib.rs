@@ -317,6 +317,10 @@ pub struct StudentState {
     /// then empty: USOS applies its rules itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub university_says: Option<UniversityText>,
+    /// At a USOS university: when USOS was last read for this student
+    /// (Unix ms), so the app can say how fresh the status is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub university_checked_at: Option<i64>,
 }
 
 /// A sentence from the university's own system, in both languages as it

@@ -3,7 +3,8 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 /// Renders again every 30 s while `active`, so "last updated N minutes ago"
-/// keeps counting while the app is offline.
+/// keeps counting while the app is offline (and "USOS last checked …"
+/// while USOS works on an order).
 #[hook]
 pub fn use_ticking(active: bool) {
     let update = use_force_update();

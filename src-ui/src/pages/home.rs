@@ -64,7 +64,14 @@ pub fn home() -> Html {
     let busy = use_state(|| false);
     let terms = use_state(|| false);
     let confirming = use_state(|| None::<OrderAction>);
-    use_ticking(!store.online);
+    // "N minutes ago" keeps counting: offline, and while USOS is watched.
+    let watched = store.student.as_ref().is_some_and(|s| {
+        s.university_checked_at.is_some()
+            && s.order.as_ref().is_some_and(|o| {
+                matches!(o.status, OrderStatus::Pending | OrderStatus::InProgress)
+            })
+    });
+    use_ticking(!store.online || watched);
     // Back from signing in to USOS again: the state is read again.
     use_opened_link(&store, &error, &busy);
     let usos_opened = use_state(|| false);
@@ -113,6 +120,10 @@ pub fn home() -> Html {
     };
 
     let status = state.order.as_ref().map(|o| o.status);
+    // At a USOS university, while USOS works on the order: how fresh it is.
+    let usos_checked_at = state
+        .university_checked_at
+        .filter(|_| matches!(status, Some(OrderStatus::Pending | OrderStatus::InProgress)));
     let can_order = state.actions.contains(&StudentAction::Order);
     let can_renew = state.actions.contains(&StudentAction::Renew);
     let offline = !store.online;
@@ -166,6 +177,9 @@ pub fn home() -> Html {
                 }
                 if status.is_some_and(|s| STEPS.iter().any(|(st, _)| *st == s)) {
                     { progress(status) }
+                }
+                if let Some(at) = usos_checked_at {
+                    <p id="usos-checked" class="muted small">{ minutes_ago("home-usos-checked", at) }</p>
                 }
             </section>
             if let Some(msg) = (*error).clone() {
@@ -229,8 +243,13 @@ pub fn home() -> Html {
 }
 
 fn updated_ago(at: i64) -> String {
+    minutes_ago("home-updated", at)
+}
+
+/// `message` with how many whole minutes ago `at` was.
+fn minutes_ago(message: &str, at: i64) -> String {
     let minutes = (now_ms() - at).max(0) / 60_000;
-    tr("home-updated", &[("minutes", minutes.into())])
+    tr(message, &[("minutes", minutes.into())])
 }
 
 /// A button's work: call the shell, apply the result, or say what went wrong

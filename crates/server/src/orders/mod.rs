@@ -142,8 +142,9 @@ impl Orders {
         let (student, checks) = self.student_and_checks(student_id).await?;
         // At a USOS university USOS decides, and said so when last asked.
         let usos_says_no = student.university.is_some()
-            && crate::usos::store::why_not(&self.db, student_id)
+            && crate::usos::store::last_said(&self.db, student_id)
                 .await?
+                .why_not
                 .is_some();
         if eligibility::all_ok(&checks) && !usos_says_no {
             Ok(student)
@@ -167,23 +168,21 @@ impl Orders {
                     .await?
                     .ok_or_else(signed_out)?;
                 let order = store::current(&self.db, student_id).await?;
-                let university_says = match student.university {
-                    Some(_) => crate::usos::store::why_not(&self.db, student_id).await?,
-                    None => None,
-                };
-                let snap = Arc::new(Snapshot {
-                    student,
-                    order,
-                    university_says,
-                });
+                let snap = Arc::new(Snapshot { student, order });
                 self.cache
                     .put_snapshot(student_id, version, Arc::clone(&snap));
                 snap
             }
         };
         let now = self.now();
+        // At a USOS university: what USOS said when last asked, and when
+        // (read fresh: the watcher's looks change it without an order change).
+        let usos = match snap.student.university {
+            Some(_) => crate::usos::store::last_said(&self.db, student_id).await?,
+            None => Default::default(),
+        };
         let (checks, eligible) = if snap.student.university.is_some() {
-            (vec![], snap.university_says.is_none())
+            (vec![], usos.why_not.is_none())
         } else {
             let checks = eligibility::evaluate(&snap.student.facts, self.policy, now);
             let eligible = eligibility::all_ok(&checks);
@@ -201,7 +200,8 @@ impl Orders {
             checks,
             order: snap.order.clone(),
             actions,
-            university_says: snap.university_says.clone(),
+            university_says: usos.why_not,
+            university_checked_at: usos.checked_at,
         })
     }
 

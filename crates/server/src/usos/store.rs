@@ -153,14 +153,26 @@ pub async fn app_open_until(db: &Db, student_id: &str) -> AppResult<i64> {
     Ok(until.unwrap_or(0))
 }
 
-/// What USOS last said: why the student may not order (`None`: may).
-pub async fn why_not(db: &Db, student_id: &str) -> AppResult<Option<UniversityText>> {
-    let json: Option<Option<String>> =
-        sqlx::query_scalar("SELECT why_cannot_order FROM usos_state WHERE student_id = $1")
-            .bind(student_id)
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(json.flatten().and_then(|j| serde_json::from_str(&j).ok()))
+/// What USOS last said of a student's ordering, and when.
+#[derive(Debug, Default)]
+pub struct LastSaid {
+    /// Why they may not order (`None`: they may).
+    pub why_not: Option<UniversityText>,
+    /// When USOS was last read for them (Unix ms).
+    pub checked_at: Option<i64>,
+}
+
+pub async fn last_said(db: &Db, student_id: &str) -> AppResult<LastSaid> {
+    let row: Option<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT why_cannot_order, checked_at FROM usos_state WHERE student_id = $1",
+    )
+    .bind(student_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map_or_else(LastSaid::default, |(json, at)| LastSaid {
+        why_not: json.and_then(|j| serde_json::from_str(&j).ok()),
+        checked_at: Some(at),
+    }))
 }
 
 /// Keeps what USOS says now about the student's ordering.
