@@ -1203,7 +1203,10 @@ async fn usos_sign_in_order_and_handoff_in_english_and_polish() {
     click(&c, "#order").await;
     wait_css(&c, "#status[data-status='in_progress']").await;
     let checked = text(&c, "#usos-checked").await;
-    assert!(checked.starts_with("USOS sprawdzony przed chwilą"), "{checked}");
+    assert!(
+        checked.starts_with("USOS sprawdzony przed chwilą"),
+        "{checked}"
+    );
     shot(&c, "usos-04-in-progress").await;
     wait_css(&c, "#status[data-status='ready']").await;
     assert_eq!(usos.orders()[0].status, guess::READY);

@@ -19,6 +19,7 @@ both!(
     usos_refusals_and_trouble_reach_the_student_as_sentences,
     the_watcher_looks_often_while_the_app_is_open,
     the_watcher_keeps_to_the_installations_budget,
+    two_instances_look_at_a_student_once,
 );
 
 async fn me(app: &TestApp, token: &str) -> StudentState {
@@ -213,7 +214,10 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
     })
     .await;
     let external = external_id(&app).await.unwrap();
-    until("the first look is done", async || watch_row(&app).await.0 > 0).await;
+    until("the first look is done", async || {
+        watch_row(&app).await.0 > 0
+    })
+    .await;
     let checked = me(&app, &token).await.university_checked_at;
     assert_eq!(checked, Some(app.clock.now_ms()), "USOS was read just now");
     usos.set_status(&external, guess::READY);
@@ -387,4 +391,43 @@ async fn the_watcher_keeps_to_the_installations_budget(db: Db) {
     assert_eq!(usos.calls("services/cards/mcard"), looks);
     let (next, _) = watch_row(&app).await;
     assert!(next <= 125_000, "{next}");
+}
+
+async fn two_instances_look_at_a_student_once(db: Db) {
+    use legitka_server::outbox::ExecutionOutcome;
+    use legitka_server::usos_gateway::{Gateway, watcher};
+    let (app, usos) = with_usos(db).await;
+    ordered_and_looked_at(&app, &usos).await;
+    // Another instance's watcher on the same database races this one's.
+    let s = &app.state;
+    let other = watcher(
+        Gateway::new(
+            s.db.clone(),
+            s.secrets.clone(),
+            std::sync::Arc::clone(&s.usos),
+            s.orders.clone(),
+            s.clock.clone(),
+        ),
+        1,
+        Duration::from_secs(10),
+    );
+    let looks = usos.calls("services/cards/mcard");
+    app.clock.advance(40_000);
+    let mut took = 0;
+    for _ in 0..40 {
+        if other.try_execute_task().await.unwrap() != ExecutionOutcome::Empty {
+            took += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    until("the due look", async || {
+        usos.calls("services/cards/mcard") > looks
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        usos.calls("services/cards/mcard"),
+        looks + 1,
+        "other took {took}"
+    );
 }

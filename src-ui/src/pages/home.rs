@@ -67,9 +67,9 @@ pub fn home() -> Html {
     // "N minutes ago" keeps counting: offline, and while USOS is watched.
     let watched = store.student.as_ref().is_some_and(|s| {
         s.university_checked_at.is_some()
-            && s.order.as_ref().is_some_and(|o| {
-                matches!(o.status, OrderStatus::Pending | OrderStatus::InProgress)
-            })
+            && s.order
+                .as_ref()
+                .is_some_and(|o| matches!(o.status, OrderStatus::Pending | OrderStatus::InProgress))
     });
     use_ticking(!store.online || watched);
     // Back from signing in to USOS again: the state is read again.

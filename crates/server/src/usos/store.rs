@@ -163,12 +163,11 @@ pub struct LastSaid {
 }
 
 pub async fn last_said(db: &Db, student_id: &str) -> AppResult<LastSaid> {
-    let row: Option<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT why_cannot_order, checked_at FROM usos_state WHERE student_id = $1",
-    )
-    .bind(student_id)
-    .fetch_optional(&db.pool)
-    .await?;
+    let row: Option<(Option<String>, i64)> =
+        sqlx::query_as("SELECT why_cannot_order, checked_at FROM usos_state WHERE student_id = $1")
+            .bind(student_id)
+            .fetch_optional(&db.pool)
+            .await?;
     Ok(row.map_or_else(LastSaid::default, |(json, at)| LastSaid {
         why_not: json.and_then(|j| serde_json::from_str(&j).ok()),
         checked_at: Some(at),
