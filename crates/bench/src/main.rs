@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
     if part("usos") {
         println!();
         println!(
-            "| database | watched orders | USOS requests per order until ready: mean | p99 | max | USOS change → our look p50 | p99 | max | within the poll interval | look due → FCM p50 | p99 | resident memory per watched order | simulated | real |"
+            "| database | watched orders | USOS requests per order until ready: mean | p99 | max | USOS change → our look p50 | p99 | max | within the poll interval | look at USOS → FCM p50 | p99 | resident memory per watched order | simulated | real |"
         );
         println!(
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"

@@ -118,7 +118,8 @@ struct World {
     faults: VecDeque<u16>,
     missing: HashSet<String>,
     calls: HashMap<String, u64>,
-    calls_by_user: HashMap<String, u64>,
+    /// Per student: how many calls, and when the last one came (Unix ms).
+    calls_by_user: HashMap<String, (u64, i64)>,
 }
 
 pub struct UsosEmulator {
@@ -272,13 +273,14 @@ impl UsosEmulator {
         (key, secret)
     }
 
-    /// How many calls were made on behalf of a student.
-    pub fn calls_of(&self, user_id: &str) -> u64 {
+    /// How many calls were made on behalf of a student, and when the last
+    /// one came (Unix ms; 0 when none).
+    pub fn calls_of(&self, user_id: &str) -> (u64, i64) {
         self.world()
             .calls_by_user
             .get(user_id)
             .copied()
-            .unwrap_or(0)
+            .unwrap_or_default()
     }
 
     /// How many calls each method got.
@@ -667,7 +669,8 @@ fn user_method(emu: &UsosEmulator, name: &str, req: &Request) -> Response {
         let t = &w.access_tokens[&token];
         (t.user.clone(), t.scopes.clone())
     };
-    *w.calls_by_user.entry(user_id.clone()).or_default() += 1;
+    let seen = w.calls_by_user.entry(user_id.clone()).or_default();
+    *seen = (seen.0 + 1, crate::push::now_ms());
     let user = w
         .users
         .iter()
