@@ -1,4 +1,6 @@
 //! Dates for people, in the student's language: "21 Dec 2026", "21 gru 2026".
+//! Always Poland's calendar (Europe/Warsaw): a card valid until 30 September
+//! says so on a phone set to another time zone too.
 
 use legitka_wire::Locale;
 use wasm_bindgen::JsValue;
@@ -24,6 +26,7 @@ fn formatted(ms: i64, fields: &[(&str, &str)]) -> String {
     #[allow(clippy::cast_precision_loss)] // milliseconds since 1970 fit in an f64 exactly
     let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
     let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"timeZone".into(), &"Europe/Warsaw".into());
     for (k, v) in fields {
         let _ = js_sys::Reflect::set(&opts, &(*k).into(), &(*v).into());
     }

@@ -25,6 +25,15 @@ fn unknown(username: &str) -> AppError {
 /// A new semester: the ELS is extended until `valid_until` (Unix ms).
 /// The student may then renew their mLegitymacja.
 pub async fn extend_els(state: &AppState, username: &str, valid_until: i64) -> AppResult<()> {
+    if valid_until <= state.clock.now_ms() {
+        return Err(AppError::client(
+            ErrorCode::BadRequest,
+            format!(
+                "{} is in the past: an ELS is extended to a day to come",
+                day(valid_until)
+            ),
+        ));
+    }
     let done = sqlx::query(
         "UPDATE students SET els_valid_until = $1 WHERE username = $2 AND els_number IS NOT NULL",
     )
@@ -48,6 +57,43 @@ pub async fn extend_els(state: &AppState, username: &str, valid_until: i64) -> A
             ErrorCode::BadRequest,
             format!("{username:?} has no ELS to extend"),
         )),
+    }
+}
+
+/// A duplicate ELS was issued (the old one lost or damaged): its new
+/// number, issued now. A card in use may then be renewed.
+pub async fn record_els_duplicate(state: &AppState, username: &str, number: &str) -> AppResult<()> {
+    let number = number.trim();
+    if number.is_empty() {
+        return Err(AppError::client(
+            ErrorCode::BadRequest,
+            "the duplicate's ELS number",
+        ));
+    }
+    let id: Option<String> = sqlx::query_scalar(
+        "UPDATE students SET els_number = $1, els_issued_at = $2 \
+         WHERE username = $3 AND els_number IS NOT NULL RETURNING id",
+    )
+    .bind(number)
+    .bind(state.clock.now_ms())
+    .bind(username)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    match id {
+        Some(id) => {
+            state.cache.bump(&id);
+            Ok(())
+        }
+        None if crate::registry::by_username(&state.db.pool, username)
+            .await?
+            .is_some() =>
+        {
+            Err(AppError::client(
+                ErrorCode::BadRequest,
+                format!("{username:?} has no ELS"),
+            ))
+        }
+        None => Err(unknown(username)),
     }
 }
 
@@ -150,13 +196,7 @@ pub async fn show(state: &AppState, username: &str) -> AppResult<String> {
     Ok(out)
 }
 
-/// `YYYY-MM-DD` (UTC) for Unix milliseconds.
+/// `YYYY-MM-DD` (a day in Poland) for Unix milliseconds.
 fn day(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000).map_or_else(
-        |_| ms.to_string(),
-        |t| {
-            let d = t.date();
-            format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-        },
-    )
+    crate::calendar::day_of(ms)
 }

@@ -63,19 +63,14 @@ fn flag(s: &str) -> Result<bool, String> {
     }
 }
 
-/// A date (`YYYY-MM-DD`, UTC) as Unix milliseconds at the start of that day.
+/// A date (`YYYY-MM-DD`, a day in Poland) as Unix milliseconds at its start.
 pub fn date_ms(s: &str) -> Result<i64, String> {
-    let d = time::Date::parse(
-        s.trim(),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| format!("expected a date as YYYY-MM-DD, got {:?}", s.trim()))?;
-    Ok(d.midnight().assume_utc().unix_timestamp() * 1000)
+    crate::calendar::day_start(s)
 }
 
 /// "Valid until 2027-03-31" means through that day.
 fn valid_until_ms(s: &str) -> Result<i64, String> {
-    Ok(date_ms(s)? + crate::clock::DAY_MS)
+    crate::calendar::day_end(s)
 }
 
 fn opt(v: Option<String>) -> Option<String> {

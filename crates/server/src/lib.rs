@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod calendar;
 pub mod clock;
 pub mod crypto;
 pub mod db;

@@ -57,6 +57,14 @@ enum Command {
         #[arg(long)]
         until: String,
     },
+    /// Record a duplicate ELS (new number, issued today): the student may
+    /// then renew their mLegitymacja.
+    ElsDuplicate {
+        username: String,
+        /// The duplicate's ELS number.
+        #[arg(long)]
+        number: String,
+    },
     /// Mark a student graduated or removed: orders on the way are
     /// cancelled; a card in use stays valid one month.
     Remove {
@@ -151,10 +159,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::ExtendEls { username, until } => {
             let state = state(config, false).await?;
-            let until_ms = import::date_ms(&until).map_err(anyhow::Error::msg)?
-                + legitka_server::clock::DAY_MS;
+            let until_ms = legitka_server::calendar::day_end(&until).map_err(anyhow::Error::msg)?;
             admin::extend_els(&state, &username, until_ms).await?;
-            println!("{username}: ELS valid until {until}");
+            println!(
+                "{username}: ELS valid until {} (through that day)",
+                legitka_server::calendar::day_of(until_ms)
+            );
+        }
+        Command::ElsDuplicate { username, number } => {
+            let state = state(config, false).await?;
+            admin::record_els_duplicate(&state, &username, &number).await?;
+            println!("{username}: duplicate ELS {} recorded", number.trim());
         }
         Command::Remove { username, reason } => {
             let state = state(config, false).await?;

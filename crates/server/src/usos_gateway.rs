@@ -231,12 +231,9 @@ pub enum Look {
 }
 
 /// The end of a USOS date (`YYYY-MM-DD`, the card's last valid day) in Unix
-/// ms: its last moment, Polish time taken as UTC+1 (GUESS: USOS dates are local).
+/// ms: its last moment in Poland.
 fn last_moment_of(date: &str) -> Option<i64> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = time::Date::parse(date, &format).ok()?;
-    let next = day.next_day()?.midnight().assume_utc().unix_timestamp();
-    Some((next - 3600) * 1000 - 1)
+    crate::calendar::day_end(date).ok()
 }
 
 impl UsosCommands for Gateway {
@@ -395,8 +392,8 @@ mod tests {
 
     #[test]
     fn a_usos_date_lasts_to_its_end() {
-        // 2027-03-31 23:59:59.999 in Poland (UTC+1).
-        assert_eq!(last_moment_of("2027-03-31"), Some(1_806_533_999_999));
+        // 2027-03-31 23:59:59.999 in Poland (CEST, UTC+2).
+        assert_eq!(last_moment_of("2027-03-31"), Some(1_806_530_399_999));
         assert_eq!(last_moment_of("31.03.2027"), None);
     }
 }

@@ -122,7 +122,8 @@ async fn a_good_csv_imports_and_show_masks_the_pesel(db: Db) {
     let shown = out(&o);
     assert!(o.status.success(), "{}", err(&o));
     assert!(shown.contains("Jan Kowalski (jan)"), "{shown}");
-    assert!(shown.contains("ELS valid until 2027-04-01"), "{shown}");
+    // Through 31 March, as the CSV says (not the day after).
+    assert!(shown.contains("ELS valid until 2027-03-31"), "{shown}");
     assert!(shown.contains("eligible: yes"), "{shown}");
     assert!(!shown.contains(pesel.expose()), "{shown}");
     assert!(
@@ -198,13 +199,31 @@ async fn extend_els_and_remove_change_the_registry(db: Db) {
     assert!(out(&o).contains("eligible: no"), "{}", out(&o));
     let o = cli.run(&["extend-els", "bartek", "--until", "2099-03-31"]);
     assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(
+        out(&o).trim(),
+        "bartek: ELS valid until 2099-03-31 (through that day)"
+    );
     let o = cli.run(&["show", "bartek"]);
     assert!(out(&o).contains("eligible: yes"), "{}", out(&o));
     assert!(
-        out(&o).contains("ELS valid until 2099-04-01"),
+        out(&o).contains("ELS valid until 2099-03-31"),
         "{}",
         out(&o)
     );
+    // A day gone by is a typo, not an extension.
+    let o = cli.run(&["extend-els", "bartek", "--until", "2020-09-30"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("2020-09-30 is in the past"), "{}", err(&o));
+    let o = cli.run(&["show", "bartek"]);
+    assert!(
+        out(&o).contains("ELS valid until 2099-03-31"),
+        "{}",
+        out(&o)
+    );
+    // A duplicate ELS: recorded with its number.
+    let o = cli.run(&["els-duplicate", "bartek", "--number", "ELS/D/7"]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o).trim(), "bartek: duplicate ELS ELS/D/7 recorded");
 
     let o = cli.run(&["remove", "bartek", "--reason", "graduated"]);
     assert!(o.status.success(), "{}", err(&o));

@@ -25,6 +25,7 @@ both!(
     activation_data_expires_after_30_days,
     a_lost_phone_gets_new_codes_and_voids_the_old_card,
     an_els_extension_allows_a_renewal,
+    a_duplicate_els_allows_a_renewal_and_voids_the_old_card,
     the_card_ends_with_the_els,
     removal_cancels_orders_on_the_way,
     removal_leaves_a_card_valid_for_one_month,
@@ -335,6 +336,43 @@ async fn an_els_extension_allows_a_renewal(db: Db) {
     );
     let ready = app.wait_for(&token, OrderStatus::Ready).await;
     assert_eq!(ready.card_valid_until, Some(card_until + 180 * DAY_MS));
+}
+
+async fn a_duplicate_els_allows_a_renewal_and_voids_the_old_card(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, first) = app.ready_order("anna").await;
+    app.receive(&token).await;
+    assert!(!app.me(&token).await.actions.contains(&StudentAction::Renew));
+    // She lost her ELS; the dean's office issues a duplicate a day later.
+    app.clock.advance(DAY_MS);
+    admin::record_els_duplicate(&app.state, "anna", "ELS/D/2")
+        .await
+        .unwrap();
+    let me = app.me(&token).await;
+    assert!(
+        me.actions.contains(&StudentAction::Renew),
+        "{:?}",
+        me.actions
+    );
+    // Renewing needs no revocation first, and the old card is voided.
+    let renewal = order(&app, &token).await;
+    assert_eq!(renewal.kind, OrderKind::Renewal);
+    let t = timeline(&app, &token, &first.id).await;
+    assert_eq!(
+        steps(&t).last(),
+        Some(&(OrderStatus::Expired, Actor::System, Some(Reason::Renewed)))
+    );
+    common::wait_until_invalidated(&app, &first.id).await;
+    // A duplicate for no one, or without a number, is refused.
+    for (who, number, want) in [
+        ("nobody", "X", ErrorCode::NotFound),
+        ("anna", " ", ErrorCode::BadRequest),
+    ] {
+        let e = admin::record_els_duplicate(&app.state, who, number)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), want);
+    }
 }
 
 async fn the_card_ends_with_the_els(db: Db) {

@@ -7,7 +7,7 @@ mod common;
 use common::{Db, TestApp, error_of, spawn_app};
 use legitka_server::admin;
 use legitka_server::clock::DAY_MS;
-use legitka_wire::{ErrorCode, OrderStatus};
+use legitka_wire::{ErrorCode, OrderStatus, Reason};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -19,6 +19,7 @@ both!(
     bad_registrations_are_400,
     activation_reminders_come_3_days_and_1_day_before_once_each,
     card_reminders_say_it_ends_soon_and_when_renewal_is_possible,
+    a_graduate_is_told_the_card_ends_and_never_to_renew,
 );
 
 async fn register(app: &TestApp, token: &str, push_token: &str) -> StatusCode {
@@ -263,4 +264,35 @@ async fn card_reminders_say_it_ends_soon_and_when_renewal_is_possible(db: Db) {
             ("renewal_available".to_owned(), 1)
         ]
     );
+}
+
+async fn a_graduate_is_told_the_card_ends_and_never_to_renew(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, _) = app.ready_order("anna").await;
+    app.receive(&token).await;
+    register(&app, &token, "phone-1").await;
+    let remind = || async { app.state.orders.remind_due().await.unwrap() };
+    // Her ELS runs well past the card: after graduation that is no reason
+    // to renew, and the card's last month is not "extend your ELS".
+    admin::extend_els(&app.state, "anna", common::START + 400 * DAY_MS)
+        .await
+        .unwrap();
+    admin::remove_student(&app.state, "anna", admin::Removal::Graduated)
+        .await
+        .unwrap();
+    assert_eq!(
+        reminders(&app, "anna").await,
+        [("removed_from_list".to_owned(), 1)],
+        "told once, at once"
+    );
+    for _ in 0..4 {
+        assert_eq!(remind().await, 0);
+        app.clock.advance(7 * DAY_MS);
+    }
+    assert_eq!(reminders(&app, "anna").await.len(), 1);
+    // The app says why the card ends early.
+    let me = app.me(&token).await;
+    let order = me.order.unwrap();
+    assert_eq!(order.reason, Some(Reason::StudentRemoved));
+    assert!(!me.actions.contains(&legitka_wire::StudentAction::Renew));
 }

@@ -40,6 +40,9 @@ pub enum NoticeKind {
     /// The university's system (USOS) no longer accepts the student's
     /// sign-in: the order cannot be followed until they sign in again.
     SignInAgain,
+    /// The student left the student list (graduated or removed): their
+    /// card keeps working one more month, then ends; no renewal.
+    RemovedFromList,
 }
 
 impl NoticeKind {
@@ -111,6 +114,16 @@ pub fn texts(kind: NoticeKind, status: OrderStatus, locale: Locale) -> Notice {
             (
                 "Sign in again with USOS",
                 "Your university's system signed Legitka out: we can't follow your order until you do.",
+            ),
+        ),
+        NoticeKind::RemovedFromList => (
+            (
+                "Nie ma Cię już na liście studentów",
+                "mLegitymacja działa jeszcze przez miesiąc; datę pokazuje aplikacja.",
+            ),
+            (
+                "You are no longer on the student list",
+                "Your mLegitymacja keeps working for one more month; the app shows until when.",
             ),
         ),
     };
@@ -250,7 +263,8 @@ mod tests {
                 "activation_expires_1d",
                 "card_ends_soon",
                 "renewal_available",
-                "sign_in_again"
+                "sign_in_again",
+                "removed_from_list"
             ]
         );
         for &k in NoticeKind::ALL {

@@ -68,6 +68,16 @@ pub struct RegistryFacts {
     pub study_level: StudyLevel,
 }
 
+impl RegistryFacts {
+    /// The student's ELS, as the order's rules weigh it.
+    pub fn els(&self) -> super::rules::Els {
+        super::rules::Els {
+            valid_until: self.els_valid_until,
+            issued_at: self.els_issued_at,
+        }
+    }
+}
+
 pub fn evaluate(f: &RegistryFacts, policy: Policy, now_ms: i64) -> Vec<EligibilityCheck> {
     let check = |code, ok| EligibilityCheck { code, ok };
     let mut checks = vec![

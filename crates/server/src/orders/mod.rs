@@ -188,12 +188,8 @@ impl Orders {
             let eligible = eligibility::all_ok(&checks);
             (checks, eligible)
         };
-        let actions = rules::available_actions(
-            eligible,
-            snap.order.as_ref(),
-            snap.student.facts.els_valid_until,
-            now,
-        );
+        let actions =
+            rules::available_actions(eligible, snap.order.as_ref(), snap.student.facts.els(), now);
         Ok(StudentState {
             student: snap.student.summary.clone(),
             eligible,
@@ -296,7 +292,7 @@ impl Orders {
         idempotency_key: Option<&str>,
     ) -> AppResult<(OrderView, bool)> {
         let student = self.eligible_student(student_id).await?;
-        let els = student.facts.els_valid_until;
+        let els = student.facts.els();
         let at_usos = student.university.is_some();
         // A lost race on a unique index (possible on PostgreSQL) is retried:
         // the second attempt sees the winner's row.
@@ -321,7 +317,7 @@ impl Orders {
         &self,
         student_id: &str,
         idempotency_key: Option<&str>,
-        els_valid_until: Option<i64>,
+        els: rules::Els,
         at_usos: bool,
     ) -> AppResult<(OrderView, bool)> {
         let now = self.now();
@@ -338,7 +334,7 @@ impl Orders {
         }
         let mut kind = OrderKind::New;
         if let Some(open) = store::open_order(&mut tx, student_id).await? {
-            let Some(reason) = rules::supersede_reason(&open, els_valid_until, now) else {
+            let Some(reason) = rules::supersede_reason(&open, els, now) else {
                 // A twin request with the same key may have committed its
                 // order between our two reads: then that is our answer.
                 if let Some(key) = idempotency_key
@@ -660,7 +656,7 @@ impl Orders {
             store::reminder_candidates(&self.db, now + 3 * DAY_MS, now + 14 * DAY_MS).await?;
         let mut queued = 0;
         for c in candidates {
-            for kind in rules::reminders_for(&c.order, c.els_valid_until, now) {
+            for kind in rules::reminders_for(&c.order, c.els, c.on_the_list, now) {
                 let mut tx = self.db.begin().await?;
                 if store::mark_reminded(&mut tx, &c.order.id, kind, now).await? {
                     push::store::queue_notice(&mut tx, &c.student_id, &c.order, kind, now).await?;
@@ -708,9 +704,15 @@ impl Orders {
         let mut cancelled = vec![];
         if let Some(open) = store::open_order(&mut tx, student_id).await? {
             if open.status == OrderStatus::Received {
+                // The card in use ends a month on; the student is told so,
+                // once, and the order says why.
                 let until = removed_at + rules::VALID_AFTER_REMOVAL_MS;
-                store::end_card_by(&mut tx, &open.id, until, now).await?;
+                store::end_card_by(&mut tx, &open.id, until, Reason::StudentRemoved, now).await?;
                 let (sid, view) = store::load(&mut tx, &open.id).await?.ok_or_else(no_order)?;
+                let kind = NoticeKind::RemovedFromList;
+                if store::mark_reminded(&mut tx, &open.id, kind, now).await? {
+                    push::store::queue_notice(&mut tx, &sid, &view, kind, now).await?;
+                }
                 changes.push(sid, view);
             } else {
                 self.apply(

@@ -81,8 +81,29 @@ pub fn path(from: OrderStatus, to: OrderStatus) -> Option<Vec<OrderStatus>> {
     None
 }
 
+/// The student's ELS (the plastic student ID) as the registry has it now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Els {
+    /// The last moment of its validity (the semester's sticker).
+    pub valid_until: Option<i64>,
+    /// When this ELS was issued (a duplicate is issued anew).
+    pub issued_at: Option<i64>,
+}
+
+impl Els {
+    /// A card in use may be renewed: the ELS was extended past it (a new
+    /// semester) or issued again after it was ordered (a duplicate).
+    pub fn renews(self, card: &OrderView) -> bool {
+        let extended = self
+            .valid_until
+            .is_some_and(|els| card.card_valid_until.is_some_and(|c| els > c));
+        let duplicate = self.issued_at.is_some_and(|at| at > card.created_at);
+        extended || duplicate
+    }
+}
+
 /// Why an open order may give way to a new one, if it may.
-pub fn supersede_reason(o: &OrderView, els_valid_until: Option<i64>, now: i64) -> Option<Reason> {
+pub fn supersede_reason(o: &OrderView, els: Els, now: i64) -> Option<Reason> {
     match o.status {
         OrderStatus::Ready if o.activation_expires_at.is_none_or(|t| t <= now) => {
             Some(Reason::ActivationExpired)
@@ -91,12 +112,8 @@ pub fn supersede_reason(o: &OrderView, els_valid_until: Option<i64>, now: i64) -
         OrderStatus::Received if o.card_valid_until.is_some_and(|t| t <= now) => {
             Some(Reason::CardExpired)
         }
-        // The ELS was extended past the card's validity: a new semester.
-        OrderStatus::Received
-            if els_valid_until.is_some_and(|els| o.card_valid_until.is_some_and(|c| els > c)) =>
-        {
-            Some(Reason::Renewed)
-        }
+        // A new semester, or a duplicate ELS.
+        OrderStatus::Received if els.renews(o) => Some(Reason::Renewed),
         _ => None,
     }
 }
@@ -105,14 +122,14 @@ pub fn supersede_reason(o: &OrderView, els_valid_until: Option<i64>, now: i64) -
 pub fn available_actions(
     eligible: bool,
     order: Option<&OrderView>,
-    els_valid_until: Option<i64>,
+    els: Els,
     now: i64,
 ) -> Vec<StudentAction> {
     use StudentAction as A;
     let Some(o) = order.filter(|o| o.status.is_open()) else {
         return if eligible { vec![A::Order] } else { vec![] };
     };
-    let superseded = supersede_reason(o, els_valid_until, now);
+    let superseded = supersede_reason(o, els, now);
     let mut actions = match o.status {
         OrderStatus::Pending | OrderStatus::InProgress => vec![A::Cancel],
         OrderStatus::ReturnedForCorrection => vec![A::Resubmit, A::Cancel],
@@ -133,7 +150,9 @@ pub fn available_actions(
 }
 
 /// Which reminders an order is due now (before "sent once" is applied).
-pub fn reminders_for(o: &OrderView, els_valid_until: Option<i64>, now: i64) -> Vec<NoticeKind> {
+/// A student no longer on the student list (`on_the_list` false) was told
+/// when their card ends as they left: nothing about ending or renewing.
+pub fn reminders_for(o: &OrderView, els: Els, on_the_list: bool, now: i64) -> Vec<NoticeKind> {
     let mut due = vec![];
     match o.status {
         OrderStatus::Ready if o.reveals_left > 0 => {
@@ -145,12 +164,12 @@ pub fn reminders_for(o: &OrderView, els_valid_until: Option<i64>, now: i64) -> V
                 }
             }
         }
-        OrderStatus::Received => {
+        OrderStatus::Received if on_the_list => {
             if let Some(c) = o.card_valid_until {
                 if c > now && c - now <= 14 * DAY_MS {
                     due.push(NoticeKind::CardEndsSoon);
                 }
-                if els_valid_until.is_some_and(|e| e > c) {
+                if els.renews(o) {
                     due.push(NoticeKind::RenewalAvailable);
                 }
             }
@@ -204,8 +223,8 @@ mod tests {
             id: "o".into(),
             kind: OrderKind::New,
             status,
-            created_at: 0,
-            updated_at: 0,
+            created_at: NOW - 30 * DAY_MS,
+            updated_at: NOW - 30 * DAY_MS,
             reveals_left,
             activation_expires_at: Some(NOW + DAY_MS),
             card_valid_until: Some(NOW + 100 * DAY_MS),
@@ -243,7 +262,10 @@ mod tests {
 
     #[test]
     fn what_may_give_way_to_a_new_order() {
-        let els = Some(NOW + 100 * DAY_MS);
+        let els = Els {
+            valid_until: Some(NOW + 100 * DAY_MS),
+            issued_at: Some(NOW - 400 * DAY_MS),
+        };
         let check = |o: OrderView, els, want| assert_eq!(supersede_reason(&o, els, NOW), want);
         check(order(Ready, 1), els, None);
         check(order(Ready, 0), els, Some(Reason::RevealLimitReached));
@@ -251,22 +273,42 @@ mod tests {
         expired.activation_expires_at = Some(NOW);
         check(expired, els, Some(Reason::ActivationExpired));
         check(order(Received, 0), els, None);
-        check(
-            order(Received, 0),
-            Some(NOW + 280 * DAY_MS),
-            Some(Reason::Renewed),
-        );
+        let extended = Els {
+            valid_until: Some(NOW + 280 * DAY_MS),
+            ..els
+        };
+        check(order(Received, 0), extended, Some(Reason::Renewed));
+        // A duplicate ELS, issued after the card was ordered.
+        let mut card = order(Received, 0);
+        card.created_at = NOW - 10 * DAY_MS;
+        let duplicate = Els {
+            issued_at: Some(NOW - DAY_MS),
+            ..els
+        };
+        check(card.clone(), duplicate, Some(Reason::Renewed));
+        let before = Els {
+            issued_at: Some(NOW - 11 * DAY_MS),
+            ..els
+        };
+        check(card, before, None);
         let mut card_over = order(Received, 0);
         card_over.card_valid_until = Some(NOW);
         check(card_over, els, Some(Reason::CardExpired));
+        let far = Els {
+            valid_until: Some(NOW + 999 * DAY_MS),
+            issued_at: Some(NOW),
+        };
         for s in [Pending, InProgress, ReturnedForCorrection] {
-            check(order(s, 3), Some(NOW + 999 * DAY_MS), None);
+            check(order(s, 3), far, None);
         }
     }
 
     #[test]
     fn actions_follow_the_order() {
-        let els = Some(NOW + 100 * DAY_MS);
+        let els = Els {
+            valid_until: Some(NOW + 100 * DAY_MS),
+            issued_at: None,
+        };
         let acts =
             |o: Option<OrderView>, eligible| available_actions(eligible, o.as_ref(), els, NOW);
         assert_eq!(acts(None, true), [A::Order]);
@@ -291,7 +333,10 @@ mod tests {
         let renew = available_actions(
             true,
             Some(&order(Received, 0)),
-            Some(NOW + 280 * DAY_MS),
+            Els {
+                valid_until: Some(NOW + 280 * DAY_MS),
+                issued_at: None,
+            },
             NOW,
         );
         assert_eq!(renew, [A::Revoke, A::ReplaceLostPhone, A::Renew]);

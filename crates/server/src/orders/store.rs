@@ -326,25 +326,28 @@ pub async fn due_to_expire(db: &Db, now: i64) -> AppResult<Vec<(String, Reason)>
 
 /// An order a reminder may be due for, with its student's ELS date.
 pub struct ReminderCandidate {
+    /// The student is on the student list (not graduated or removed).
+    pub on_the_list: bool,
     pub student_id: String,
     pub order: OrderView,
-    pub els_valid_until: Option<i64>,
+    pub els: super::rules::Els,
 }
 
 /// Orders that may be due a reminder (`rules::reminders_for` decides):
 /// activation data ending within `codes_within`, a card ending within
-/// `card_within`, or an ELS extended past the card.
+/// `card_within`, or an ELS extended past the card or issued again.
 pub async fn reminder_candidates(
     db: &Db,
     codes_within: i64,
     card_within: i64,
 ) -> AppResult<Vec<ReminderCandidate>> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT o.{cols}, s.els_valid_until AS els FROM orders o \
+        "SELECT o.{cols}, s.els_valid_until AS els, s.els_issued_at AS els_issued, \
+         s.active AS on_list FROM orders o \
          JOIN students s ON s.id = o.student_id \
          WHERE (o.status = $3 AND o.activation_expires_at <= $1) \
             OR (o.status = $4 AND (o.card_valid_until <= $2 \
-                OR s.els_valid_until > o.card_valid_until))",
+                OR s.els_valid_until > o.card_valid_until OR s.els_issued_at > o.created_at))",
         cols = ORDER_COLUMNS.replace(", ", ", o.")
     ));
     let rows = sqlx::query(sql)
@@ -360,7 +363,11 @@ pub async fn reminder_candidates(
             Ok(ReminderCandidate {
                 student_id,
                 order,
-                els_valid_until: row.try_get("els")?,
+                els: super::rules::Els {
+                    valid_until: row.try_get("els")?,
+                    issued_at: row.try_get("els_issued")?,
+                },
+                on_the_list: row.try_get::<i64, _>("on_list")? != 0,
             })
         })
         .collect()
@@ -386,15 +393,22 @@ pub async fn mark_reminded(
 }
 
 /// The card in use ends by `until` at the latest (removal from the list).
-pub async fn end_card_by(tx: &mut Tx, order_id: &str, until: i64, now: i64) -> AppResult<()> {
+pub async fn end_card_by(
+    tx: &mut Tx,
+    order_id: &str,
+    until: i64,
+    why: Reason,
+    now: i64,
+) -> AppResult<()> {
     sqlx::query(
         "UPDATE orders SET card_valid_until = CASE \
          WHEN card_valid_until IS NULL OR card_valid_until > $1 THEN $1 \
-         ELSE card_valid_until END, updated_at = $2 WHERE id = $3",
+         ELSE card_valid_until END, reason = $4, updated_at = $2 WHERE id = $3",
     )
     .bind(until)
     .bind(now)
     .bind(order_id)
+    .bind(why.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())
