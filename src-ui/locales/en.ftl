@@ -142,6 +142,7 @@ status-revoked = Revoked
 status-expired = Expired
 
 hint-none = Order your mobile student ID from here: confirm your data and tap Order.
+hint-none-not-yet = You can order once what is listed below is in order.
 hint-pending = The university has your order and is passing it on.
 hint-in_progress = mObywatel is preparing your card. This can take from seconds to about an hour — we'll notify you.
 hint-ready = Show the codes and enter them in mObywatel.

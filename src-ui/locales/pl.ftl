@@ -148,6 +148,7 @@ status-revoked = Unieważniona
 status-expired = Wygasła
 
 hint-none = Zamów mobilną legitymację stąd: potwierdź dane i dotknij „Zamów”.
+hint-none-not-yet = Gdy wszystko, co wymieniono niżej, będzie w porządku, złożysz tu zamówienie.
 hint-pending = Uczelnia ma Twoje zamówienie i przekazuje je dalej.
 hint-in_progress = mObywatel przygotowuje legitymację. To może potrwać od kilku sekund do około godziny — damy znać.
 hint-ready = Pokaż kody i wpisz je w mObywatelu.

@@ -27,7 +27,12 @@ pub fn status_label(status: Option<OrderStatus>) -> String {
     t(&format!("status-{}", status_key(status)))
 }
 
-pub fn status_hint(status: Option<OrderStatus>) -> String {
+/// What the status means for the student now. With no order yet, the hint
+/// speaks of the Order button only when there is one.
+pub fn status_hint(status: Option<OrderStatus>, can_order: bool) -> String {
+    if status.is_none() && !can_order {
+        return t("hint-none-not-yet");
+    }
     t(&format!("hint-{}", status_key(status)))
 }
 

@@ -306,8 +306,24 @@ fn every_code_and_status_has_a_sentence_in_both_languages() {
         }
         for &status in OrderStatus::ALL {
             assert!(!status_label(Some(status)).starts_with("status-"));
-            assert!(status_hint(Some(status)).ends_with('.'));
+            assert!(status_hint(Some(status), true).ends_with('.'));
         }
+        // No order yet: the Order button is named only when it is there.
+        let (can, cannot) = (status_hint(None, true), status_hint(None, false));
+        let button = t("home-order");
+        assert!(
+            can.contains(if locale == Locale::Pl {
+                "Zamów"
+            } else {
+                "Order"
+            }),
+            "{can}"
+        );
+        assert!(
+            !cannot.contains("Zamów") && !cannot.contains("Order"),
+            "{cannot}"
+        );
+        assert!(!button.is_empty());
         assert!(!t("app-lead").is_empty());
     }
     set_locale(Locale::Pl);

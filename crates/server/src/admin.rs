@@ -43,7 +43,7 @@ pub async fn extend_els(state: &AppState, username: &str, valid_until: i64) -> A
     .await?;
     if done.rows_affected() == 1 {
         if let Some(s) = crate::registry::by_username(&state.db.pool, username).await? {
-            state.cache.bump(&s.id);
+            state.orders.registry_changed(&s.id).await?;
         }
         return Ok(());
     }
@@ -80,10 +80,7 @@ pub async fn record_els_duplicate(state: &AppState, username: &str, number: &str
     .fetch_optional(&state.db.pool)
     .await?;
     match id {
-        Some(id) => {
-            state.cache.bump(&id);
-            Ok(())
-        }
+        Some(id) => state.orders.registry_changed(&id).await,
         None if crate::registry::by_username(&state.db.pool, username)
             .await?
             .is_some() =>
@@ -112,10 +109,9 @@ pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> A
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or_else(|| unknown(username))?;
-    state.cache.bump(&id);
     // The cancelled orders are voided at the issuer through the outbox.
     state.orders.student_removed(&id, now).await?;
-    Ok(())
+    state.orders.registry_changed(&id).await
 }
 
 /// A student and their orders, for the IT team's eyes. The PESEL is masked.

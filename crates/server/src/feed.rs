@@ -38,6 +38,9 @@ struct Inner {
     issuer_wakeup: Arc<Notify>,
     live: broadcast::Sender<Change>,
     peers: OnceLock<PeerSender>,
+    /// A tool process (the admin CLI): its changes are told to the servers
+    /// right after commit, under this origin (see `peers::tell`).
+    direct: OnceLock<String>,
 }
 
 impl ChangeFeed {
@@ -50,6 +53,7 @@ impl ChangeFeed {
                 issuer_wakeup: Arc::default(),
                 live,
                 peers: OnceLock::new(),
+                direct: OnceLock::new(),
             }),
         }
     }
@@ -92,6 +96,17 @@ impl ChangeFeed {
     /// From now on, this process's changes are told to the other instances.
     pub fn tell_peers(&self, sender: PeerSender) {
         let _ = self.inner.peers.set(sender);
+    }
+
+    /// This process is a tool, not a server: whoever commits a change tells
+    /// the servers at once (`peers::tell`), as `origin`.
+    pub fn tell_directly(&self, origin: String) {
+        let _ = self.inner.direct.set(origin);
+    }
+
+    /// The origin to tell the servers under, in a tool process.
+    pub fn direct_origin(&self) -> Option<&str> {
+        self.inner.direct.get().map(String::as_str)
     }
 
     /// The live streams' subscription.

@@ -111,9 +111,14 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The admin tools' state: their changes are told to the running servers.
 async fn state(cli_config: Option<&std::path::Path>, demo: bool) -> anyhow::Result<AppState> {
     let settings = Settings::load(cli_config, demo)?;
-    AppState::build(settings, Arc::new(SystemClock)).await
+    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    state
+        .feed
+        .tell_directly(format!("admin-{}", uuid::Uuid::new_v4()));
+    Ok(state)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

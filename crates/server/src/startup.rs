@@ -104,6 +104,13 @@ impl Application {
             .layer(axum::middleware::from_fn(routes::run_to_completion))
             .layer(TraceLayer::new_for_http());
         spawn_sweeper(state.clone());
+        if state.db.backend == Backend::Sqlite {
+            tokio::spawn(peers::follow_sqlite(
+                state.db.clone(),
+                uuid::Uuid::new_v4().to_string(),
+                state.feed.clone(),
+            ));
+        }
         if state.db.backend == Backend::Postgres {
             let origin = uuid::Uuid::new_v4().to_string();
             let sender = peers::spawn_sender(state.db.pool.clone(), origin.clone());

@@ -3,15 +3,17 @@
 
 mod common;
 
-use common::{Db, database_url};
+use common::{Db, database_url, spawn_app};
 use legitka_server::auth::hash_password;
 use legitka_server::pesel::Pesel;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 both!(
     a_good_csv_imports_and_show_masks_the_pesel,
     a_csv_with_bad_rows_imports_nothing_and_names_each_row,
     extend_els_and_remove_change_the_registry,
+    the_admin_tools_changes_reach_an_open_app_within_a_second,
 );
 
 const KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
@@ -233,4 +235,63 @@ async fn extend_els_and_remove_change_the_registry(db: Db) {
     assert!(err(&o).contains("no student \"nobody\""), "{}", err(&o));
     let o = cli.run(&["extend-els", "anna", "--until", "someday"]);
     assert!(err(&o).contains("YYYY-MM-DD"), "{}", err(&o));
+}
+
+/// Reads the live stream until `want` appears in it (or the deadline).
+async fn stream_says(stream: &mut reqwest::Response, want: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        match tokio::time::timeout(deadline - Instant::now(), stream.chunk()).await {
+            Ok(Ok(Some(bytes))) => {
+                seen.push_str(&String::from_utf8_lossy(&bytes));
+                if seen.contains(want) {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+async fn the_admin_tools_changes_reach_an_open_app_within_a_second(db: Db) {
+    let app = spawn_app(db).await;
+    let (token, _) = app.ready_order("anna").await;
+    let mut stream = app
+        .http
+        .get(app.url("/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(stream_says(&mut stream, "\"status\":\"ready\"", Duration::from_secs(5)).await);
+    // The IT team runs the admin tool (another process) on the server's database.
+    let cli = Cli {
+        db_url: app.state.settings.database_url.clone(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let o = cli.run(&["remove", "anna", "--reason", "removed"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let told = Instant::now();
+    assert!(
+        stream_says(
+            &mut stream,
+            "\"status\":\"cancelled\"",
+            Duration::from_secs(2)
+        )
+        .await,
+        "the removal never reached the open stream"
+    );
+    assert!(
+        told.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        told.elapsed()
+    );
+    // And the status read knows at once too.
+    let me = app.me(&token).await;
+    assert_eq!(
+        me.order.unwrap().status,
+        legitka_wire::OrderStatus::Cancelled
+    );
 }

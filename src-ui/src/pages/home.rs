@@ -168,7 +168,7 @@ pub fn home() -> Html {
                 <h2 id="status" data-status={status.map_or("none", OrderStatus::as_str)} aria-live="polite">
                     { status_label(status) }
                 </h2>
-                <p class="hint">{ status_hint(status) }</p>
+                <p class="hint" id="status-hint">{ status_hint(status, can_order) }</p>
                 if let Some(reason) = state.order.as_ref().and_then(|o| o.reason) {
                     <p id="reason" class="reason">{ reason_text(reason) }</p>
                 }

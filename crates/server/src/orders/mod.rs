@@ -118,8 +118,38 @@ impl Orders {
     /// Commits a change's transaction, then tells the feed.
     async fn commit(&self, tx: Tx, changes: Changes) -> AppResult<()> {
         tx.commit().await?;
-        self.feed.publish(changes.0);
+        self.publish(changes.0).await
+    }
+
+    /// Tells everyone of committed changes: this process through the feed,
+    /// and — from a tool process — the servers (`peers::tell`).
+    async fn publish(&self, changes: Vec<Change>) -> AppResult<()> {
+        if let Some(origin) = self.feed.direct_origin()
+            && !changes.is_empty()
+        {
+            crate::peers::tell(&self.db, origin, &changes).await?;
+        }
+        self.feed.publish(changes);
         Ok(())
+    }
+
+    /// The student's registry record changed (an ELS extended, a duplicate
+    /// issued): their status read is read afresh, and their current order,
+    /// if any, is announced again so an open app reads its state again.
+    pub async fn registry_changed(&self, student_id: &str) -> AppResult<()> {
+        match store::current(&self.db, student_id).await? {
+            Some(order) => {
+                self.publish(vec![Change {
+                    student_id: student_id.to_owned(),
+                    order,
+                }])
+                .await
+            }
+            None => {
+                self.cache.bump(student_id);
+                Ok(())
+            }
+        }
     }
 
     /// The student's registry record and eligibility, evaluated now.
