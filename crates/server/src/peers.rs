@@ -149,7 +149,7 @@ pub async fn follow_sqlite(db: Db, origin: String, feed: ChangeFeed) {
             }
         }
         ticks = ticks.wrapping_add(1);
-        if ticks % 240 == 0 {
+        if ticks.is_multiple_of(240) {
             let before = crate::clock::SystemClock.now_ms() - SQLITE_KEEP_MS;
             let _ = sqlx::query("DELETE FROM peer_changes WHERE at < $1")
                 .bind(before)
