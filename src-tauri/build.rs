@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "student_state",
     "place_order",
     "reveal",
+    "second_screen",
     "copy_text",
     "set_preferences",
     "register_push_token",

@@ -10,7 +10,7 @@ use crate::university::{Target, is_university_id, parse_link};
 use legitka_wire::shell::{ActionOutcome, OrderAction, RevealedCodes, SessionInfo};
 use legitka_wire::{
     ActivationData, ErrorCode, Locale, OrderStatus, OrderView, PairRequest, RevokeResponse,
-    SignInRequest, SignInResponse, StudentState, TimelineEntry, paths,
+    SecondScreen, SignInRequest, SignInResponse, StudentState, TimelineEntry, paths,
 };
 use reqwest::Method;
 use tauri::{AppHandle, Runtime, State};
@@ -212,6 +212,13 @@ pub fn set_preferences(shell: State<'_, Shell>, locale: Locale, notifications: b
 #[tauri::command]
 pub async fn register_push_token(shell: State<'_, Shell>, token: String) -> CommandResult<()> {
     crate::platform::register_push_token(&shell, token).await
+}
+
+/// "Show the QR on a computer": a one-time code to type at the university
+/// server's `/show` page (showing the codes there spends a view).
+#[tauri::command]
+pub async fn second_screen(shell: State<'_, Shell>) -> CommandResult<SecondScreen> {
+    shell.call(Method::POST, paths::SECOND_SCREEN, None).await
 }
 
 #[tauri::command]

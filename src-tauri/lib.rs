@@ -80,6 +80,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::student_state,
             commands::place_order,
             commands::reveal,
+            commands::second_screen,
             commands::copy_text,
             commands::set_preferences,
             commands::register_push_token,

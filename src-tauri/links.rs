@@ -50,7 +50,9 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
 fn arrived<R: Runtime>(app: &AppHandle<R>, urls: impl Iterator<Item = String>) {
     if app.state::<Opened>().keep(urls) {
         tracing::info!("a legitka:// link was opened");
-        // The student is looking at the browser: the app comes to the front.
+        // The student is looking at the browser: the app comes to the front
+        // (phones bring it forward themselves).
+        #[cfg(desktop)]
         if let Some(window) = app.get_webview_window("main") {
             let _ = window.unminimize();
             let _ = window.set_focus();

@@ -1211,6 +1211,25 @@ async fn usos_sign_in_order_and_handoff_in_english_and_polish() {
     wait_css(&c, "#status[data-status='ready']").await;
     assert_eq!(usos.orders()[0].status, guess::READY);
 
+    // The help pages' way: the QR on a computer's screen, for this phone
+    // to scan. The app gives a one-time code for the university's page.
+    click(&c, "#on-computer").await;
+    let typed = text(&c, "#second-screen-code").await;
+    let shown_at = text(&c, "#second-screen").await;
+    assert!(shown_at.contains(&format!("{server}/show")), "{shown_at}");
+    shot(&c, "usos-05a-second-screen").await;
+    let computer = http
+        .post(format!("{server}/show"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("code={typed}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(computer.headers()["cache-control"], "no-store");
+    let computer = computer.text().await.unwrap();
+    let usos_token = usos.orders()[0].token.clone().unwrap();
+    assert!(computer.contains(&usos_token) && computer.contains("<svg"));
+
     // 6. The desktop notice says it is ready; a tap shows USOS's codes.
     let notice = notices
         .wait_for(&["mLegitymacja gotowa", "Your mLegitymacja is ready"])

@@ -77,6 +77,9 @@ reveal-warning = The codes can be shown 3 times in all: { $left ->
 }.
 reveal-expires = They work until { $date }.
 reveal-button = Show activation codes
+second-screen-button = Show the QR code on a computer
+second-screen-go = On a computer, open { $address } and type this code:
+second-screen-note = Valid until { $time }, once. Showing the codes there uses one of the 3 views; scan the QR with mObywatel on this phone.
 reveal-spent = The codes were shown three times. If mObywatel did not accept them, order again.
 
 ## Ready screen

@@ -81,6 +81,9 @@ reveal-warning = Kody można wyświetlić łącznie 3 razy: { $left ->
 }.
 reveal-expires = Są ważne do { $date }.
 reveal-button = Pokaż kody aktywacyjne
+second-screen-button = Pokaż kod QR na komputerze
+second-screen-go = Na komputerze otwórz { $address } i wpisz ten kod:
+second-screen-note = Ważny do { $time }, jednorazowo. Pokazanie kodów tam zużywa jedno z 3 wyświetleń; zeskanuj QR mObywatelem na tym telefonie.
 reveal-spent = Kody wyświetlono już trzy razy. Jeśli mObywatel ich nie przyjął, zamów ponownie.
 
 ## Ekran z kodami

@@ -205,6 +205,11 @@ pub async fn order_timeline(order_id: &str) -> Result<Vec<TimelineEntry>, UiErro
     call("order_timeline", TimelineArgs { order_id }).await
 }
 
+/// A one-time code for showing the codes on a computer.
+pub async fn second_screen() -> Result<legitka_wire::SecondScreen, UiError> {
+    call("second_screen", NoArgs {}).await
+}
+
 pub async fn reveal() -> Result<RevealedCodes, UiError> {
     call("reveal", NoArgs {}).await
 }

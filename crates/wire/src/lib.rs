@@ -62,6 +62,8 @@ pub mod paths {
     pub const REVOKE: &str = "/orders/current/revoke";
     pub const RESUBMIT: &str = "/orders/current/resubmit";
     pub const REPLACE: &str = "/orders/current/replace";
+    /// A one-time code for showing the codes on a computer (`/show`).
+    pub const SECOND_SCREEN: &str = "/orders/current/second-screen";
     /// With the order's id for `{id}`: [`timeline`].
     pub const TIMELINE: &str = "/orders/{id}/timeline";
     pub const EVENTS: &str = "/events";
@@ -70,7 +72,7 @@ pub mod paths {
     pub const OPENAPI: &str = "/openapi.json";
 
     /// Every operation's path, as the API document lists them.
-    pub const OPERATIONS: [&str; 14] = [
+    pub const OPERATIONS: [&str; 15] = [
         SESSION,
         SESSION_REFRESH,
         SESSION_PAIR,
@@ -82,6 +84,7 @@ pub mod paths {
         REVOKE,
         RESUBMIT,
         REPLACE,
+        SECOND_SCREEN,
         TIMELINE,
         EVENTS,
         DEVICES,
@@ -244,6 +247,18 @@ pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     pub access_expires_at: i64,
+}
+
+/// "Show the QR on a computer": a one-time code to type at `address` (the
+/// university server's `/show` page) within minutes; the page then shows
+/// the QR code and the activation code, which spends one view. The code
+/// itself carries nothing secret about the card.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondScreen {
+    pub code: String,
+    pub address: String,
+    pub expires_at: i64,
 }
 
 /// A pairing code from the university's web page, traded for a session.

@@ -8,7 +8,9 @@ use crate::text::{
     check_text, error_sentence, reason_text, reveal_warning, status_hint, status_label,
 };
 use crate::time::{date, date_time, now_ms};
-use legitka_wire::{ErrorCode, OrderStatus, StudentAction, StudentState, TimelineEntry};
+use legitka_wire::{
+    ErrorCode, OrderStatus, SecondScreen, StudentAction, StudentState, TimelineEntry,
+};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -75,6 +77,8 @@ pub fn home() -> Html {
     // Back from signing in to USOS again: the state is read again.
     use_opened_link(&store, &error, &busy);
     let usos_opened = use_state(|| false);
+    // The one-time code for showing the codes on a computer, once asked for.
+    let second = use_state(|| None::<SecondScreen>);
 
     let Some(state) = store.student.clone() else {
         return html! { <main class="page" aria-busy="true"><p class="muted">{ t("loading") }</p></main> };
@@ -91,6 +95,16 @@ pub fn home() -> Html {
     let reveal = action(&store, &error, &busy, false, || async {
         invoke::reveal().await.map(Action::Revealed)
     });
+    let on_computer = {
+        let (error, busy, second) = (error.clone(), busy.clone(), second.clone());
+        Callback::from(move |_| {
+            let second = second.clone();
+            run_busy(&error, &busy, async move {
+                second.set(Some(invoke::second_screen().await?));
+                Ok(())
+            });
+        })
+    };
     let settings = {
         let store = store.clone();
         Callback::from(move |_| store.dispatch(Action::Show(Screen::Settings)))
@@ -199,7 +213,7 @@ pub fn home() -> Html {
                 <p id="actions-offline" class="muted small">{ t("home-actions-offline") }</p>
             }
             if status == Some(OrderStatus::Ready) {
-                { ready_actions(&state, reveal, held) }
+                { ready_actions(&state, reveal, on_computer, second.as_ref(), held) }
             }
             if can_order || can_renew {
                 <label class="terms" for="terms">
@@ -298,7 +312,13 @@ fn progress(status: Option<OrderStatus>) -> Html {
     }
 }
 
-fn ready_actions(state: &StudentState, reveal: Callback<MouseEvent>, disabled: bool) -> Html {
+fn ready_actions(
+    state: &StudentState,
+    reveal: Callback<MouseEvent>,
+    on_computer: Callback<MouseEvent>,
+    screen: Option<&SecondScreen>,
+    disabled: bool,
+) -> Html {
     let Some(order) = &state.order else {
         return html! {};
     };
@@ -313,6 +333,16 @@ fn ready_actions(state: &StudentState, reveal: Callback<MouseEvent>, disabled: b
                     }
                 </p>
                 <button id="reveal" class="primary" onclick={reveal} disabled={disabled}>{ t("reveal-button") }</button>
+                // The help pages' way: the QR on a computer, scanned by this phone.
+                if let Some(s) = screen {
+                    <div id="second-screen" class="steps-box" role="status">
+                        <p>{ tr("second-screen-go", &[("address", s.address.clone().into())]) }</p>
+                        <p class="code" id="second-screen-code">{ &s.code }</p>
+                        <p class="muted small">{ tr("second-screen-note", &[("time", date_time(s.expires_at).into())]) }</p>
+                    </div>
+                } else {
+                    <button id="on-computer" class="secondary" onclick={on_computer} disabled={disabled}>{ t("second-screen-button") }</button>
+                }
             } else {
                 <p class="warn">{ t("reveal-spent") }</p>
             }

@@ -3,6 +3,7 @@
 mod devices;
 mod events;
 mod pairing;
+mod second_screen;
 mod session;
 mod student;
 mod university;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REVOKE, post(student::revoke))
         .route(paths::RESUBMIT, post(student::resubmit))
         .route(paths::REPLACE, post(student::replace))
+        .route(paths::SECOND_SCREEN, post(second_screen::create))
         .route(paths::TIMELINE, get(student::timeline))
         .route(paths::EVENTS, get(events::stream))
         .route(
@@ -56,9 +58,21 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/pair", get(pairing::pair_page).post(pairing::create_code))
         .route("/setup", get(university::setup_page))
+        .route(
+            "/show",
+            get(second_screen::show_form).post(second_screen::show),
+        )
         .route("/usos/{university}/login", get(usos::login))
         .route("/usos/{university}/callback", get(usos::callback))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })
+        // Nothing this server answers may be kept by a browser or a proxy:
+        // student data, sessions, activation codes.
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            ),
+        )
         .with_state(state)
 }
 
@@ -86,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         student::revoke,
         student::resubmit,
         student::replace,
+        second_screen::create,
         events::stream,
         devices::register,
         devices::unregister,

@@ -25,7 +25,7 @@ pub const PAIRING_TTL_MS: i64 = 5 * 60 * 1000;
 /// Unambiguous letters and digits, typed on a desktop without a camera.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-fn new_code() -> String {
+pub(super) fn new_code() -> String {
     let mut rng = rand::rng();
     (0..8)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
@@ -58,6 +58,7 @@ pub(super) fn page(body: &str) -> Html<String> {
          input{{font:inherit;width:100%;padding:.7rem;border:1px solid #bbb;border-radius:.6rem;box-sizing:border-box}}\
          button,.button{{display:block;text-align:center;text-decoration:none;box-sizing:border-box;font:inherit;font-weight:600;margin-top:1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#b3122e;color:#fff}}\
          .code{{font:700 2rem ui-monospace,monospace;letter-spacing:.15em;text-align:center}}\
+         .small-code{{font-size:1.1rem;letter-spacing:.05em;word-break:break-all}}\
          .qr svg{{display:block;width:16rem;height:auto;margin:1rem auto}}\
          .error{{color:#b00020;font-weight:600}} .muted{{color:#555}}\
          </style></head><body>{body}</body></html>"

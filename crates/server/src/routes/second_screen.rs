@@ -1,0 +1,144 @@
+//! "Show the QR on a computer". Every university's help page has the
+//! student scan the QR code from a computer screen with mObywatel on the
+//! phone — which a phone cannot do to itself. The app asks for a one-time
+//! code (five minutes, once); the student types it on the university
+//! server's `/show` page on a computer, which then shows the QR code, the
+//! manual-entry code and the activation code. Showing them spends one of
+//! the three views, as in the app. The code travels in a form body, never
+//! in a URL, so no log or history holds it; every answer is `no-store`
+//! (the router's rule).
+
+use super::pairing::{escape, normalize, page, public_address, qr_svg};
+use crate::auth::AuthStudent;
+use crate::crypto::sha256_hex;
+use crate::error::{AppError, AppResult};
+use crate::ratelimit::Bucket;
+use crate::state::AppState;
+use axum::Form;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::Html;
+use legitka_wire::{ApiError, ErrorCode, OrderStatus, SecondScreen};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// How long a second-screen code is accepted.
+pub const SECOND_SCREEN_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// A one-time code for showing the codes on a computer.
+#[utoipa::path(post, path = "/api/v1/orders/current/second-screen", tag = "orders",
+    security(("bearer" = [])),
+    responses((status = 200, body = SecondScreen),
+        (status = 409, description = "no ready order with views left", body = ApiError),
+        (status = 401, description = "not signed in", body = ApiError)))]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    who: AuthStudent,
+) -> AppResult<Json<SecondScreen>> {
+    let order = state.orders.current(&who.id).await?;
+    let now = state.clock.now_ms();
+    let showable = order.as_ref().is_some_and(|o| {
+        o.status == OrderStatus::Ready
+            && o.reveals_left > 0
+            && o.activation_expires_at.is_none_or(|t| t > now)
+    });
+    if !showable {
+        return Err(AppError::client(
+            ErrorCode::NotReady,
+            "no ready order with views left",
+        ));
+    }
+    let code = super::pairing::new_code();
+    let expires_at = now + SECOND_SCREEN_TTL_MS;
+    sqlx::query("INSERT INTO screen_codes (code_hash, student_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(sha256_hex(&code))
+        .bind(&who.id)
+        .bind(expires_at)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(Json(SecondScreen {
+        code: format!("{}-{}", &code[..4], &code[4..]),
+        address: format!("{}/show", public_address(&state, &headers)),
+        expires_at,
+    }))
+}
+
+fn form(error: Option<&str>) -> Html<String> {
+    let error = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
+    });
+    page(&format!(
+        "<h1>Legitka</h1><p>Wpisz kod z aplikacji Legitka, aby zobaczyć tu kod QR \
+         mLegitymacji i kod aktywacyjny.<br><span class=\"muted\">Type the code from the \
+         Legitka app to see your mLegitymacja's QR code and activation code here.</span></p>\
+         {error}<form method=\"post\" action=\"/show\">\
+         <label for=\"code\">Kod z aplikacji / Code from the app</label>\
+         <input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" required>\
+         <button type=\"submit\">Pokaż / Show</button></form>"
+    ))
+}
+
+/// The page a computer opens: a form for the code.
+pub async fn show_form() -> Html<String> {
+    form(None)
+}
+
+#[derive(Deserialize)]
+pub struct ShowForm {
+    code: String,
+}
+
+/// The code typed on the computer: the codes, once.
+pub async fn show(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(f): Form<ShowForm>,
+) -> AppResult<Html<String>> {
+    state
+        .limits
+        .check(Bucket::RevealAddress, &peer.ip().to_string())?;
+    let now = state.clock.now_ms();
+    let student_id: Option<String> = sqlx::query_scalar(
+        "UPDATE screen_codes SET used_at = $1 \
+         WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING student_id",
+    )
+    .bind(now)
+    .bind(sha256_hex(&normalize(&f.code)))
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(student_id) = student_id else {
+        return Ok(form(Some(
+            "Ten kod nie działa: wygasł, został użyty albo jest błędny. Poproś aplikację o nowy. \
+             / This code does not work: it expired, was used, or is wrong. Ask the app for a new one.",
+        )));
+    };
+    state.limits.check(Bucket::RevealAccount, &student_id)?;
+    let data = match state.orders.reveal(&student_id).await {
+        Ok(data) => data,
+        Err(e) if e.code() != ErrorCode::Internal => {
+            return Ok(form(Some(
+                "Kodów nie da się już pokazać (wykorzystane wyświetlenia albo kody wygasły). \
+                 / The codes can no longer be shown (views spent or the codes expired).",
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let svg = qr_svg(&data.qr_payload)?;
+    Ok(page(&format!(
+        "<h1>mLegitymacja</h1><p>Zeskanuj kod QR w mObywatelu na telefonie (Dodaj dokument → \
+         mLegitymacja studencka), potem wpisz kod aktywacyjny.<br><span class=\"muted\">Scan the QR \
+         code with mObywatel on your phone (Add document → student ID), then type the activation \
+         code.</span></p><div class=\"qr\">{svg}</div>\
+         <p class=\"muted\">Kod do wpisania ręcznie / Manual-entry code</p>\
+         <p class=\"code small-code\" id=\"manual-code\">{manual}</p>\
+         <p class=\"muted\">Kod aktywacyjny / Activation code</p>\
+         <p class=\"code\" id=\"activation-code\">{activation}</p>\
+         <p class=\"muted\" id=\"views-left\">Pozostałe wyświetlenia / Views left: {left}. \
+         Zamknij tę stronę po aktywacji. / Close this page once activated.</p>",
+        manual = escape(&data.manual_code),
+        activation = escape(&data.activation_code),
+        left = data.reveals_left,
+    )))
+}
