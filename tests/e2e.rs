@@ -617,6 +617,10 @@ async fn order_ready_handoff_received_in_the_real_app() {
     click(&c, "#sign-in").await;
     wait_css(&c, "#status[data-status='none']").await;
     assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+    // What the card will show, to check before confirming; PESEL masked.
+    assert_eq!(text(&c, "#card-els").await, "ELS/100200");
+    assert_eq!(text(&c, "#card-birth-date").await, "2000-01-08");
+    assert!(text(&c, "#card-pesel").await.starts_with("*********"));
     shot(&c, "02-home").await;
     // The window may call what its capability grants, nothing more: a
     // desktop has no mObywatel to open and no push token to register.

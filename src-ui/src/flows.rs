@@ -79,7 +79,7 @@ pub fn reload(store: &Store) {
             Ok(s) => {
                 let at = now_ms();
                 crate::storage::save_state(&s, at);
-                d.dispatch(Action::Loaded(s, at));
+                d.dispatch(Action::Loaded(Box::new(s), at));
             }
             Err(e) if e.code == ErrorCode::Unauthorized => d.dispatch(Action::SignedOut),
             Err(_) => d.dispatch(Action::Online(false)),

@@ -93,7 +93,7 @@ pub enum Action {
     },
     SignedOut,
     /// The state read from the server, and when (Unix ms).
-    Loaded(StudentState, i64),
+    Loaded(Box<StudentState>, i64),
     OrderChanged(OrderView),
     Revealed(RevealedCodes),
     HideCodes,
@@ -147,7 +147,7 @@ impl Reducible for Model {
                 if state.order.as_ref().map(|o| o.status) != Some(OrderStatus::Ready) {
                     m.codes = None;
                 }
-                m.student = Some(state);
+                m.student = Some(*state);
                 m.updated_at = Some(at);
                 m.online = true;
             }

@@ -735,7 +735,7 @@ fn the_reducer_keeps_codes_only_while_ready_and_ignores_older_orders() {
         .length()
         .unwrap();
     let m = Rc::new(Model::default())
-        .reduce(Action::Loaded(state, 77))
+        .reduce(Action::Loaded(Box::new(state), 77))
         .reduce(Action::Revealed(codes));
     assert_eq!(m.updated_at, Some(77));
     assert_eq!(m.screen, Screen::Home);

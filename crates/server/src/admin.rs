@@ -125,10 +125,9 @@ pub async fn show(state: &AppState, username: &str) -> AppResult<String> {
         .bind(&s.id)
         .fetch_one(&state.db.pool)
         .await?;
-    let masked = pesel.as_deref().map_or_else(
-        || "none".to_owned(),
-        |p| format!("*********{}", p.get(9..).unwrap_or("")),
-    );
+    let masked = pesel
+        .as_deref()
+        .map_or_else(|| "none".to_owned(), crate::pesel::masked);
     let checks = eligibility::evaluate(&s.facts, state.settings.eligibility, state.clock.now_ms());
     let mut out = String::new();
     let _ = writeln!(

@@ -80,8 +80,15 @@ fn birth_date(d: &[u32]) -> Result<time::Date, PeselError> {
 /// Only the last two digits show, as on a receipt.
 impl fmt::Debug for Pesel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Pesel(*********{})", &self.0[9..])
+        write!(f, "Pesel({})", masked(&self.0))
     }
+}
+
+/// A stored PESEL as people may see it: all but the last two digits hidden.
+pub fn masked(pesel: &str) -> String {
+    let pesel = pesel.trim();
+    let tail = pesel.get(pesel.len().saturating_sub(2)..).unwrap_or("");
+    format!("*********{tail}")
 }
 
 #[cfg(test)]

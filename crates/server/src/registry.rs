@@ -15,6 +15,17 @@ pub struct Student {
     pub password_hash: String,
     pub summary: StudentSummary,
     pub facts: RegistryFacts,
+    /// What the card will carry beyond the summary (never logged: the
+    /// PESEL is kept only masked here).
+    pub card: CardData,
+}
+
+/// The registry's data the card shows, as the student may see it.
+#[derive(Clone, Debug, Default)]
+pub struct CardData {
+    pub birth_date: Option<String>,
+    pub pesel_masked: Option<String>,
+    pub els_number: Option<String>,
 }
 
 /// A student as the university's registry describes them (import and demo data).
@@ -60,6 +71,14 @@ fn from_row(r: &AnyRow) -> AppResult<Student> {
             data_changed_at: r.try_get("data_changed_at")?,
             study_level: StudyLevel::parse(&level)
                 .ok_or_else(|| anyhow::anyhow!("unknown study level {level:?} in the registry"))?,
+        },
+        card: CardData {
+            birth_date: pesel
+                .as_deref()
+                .and_then(|p| crate::pesel::Pesel::parse(p).ok())
+                .map(|p| p.birth_date().to_string()),
+            pesel_masked: pesel.as_deref().map(crate::pesel::masked),
+            els_number: els,
         },
     })
 }

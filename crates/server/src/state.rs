@@ -47,6 +47,7 @@ impl AppState {
             Terms {
                 policy: settings.eligibility,
                 default_card_validity_ms: validity,
+                university_name: settings.university_name.clone(),
             },
             Arc::clone(&usos),
         );

@@ -5,6 +5,7 @@ mod common;
 
 use common::{Db, error_of, spawn_app, spawn_app_with};
 use futures_util::StreamExt;
+use legitka_server::clock::DAY_MS;
 use legitka_wire::{ActivationData, CheckCode, ErrorCode, OrderStatus, OrderView, StatusEvent};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -98,7 +99,25 @@ async fn ineligible_students_see_why_and_cannot_order(db: Db) {
         );
     }
     let anna = app.sign_in("anna").await;
-    assert!(app.me(&anna).await.eligible);
+    let me = app.me(&anna).await;
+    assert!(me.eligible);
+    // What her card will show, to check before ordering; the PESEL masked.
+    let card = me.card.expect("a preview of the card");
+    assert_eq!(
+        (card.first_name.as_str(), card.last_name.as_str()),
+        ("Anna", "Nowak")
+    );
+    assert_eq!(card.birth_date.as_deref(), Some("2000-01-08"));
+    let masked = card.pesel_masked.unwrap();
+    assert!(
+        masked.starts_with("*********") && masked.len() == 11,
+        "{masked}"
+    );
+    assert_eq!(card.album_number.as_deref(), Some("100200"));
+    assert_eq!(card.els_number.as_deref(), Some("ELS/100200"));
+    assert_eq!(card.valid_until, Some(common::START + 120 * DAY_MS));
+    assert_eq!(card.university, "Uniwersytet Testowy");
+    assert!(card.has_photo);
 }
 
 async fn order_to_received_with_live_events_and_three_reveals(db: Db) {

@@ -332,10 +332,36 @@ pub struct StudentState {
     /// then empty: USOS applies its rules itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub university_says: Option<UniversityText>,
+    /// What the card will show, from the university's registry, for the
+    /// student to check before ordering (`None` at a USOS university, whose
+    /// own pages show it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardPreview>,
     /// At a USOS university: when USOS was last read for this student
     /// (Unix ms), so the app can say how fresh the status is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub university_checked_at: Option<i64>,
+}
+
+/// What the mLegitymacja will show (the registry's data). The PESEL is
+/// masked: the student recognises it, a shoulder-surfer learns nothing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CardPreview {
+    pub first_name: String,
+    pub last_name: String,
+    /// `YYYY-MM-DD`, from the PESEL.
+    pub birth_date: Option<String>,
+    /// All but the last two digits hidden: `*********12`.
+    pub pesel_masked: Option<String>,
+    pub album_number: Option<String>,
+    /// The ELS (plastic student ID) number, as the card carries it.
+    pub els_number: Option<String>,
+    /// The last day the card will be valid (the ELS's), Unix ms.
+    pub valid_until: Option<i64>,
+    pub university: String,
+    /// The registry has the student's photo (the card shows it).
+    pub has_photo: bool,
 }
 
 /// A sentence from the university's own system, in both languages as it

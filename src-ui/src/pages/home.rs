@@ -9,7 +9,7 @@ use crate::text::{
 };
 use crate::time::{date, date_time, now_ms};
 use legitka_wire::{
-    ErrorCode, OrderStatus, SecondScreen, StudentAction, StudentState, TimelineEntry,
+    CardPreview, ErrorCode, OrderStatus, SecondScreen, StudentAction, StudentState, TimelineEntry,
 };
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -216,6 +216,9 @@ pub fn home() -> Html {
                 { ready_actions(&state, reveal, on_computer, second.as_ref(), held) }
             }
             if can_order || can_renew {
+                if let Some(card) = &state.card {
+                    { card_preview(card) }
+                }
                 <label class="terms" for="terms">
                     <input id="terms" type="checkbox" checked={*terms} onchange={accept} />
                     <span>{ t("home-terms") }</span>
@@ -295,6 +298,52 @@ fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
             }
         });
     })
+}
+
+/// What the card will show, from the registry: the student checks it
+/// before confirming their data.
+fn card_preview(card: &CardPreview) -> Html {
+    let none = || t("card-none");
+    let rows = [
+        (
+            "card-name",
+            format!("{} {}", card.first_name, card.last_name),
+        ),
+        (
+            "card-birth-date",
+            card.birth_date.clone().unwrap_or_else(none),
+        ),
+        ("card-pesel", card.pesel_masked.clone().unwrap_or_else(none)),
+        ("card-album", card.album_number.clone().unwrap_or_else(none)),
+        ("card-els", card.els_number.clone().unwrap_or_else(none)),
+        (
+            "card-valid-until",
+            card.valid_until.map(date).unwrap_or_else(none),
+        ),
+        ("card-university", card.university.clone()),
+        (
+            "card-photo",
+            if card.has_photo {
+                t("card-photo-yes")
+            } else {
+                t("card-photo-no")
+            },
+        ),
+    ];
+    html! {
+        <section id="card-preview" class="steps-box" aria-labelledby="card-preview-title">
+            <h3 id="card-preview-title">{ t("card-preview-title") }</h3>
+            <dl class="card-data">
+                { for rows.into_iter().map(|(label, value)| html! {
+                    <>
+                        <dt>{ t(label) }</dt>
+                        <dd id={label.to_owned()}>{ value }</dd>
+                    </>
+                }) }
+            </dl>
+            <p class="muted small">{ t("card-wrong") }</p>
+        </section>
+    }
 }
 
 fn progress(status: Option<OrderStatus>) -> Html {

@@ -27,8 +27,8 @@ use activation::IssuedActivation;
 use eligibility::Policy;
 use legitka_wire::notice::NoticeKind;
 use legitka_wire::{
-    ActivationData, Actor, EligibilityCheck, ErrorCode, MAX_REVEALS, OrderKind, OrderStatus,
-    OrderView, Reason, StudentState, TimelineEntry,
+    ActivationData, Actor, CardPreview, EligibilityCheck, ErrorCode, MAX_REVEALS, OrderKind,
+    OrderStatus, OrderView, Reason, StudentState, TimelineEntry,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,14 +46,18 @@ pub struct Orders {
     /// The USOS universities: their students' codes are fetched from USOS
     /// when revealed, never stored.
     usos: Arc<HashMap<String, Arc<UsosSite>>>,
+    /// The native university's name, as its cards carry it.
+    university_name: Arc<str>,
 }
 
 /// The university's terms for the native registry's orders.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Terms {
     pub policy: Policy,
     /// Card validity when the student has no ELS date (`statutory-2025`).
     pub default_card_validity_ms: i64,
+    /// The name its cards carry.
+    pub university_name: String,
 }
 
 /// How an issuer update went.
@@ -108,6 +112,7 @@ impl Orders {
             policy: terms.policy,
             default_card_validity_ms: terms.default_card_validity_ms,
             usos,
+            university_name: terms.university_name.into(),
         }
     }
 
@@ -226,6 +231,17 @@ impl Orders {
             checks,
             order: snap.order.clone(),
             actions,
+            card: snap.student.university.is_none().then(|| CardPreview {
+                first_name: snap.student.summary.first_name.clone(),
+                last_name: snap.student.summary.last_name.clone(),
+                birth_date: snap.student.card.birth_date.clone(),
+                pesel_masked: snap.student.card.pesel_masked.clone(),
+                album_number: snap.student.summary.album_number.clone(),
+                els_number: snap.student.card.els_number.clone(),
+                valid_until: snap.student.facts.els_valid_until,
+                university: self.university_name.to_string(),
+                has_photo: snap.student.facts.has_photo,
+            }),
             university_says: usos.why_not,
             university_checked_at: usos.checked_at,
         })
