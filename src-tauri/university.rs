@@ -30,6 +30,8 @@ pub fn universities(env_server: Option<&str>) -> Vec<University> {
                 server,
                 id: None,
                 sign_in: Default::default(),
+                help_contact: None,
+                terms_url: None,
             },
         );
     }
@@ -127,6 +129,8 @@ pub async fn check_university(shell: State<'_, Shell>, input: String) -> Command
         server: place.server.clone(),
         id: info.id,
         sign_in: info.sign_in,
+        help_contact: info.help_contact,
+        terms_url: info.terms_url,
     };
     Ok(match target {
         Target::Setup(_) => Link::Setup { university },

@@ -584,6 +584,8 @@ async fn order_ready_handoff_received_in_the_real_app() {
     // Short access tokens: the app must renew them mid-flow and after a
     // restart, with the rotated refresh token it saved in the keystore.
     settings.access_ttl = Duration::from_secs(2);
+    settings.help_contact = Some("legitymacje@uczelnia.example".to_owned());
+    settings.terms_url = Some("https://uczelnia.example/mlegitymacja".to_owned());
     let push = providers(&mut settings).await;
     let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
         .await
@@ -605,6 +607,11 @@ async fn order_ready_handoff_received_in_the_real_app() {
     let error = text(&c, "#error").await;
     assert!(error.contains("Wrong username or password"), "{error}");
     assert!(!error.contains('{') && !error.contains("invalid_credentials"));
+    // Where to get help, as the university set it.
+    assert_eq!(
+        text(&c, "#help-contact").await,
+        "Questions about mLegitymacja: legitymacje@uczelnia.example"
+    );
     shot(&c, "01-sign-in-error").await;
 
     // 2. Sign in: eligible, nothing ordered yet.
@@ -640,6 +647,13 @@ async fn order_ready_handoff_received_in_the_real_app() {
     .await;
     shot(&c, "03-ordered").await;
     wait_css(&c, "#status[data-status='ready']").await;
+    // What comes next in mObywatel can be read before a view is spent.
+    click(&c, "#mobywatel-steps-first summary").await;
+    assert!(
+        text(&c, "#mobywatel-steps-first")
+            .await
+            .contains("mObywatel")
+    );
     shot(&c, "04-ready").await;
 
     // 4. The desktop notice says it is ready; one tap on it shows the codes.
@@ -1206,6 +1220,8 @@ async fn usos_sign_in_order_and_handoff_in_english_and_polish() {
     click(&c, "#terms").await;
     click(&c, "#order").await;
     wait_css(&c, "#status[data-status='in_progress']").await;
+    // Named as USOSweb names it too.
+    assert_eq!(text(&c, "#status-usosweb").await, "W USOSweb: „W trakcie”.");
     let checked = text(&c, "#usos-checked").await;
     assert!(
         checked.starts_with("USOS sprawdzony przed chwilą"),

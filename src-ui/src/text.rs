@@ -36,6 +36,19 @@ pub fn status_hint(status: Option<OrderStatus>, can_order: bool) -> String {
     t(&format!("hint-{}", status_key(status)))
 }
 
+/// The name the university's pages (USOSweb) give a status, where it
+/// differs from ours: students follow those pages too.
+pub fn usosweb_name(status: OrderStatus) -> Option<String> {
+    let key = match status {
+        OrderStatus::Pending
+        | OrderStatus::InProgress
+        | OrderStatus::Ready
+        | OrderStatus::Received => status.as_str(),
+        _ => return None,
+    };
+    Some(t(&format!("usosweb-{key}")))
+}
+
 pub fn reason_text(reason: Reason) -> String {
     t(&format!("reason-{}", reason.as_str()))
 }
@@ -71,5 +84,15 @@ pub fn code_ids() -> Vec<String> {
     }
     ids.extend(Reason::ALL.iter().map(|r| format!("reason-{}", r.as_str())));
     ids.extend((1..=6).map(|i| format!("mobywatel-step-{i}")));
+    ids.extend(
+        [
+            OrderStatus::Pending,
+            OrderStatus::InProgress,
+            OrderStatus::Ready,
+            OrderStatus::Received,
+        ]
+        .iter()
+        .map(|s| format!("usosweb-{}", s.as_str())),
+    );
     ids
 }

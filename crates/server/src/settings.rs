@@ -24,6 +24,11 @@ pub const DEMO_ACTIVATION_KEY: &str =
 pub struct Settings {
     /// The university's name, as the app shows it before sign-in.
     pub university_name: String,
+    /// Where its students get help with mLegitymacja (an e-mail address,
+    /// a phone number, an office), shown in the app.
+    pub help_contact: Option<String>,
+    /// The university's rules for issuing mLegitymacja (a web address).
+    pub terms_url: Option<String>,
     pub bind: SocketAddr,
     pub database_url: String,
     /// 64 hex digits: the key that encrypts activation data at rest.
@@ -73,6 +78,8 @@ pub struct Settings {
 #[derive(Deserialize, Debug)]
 struct Raw {
     university_name: String,
+    help_contact: Option<String>,
+    terms_url: Option<String>,
     bind: SocketAddr,
     database_url: String,
     activation_key: Option<String>,
@@ -119,6 +126,8 @@ struct RawUsos {
     base_url: String,
     consumer_key: String,
     consumer_secret_file: std::path::PathBuf,
+    help_contact: Option<String>,
+    terms_url: Option<String>,
     /// At most this many requests to the installation at once.
     #[serde(default = "default_concurrency")]
     concurrency: usize,
@@ -294,6 +303,8 @@ impl Settings {
                         .with_context(|| format!("reading {}", u.consumer_secret_file.display()))?;
                     let mut university =
                         UsosUniversity::new(&u.id, &u.name, &u.base_url, &u.consumer_key, &secret)?;
+                    university.help_contact = u.help_contact.clone();
+                    university.terms_url = u.terms_url.clone();
                     university.limits = crate::usos::UsosLimits {
                         concurrency: u.concurrency,
                         looks_per_minute: u.looks_per_minute,
@@ -304,6 +315,8 @@ impl Settings {
                 })
                 .collect::<anyhow::Result<_>>()?,
             university_name: raw.university_name,
+            help_contact: raw.help_contact.filter(|h| !h.trim().is_empty()),
+            terms_url: raw.terms_url.filter(|t| !t.trim().is_empty()),
         })
     }
 
@@ -333,6 +346,8 @@ impl Settings {
             usos_look_while_open: Duration::from_secs(10),
             usos: vec![],
             university_name: "Uniwersytet Testowy".to_owned(),
+            help_contact: None,
+            terms_url: None,
         }
     }
 }

@@ -106,6 +106,8 @@ async fn wrong_credentials_on_the_page_show_no_code(db: Db) {
 async fn the_setup_page_and_the_api_name_the_university(db: Db) {
     let app = spawn_app_with(db, |s| {
         s.university_name = "Politechnika <Przykładowa>".to_owned();
+        s.help_contact = Some("legitymacje@uczelnia.example, pok. 12".to_owned());
+        s.terms_url = Some("https://uczelnia.example/mlegitymacja".to_owned());
     })
     .await;
     let info: legitka_wire::UniversityInfo = app
@@ -118,6 +120,15 @@ async fn the_setup_page_and_the_api_name_the_university(db: Db) {
         .await
         .unwrap();
     assert_eq!(info.name, "Politechnika <Przykładowa>");
+    // Where students get help and the university's rules, for the app.
+    assert_eq!(
+        info.help_contact.as_deref(),
+        Some("legitymacje@uczelnia.example, pok. 12")
+    );
+    assert_eq!(
+        info.terms_url.as_deref(),
+        Some("https://uczelnia.example/mlegitymacja")
+    );
 
     let r = app
         .http

@@ -182,6 +182,8 @@ async fn one_server_names_each_of_its_universities_and_how_to_sign_in(db: Db) {
             id: Some("uwu".into()),
             name: "Uniwersytet USOS".into(),
             sign_in: SignInMethod::Usos,
+            help_contact: None,
+            terms_url: None,
         }
     );
     assert_eq!(

@@ -618,6 +618,12 @@ pub struct UniversityInfo {
     pub name: String,
     #[serde(default)]
     pub sign_in: SignInMethod,
+    /// Where students get help with mLegitymacja (as the university words it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_contact: Option<String>,
+    /// The university's rules for issuing mLegitymacja (a web address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_url: Option<String>,
 }
 
 /// A device asking for push notices. The token is the push service's.
@@ -694,6 +700,10 @@ pub mod shell {
         pub id: Option<String>,
         #[serde(default)]
         pub sign_in: crate::SignInMethod,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub help_contact: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub terms_url: Option<String>,
     }
 
     /// What a scanned or pasted `legitka://` link asks for.

@@ -5,7 +5,8 @@ use crate::invoke::{self, OrderAction, UiError};
 use crate::pages::ready::Ready;
 use crate::state::{Action, Screen, Store};
 use crate::text::{
-    check_text, error_sentence, reason_text, reveal_warning, status_hint, status_label,
+    check_text, error_sentence, mobywatel_steps, reason_text, reveal_warning, status_hint,
+    status_label, usosweb_name,
 };
 use crate::time::{date, date_time, now_ms};
 use legitka_wire::{
@@ -182,6 +183,9 @@ pub fn home() -> Html {
                 <h2 id="status" data-status={status.map_or("none", OrderStatus::as_str)} aria-live="polite">
                     { status_label(status) }
                 </h2>
+                if let Some(name) = status.and_then(usosweb_name) {
+                    <p class="muted small" id="status-usosweb">{ name }</p>
+                }
                 <p class="hint" id="status-hint">{ status_hint(status, can_order) }</p>
                 if let Some(reason) = state.order.as_ref().and_then(|o| o.reason) {
                     <p id="reason" class="reason">{ reason_text(reason) }</p>
@@ -381,6 +385,12 @@ fn ready_actions(
                         { " " }{ tr("reveal-expires", &[("date", date(at).into())]) }
                     }
                 </p>
+                // What comes next in mObywatel, readable before a view is spent.
+                <details id="mobywatel-steps-first" class="timeline">
+                    <summary>{ t("mobywatel-steps-first") }</summary>
+                    <p class="small">{ t("mobywatel-install") }</p>
+                    <ol class="small">{ for mobywatel_steps().into_iter().map(|s| html! { <li>{ s }</li> }) }</ol>
+                </details>
                 <button id="reveal" class="primary" onclick={reveal} disabled={disabled}>{ t("reveal-button") }</button>
                 // The help pages' way: the QR on a computer, scanned by this phone.
                 if let Some(s) = screen {

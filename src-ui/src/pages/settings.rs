@@ -103,6 +103,7 @@ pub fn settings() -> Html {
                     <span>{ t("settings-notifications") }</span>
                 </label>
             </section>
+            { crate::components::help(store.university.as_ref()) }
             <button id="sign-out" class="secondary" onclick={out}>{ t("settings-sign-out") }</button>
             <section class="about">
                 <h2>{ t("settings-about") }</h2>

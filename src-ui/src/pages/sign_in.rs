@@ -1,4 +1,4 @@
-use crate::components::brand;
+use crate::components::{brand, help};
 use crate::flows::{
     choose, enter, follow_link, is_link, run_busy, scan_and_follow, sign_in_with_usos,
 };
@@ -156,6 +156,7 @@ pub fn sign_in() -> Html {
                     (true, false) => t("sign-in-with-password"),
                 } }
             </button>
+            { help(store.university.as_ref()) }
         </main>
     }
 }

@@ -25,7 +25,7 @@ pub const PAIRING_TTL_MS: i64 = 5 * 60 * 1000;
 /// Unambiguous letters and digits, typed on a desktop without a camera.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-pub(super) fn new_code() -> String {
+fn new_code() -> String {
     let mut rng = rand::rng();
     (0..8)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
@@ -151,16 +151,68 @@ pub async fn create_code(
 
 /// A fresh one-time pairing code for the student (kept only as its hash).
 pub(super) async fn issue_code(state: &AppState, student_id: &str) -> AppResult<String> {
+    issue(state, OneTime::Pairing, student_id).await
+}
+
+/// The one-time codes a student is handed: each kind in a table of its
+/// own, stored only as a hash, taken once before it expires.
+#[derive(Clone, Copy)]
+pub(super) enum OneTime {
+    /// Signs an app in (`/pair`, the USOS sign-in).
+    Pairing,
+    /// Shows the codes on a computer (`/show`).
+    Screen,
+}
+
+impl OneTime {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Pairing => "pairing_codes",
+            Self::Screen => "screen_codes",
+        }
+    }
+
+    pub(super) fn ttl_ms(self) -> i64 {
+        match self {
+            Self::Pairing => PAIRING_TTL_MS,
+            Self::Screen => super::second_screen::SECOND_SCREEN_TTL_MS,
+        }
+    }
+}
+
+/// A fresh code of `kind` for the student (eight unambiguous characters).
+pub(super) async fn issue(state: &AppState, kind: OneTime, student_id: &str) -> AppResult<String> {
     let code = new_code();
-    sqlx::query(
-        "INSERT INTO pairing_codes (code_hash, student_id, expires_at) VALUES ($1, $2, $3)",
-    )
-    .bind(sha256_hex(&code))
-    .bind(student_id)
-    .bind(state.clock.now_ms() + PAIRING_TTL_MS)
-    .execute(&state.db.pool)
-    .await?;
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {} (code_hash, student_id, expires_at) VALUES ($1, $2, $3)",
+        kind.table()
+    ));
+    sqlx::query(sql)
+        .bind(sha256_hex(&code))
+        .bind(student_id)
+        .bind(state.clock.now_ms() + kind.ttl_ms())
+        .execute(&state.db.pool)
+        .await?;
     Ok(code)
+}
+
+/// Takes a typed code of `kind` in one conditional UPDATE: the student it
+/// was issued to, once, before it expires.
+pub(super) async fn take(
+    state: &AppState,
+    kind: OneTime,
+    typed: &str,
+) -> AppResult<Option<String>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE {} SET used_at = $1 \
+         WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING student_id",
+        kind.table()
+    ));
+    Ok(sqlx::query_scalar(sql)
+        .bind(state.clock.now_ms())
+        .bind(sha256_hex(&normalize(typed)))
+        .fetch_optional(&state.db.pool)
+        .await?)
 }
 
 /// The page that hands a pairing code to the app: the `legitka://pair`
@@ -204,15 +256,7 @@ pub async fn exchange(
     state
         .limits
         .check(Bucket::SignInAddress, &peer.ip().to_string())?;
-    let now = state.clock.now_ms();
-    let student_id: Option<String> = sqlx::query_scalar(
-        "UPDATE pairing_codes SET used_at = $1 \
-         WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING student_id",
-    )
-    .bind(now)
-    .bind(sha256_hex(&normalize(&req.code)))
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let student_id = take(&state, OneTime::Pairing, &req.code).await?;
     let student_id = student_id.ok_or_else(|| {
         AppError::client(
             ErrorCode::InvalidPairingCode,

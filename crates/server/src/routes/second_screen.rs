@@ -8,9 +8,8 @@
 //! in a URL, so no log or history holds it; every answer is `no-store`
 //! (the router's rule).
 
-use super::pairing::{escape, normalize, page, public_address, qr_svg};
+use super::pairing::{OneTime, escape, issue, page, public_address, qr_svg, take};
 use crate::auth::AuthStudent;
-use crate::crypto::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::Bucket;
 use crate::state::AppState;
@@ -50,14 +49,8 @@ pub async fn create(
             "no ready order with views left",
         ));
     }
-    let code = super::pairing::new_code();
-    let expires_at = now + SECOND_SCREEN_TTL_MS;
-    sqlx::query("INSERT INTO screen_codes (code_hash, student_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(sha256_hex(&code))
-        .bind(&who.id)
-        .bind(expires_at)
-        .execute(&state.db.pool)
-        .await?;
+    let code = issue(&state, OneTime::Screen, &who.id).await?;
+    let expires_at = now + OneTime::Screen.ttl_ms();
     Ok(Json(SecondScreen {
         code: format!("{}-{}", &code[..4], &code[4..]),
         address: format!("{}/show", public_address(&state, &headers)),
@@ -99,16 +92,7 @@ pub async fn show(
     state
         .limits
         .check(Bucket::RevealAddress, &peer.ip().to_string())?;
-    let now = state.clock.now_ms();
-    let student_id: Option<String> = sqlx::query_scalar(
-        "UPDATE screen_codes SET used_at = $1 \
-         WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING student_id",
-    )
-    .bind(now)
-    .bind(sha256_hex(&normalize(&f.code)))
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let Some(student_id) = student_id else {
+    let Some(student_id) = take(&state, OneTime::Screen, &f.code).await? else {
         return Ok(form(Some(
             "Ten kod nie działa: wygasł, został użyty albo jest błędny. Poproś aplikację o nowy. \
              / This code does not work: it expired, was used, or is wrong. Ask the app for a new one.",

@@ -19,6 +19,8 @@ pub(super) fn universities(state: &AppState) -> Vec<UniversityInfo> {
         id: None,
         name: state.settings.university_name.clone(),
         sign_in: SignInMethod::Password,
+        help_contact: state.settings.help_contact.clone(),
+        terms_url: state.settings.terms_url.clone(),
     };
     let mut usos: Vec<UniversityInfo> = state
         .usos
@@ -27,6 +29,8 @@ pub(super) fn universities(state: &AppState) -> Vec<UniversityInfo> {
             id: Some(site.university.id.clone()),
             name: site.university.name.clone(),
             sign_in: SignInMethod::Usos,
+            help_contact: site.university.help_contact.clone(),
+            terms_url: site.university.terms_url.clone(),
         })
         .collect();
     usos.sort_by(|a, b| a.id.cmp(&b.id));

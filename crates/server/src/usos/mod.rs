@@ -33,6 +33,9 @@ pub struct UsosUniversity {
     /// never leaves the server.
     pub consumer: Consumer,
     pub limits: UsosLimits,
+    /// Where its students get help; its rules for mLegitymacja (shown in the app).
+    pub help_contact: Option<String>,
+    pub terms_url: Option<String>,
 }
 
 /// How hard Legitka may lean on one installation.
@@ -100,6 +103,8 @@ impl UsosUniversity {
                 secret: Secret::new(consumer_secret.trim().to_owned()),
             },
             limits: UsosLimits::default(),
+            help_contact: None,
+            terms_url: None,
         })
     }
 }
