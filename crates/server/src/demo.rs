@@ -46,6 +46,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<usize> {
                     .to_owned(),
             ),
             album_number: Some(format!("{}", 100_200 + i)),
+            email: Some(format!("{username}@student.uczelnia.example")),
             active: true,
             has_photo: true,
             els_number: Some(format!("ELS/{}", 100_200 + i)),

@@ -16,6 +16,8 @@ use std::io::Read;
 pub const COLUMNS: &str = "username,password_hash,first_name,last_name,pesel,album_number,\
                            active,has_photo,els_number,els_valid_until,els_issued_at,\
                            data_changed_at,study_level";
+/// Columns a file may have besides [`COLUMNS`].
+pub const OPTIONAL_COLUMNS: &str = "email";
 
 #[derive(Deserialize)]
 struct Row {
@@ -32,6 +34,9 @@ struct Row {
     els_issued_at: Option<String>,
     data_changed_at: Option<String>,
     study_level: String,
+    /// Optional column: the university e-mail address.
+    #[serde(default)]
+    email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +115,18 @@ fn check(row: Row) -> Result<NewStudent, String> {
     if els_number.is_some() != els_valid_until.is_some() {
         return Err("els_number and els_valid_until go together".into());
     }
+    let email = opt(row.email);
+    if email
+        .as_deref()
+        .is_some_and(|e| e.parse::<lettre::Address>().is_err())
+    {
+        return Err(format!(
+            "email is not an address: {:?}",
+            email.unwrap_or_default()
+        ));
+    }
     Ok(NewStudent {
+        email,
         username,
         password_hash,
         first_name,
@@ -200,4 +216,41 @@ pub async fn import_students(
         "students imported"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_email_column_is_optional_and_checked() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$9HUdYJbstjG2t99XVBZK0A$xG5UoGZPCV6eZQg/JqApHf/KSA+XcBXsNWyfmqVdsDc";
+        let row = |user: &str, email: &str| {
+            format!("{user},\"{hash}\",Jan,Nowak,,1,true,true,,,,,first_cycle,{email}\n")
+        };
+        let csv = format!(
+            "{COLUMNS},{OPTIONAL_COLUMNS}\n{}{}",
+            row("jan", "jan.nowak@student.uczelnia.example"),
+            row("ola", "")
+        );
+        let students = parse(csv.as_bytes()).expect("good rows");
+        assert_eq!(
+            students[0].email.as_deref(),
+            Some("jan.nowak@student.uczelnia.example")
+        );
+        assert_eq!(students[1].email, None);
+        let bad = format!(
+            "{COLUMNS},{OPTIONAL_COLUMNS}\n{}",
+            row("ela", "not an address")
+        );
+        let rows = parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].reason.contains("email"), "{:?}", rows[0]);
+        // Without the column at all, as before.
+        let csv = format!("{COLUMNS}\n{}", row("jan", "").trim_end_matches(",\n"));
+        assert_eq!(
+            parse(csv.as_bytes()).expect("no email column")[0].email,
+            None
+        );
+    }
 }

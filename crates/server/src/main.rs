@@ -43,9 +43,9 @@ enum Command {
         bind: Option<SocketAddr>,
     },
     /// Import students from CSV: all rows or none; every bad row is reported.
-    #[command(after_help = format!("Columns (header row, any order):\n  {}\n\
+    #[command(after_help = format!("Columns (header row, any order):\n  {}\nOptional: {}.\n\
         Dates are YYYY-MM-DD; flags are true/false; password_hash is an argon2 PHC \
-        string (see `hash-password`).", import::COLUMNS))]
+        string (see `hash-password`).", import::COLUMNS, import::OPTIONAL_COLUMNS))]
     ImportStudents {
         /// The CSV file.
         file: PathBuf,

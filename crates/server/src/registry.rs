@@ -44,6 +44,8 @@ pub struct NewStudent {
     pub els_issued_at: Option<i64>,
     pub data_changed_at: Option<i64>,
     pub study_level: StudyLevel,
+    /// The university e-mail address notices go to (when SMTP is configured).
+    pub email: Option<String>,
 }
 
 fn from_row(r: &AnyRow) -> AppResult<Student> {
@@ -101,12 +103,12 @@ pub async fn by_id(pool: &AnyPool, id: &str) -> AppResult<Option<Student>> {
 
 const INSERT_STUDENT: &str = "INSERT INTO students (id, username, password_hash, first_name, \
      last_name, pesel, album_number, active, has_photo, els_number, els_valid_until, \
-     els_issued_at, data_changed_at, study_level) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (username) ";
+     els_issued_at, data_changed_at, study_level, email) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (username) ";
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
-/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as $1…$14.
+/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as $1…$15.
 fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query<'q> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "{INSERT_STUDENT}{on_conflict}"
@@ -125,6 +127,7 @@ fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query
     .bind(s.els_issued_at)
     .bind(s.data_changed_at)
     .bind(s.study_level.as_str())
+    .bind(&s.email)
 }
 
 /// Inserts a student unless the username exists. Returns whether it was inserted.
@@ -148,7 +151,8 @@ pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
     insert_student(
         "DO UPDATE SET password_hash = $3, first_name = $4, last_name = $5, pesel = $6, \
          album_number = $7, active = $8, has_photo = $9, els_number = $10, \
-         els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, study_level = $14",
+         els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, study_level = $14, \
+         email = $15",
         id,
         s,
     )

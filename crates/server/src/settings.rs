@@ -60,6 +60,8 @@ pub struct Settings {
     pub apns: Option<ApnsSettings>,
     /// Web Push / UnifiedPush (VAPID); off without it.
     pub web_push: Option<WebPushSettings>,
+    /// E-mail notices through the university's SMTP server (`[smtp]`); off without it.
+    pub smtp: Option<crate::push::email::SmtpSettings>,
     /// Push dispatcher workers in this process; 0 leaves sending to the
     /// other instances sharing the database.
     pub push_workers: usize,
@@ -111,12 +113,35 @@ struct Raw {
     apns_topic: String,
     webpush_vapid_key_file: Option<std::path::PathBuf>,
     webpush_contact: Option<String>,
+    #[serde(default)]
+    smtp: Option<RawSmtp>,
     webpush_allow_http: bool,
     push_workers: usize,
     usos_workers: usize,
     usos_look_while_open_secs: u64,
     #[serde(default)]
     usos: Vec<RawUsos>,
+}
+
+#[derive(Deserialize, Debug)]
+struct RawSmtp {
+    host: String,
+    #[serde(default = "default_smtp_port")]
+    port: u16,
+    /// starttls (the default), tls, or none (this machine only).
+    #[serde(default = "default_smtp_security")]
+    security: String,
+    username: Option<String>,
+    password_file: Option<std::path::PathBuf>,
+    from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_security() -> String {
+    "starttls".to_owned()
 }
 
 #[derive(Deserialize, Debug)]
@@ -238,6 +263,32 @@ impl Settings {
                 anyhow::bail!("Web Push needs webpush_vapid_key_file and webpush_contact together")
             }
         };
+        let smtp = raw
+            .smtp
+            .map(|m| {
+                use crate::push::email::{Security, SmtpSettings};
+                let security = match m.security.as_str() {
+                    "starttls" => Security::StartTls,
+                    "tls" => Security::Tls,
+                    "none" => Security::None,
+                    other => anyhow::bail!("smtp: security {other:?} (starttls, tls or none)"),
+                };
+                let credentials = match (m.username, m.password_file) {
+                    (Some(user), Some(file)) => Some((
+                        user,
+                        Secret::new(
+                            std::fs::read_to_string(&file)
+                                .with_context(|| format!("reading {}", file.display()))?
+                                .trim()
+                                .to_owned(),
+                        ),
+                    )),
+                    (None, None) => None,
+                    _ => anyhow::bail!("smtp: username and password_file go together"),
+                };
+                SmtpSettings::new(&m.host, m.port, security, credentials, &m.from)
+            })
+            .transpose()?;
         anyhow::ensure!(
             raw.issuer == "bridge",
             "unknown issuer adapter {:?} (bridge)",
@@ -292,6 +343,7 @@ impl Settings {
             fcm,
             apns,
             web_push,
+            smtp,
             push_workers: raw.push_workers,
             usos_workers: raw.usos_workers,
             usos_look_while_open: Duration::from_secs(raw.usos_look_while_open_secs.max(1)),
@@ -341,6 +393,7 @@ impl Settings {
             fcm: None,
             apns: None,
             web_push: None,
+            smtp: None,
             push_workers: 4,
             usos_workers: 4,
             usos_look_while_open: Duration::from_secs(10),

@@ -138,6 +138,16 @@ impl Application {
             dispatcher.workers = state.settings.push_workers;
             tokio::spawn(dispatcher.run());
         }
+        // E-mail notices: their own outbox (it also looks every 250 ms; the
+        // push wake-up goes to one waiter).
+        if let Some(smtp) = &state.settings.smtp
+            && state.settings.push_workers > 0
+        {
+            let mailer =
+                crate::push::email::outbox(state.db.clone(), Arc::clone(&state.clock), smtp)?
+                    .with_wakeup(state.feed.push_wakeup());
+            tokio::spawn(mailer.run());
+        }
         Ok(Self {
             listener,
             router,

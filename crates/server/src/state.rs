@@ -48,6 +48,7 @@ impl AppState {
                 policy: settings.eligibility,
                 default_card_validity_ms: validity,
                 university_name: settings.university_name.clone(),
+                email_notices: settings.smtp.is_some(),
             },
             Arc::clone(&usos),
         );

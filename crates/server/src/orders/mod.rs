@@ -48,6 +48,8 @@ pub struct Orders {
     usos: Arc<HashMap<String, Arc<UsosSite>>>,
     /// The native university's name, as its cards carry it.
     university_name: Arc<str>,
+    /// Notices also go by e-mail (SMTP is configured).
+    email: bool,
 }
 
 /// The university's terms for the native registry's orders.
@@ -58,6 +60,8 @@ pub struct Terms {
     pub default_card_validity_ms: i64,
     /// The name its cards carry.
     pub university_name: String,
+    /// Notices also go by e-mail to the registry's address.
+    pub email_notices: bool,
 }
 
 /// How an issuer update went.
@@ -113,6 +117,7 @@ impl Orders {
             default_card_validity_ms: terms.default_card_validity_ms,
             usos,
             university_name: terms.university_name.into(),
+            email: terms.email_notices,
         }
     }
 
@@ -282,7 +287,15 @@ impl Orders {
             ));
         };
         store::record_event(tx, order_id, to, actor, reason, now).await?;
-        push::store::queue_notice(tx, &student_id, &view, NoticeKind::OrderStatus, now).await?;
+        push::store::queue_notice(
+            tx,
+            &student_id,
+            &view,
+            NoticeKind::OrderStatus,
+            self.email,
+            now,
+        )
+        .await?;
         match to {
             OrderStatus::Cancelled | OrderStatus::Revoked | OrderStatus::Expired => {
                 issuer::enqueue(tx, order_id, Command::Invalidate, reason, now).await?;
@@ -321,7 +334,15 @@ impl Orders {
             now,
         )
         .await?;
-        push::store::queue_notice(tx, student_id, &view, NoticeKind::OrderStatus, now).await?;
+        push::store::queue_notice(
+            tx,
+            student_id,
+            &view,
+            NoticeKind::OrderStatus,
+            self.email,
+            now,
+        )
+        .await?;
         issuer::enqueue(tx, &view.id, Command::Submit, None, now).await?;
         changes.push(student_id.to_owned(), view.clone());
         Ok(view)
@@ -705,7 +726,15 @@ impl Orders {
             for kind in rules::reminders_for(&c.order, c.els, c.on_the_list, now) {
                 let mut tx = self.db.begin().await?;
                 if store::mark_reminded(&mut tx, &c.order.id, kind, now).await? {
-                    push::store::queue_notice(&mut tx, &c.student_id, &c.order, kind, now).await?;
+                    push::store::queue_notice(
+                        &mut tx,
+                        &c.student_id,
+                        &c.order,
+                        kind,
+                        self.email,
+                        now,
+                    )
+                    .await?;
                     queued += 1;
                 }
                 tx.commit().await?;
@@ -727,7 +756,7 @@ impl Orders {
         let mut tx = self.db.begin().await?;
         let fresh = store::mark_reminded(&mut tx, &order.id, kind, now).await?;
         if fresh {
-            push::store::queue_notice(&mut tx, student_id, &order, kind, now).await?;
+            push::store::queue_notice(&mut tx, student_id, &order, kind, self.email, now).await?;
         }
         tx.commit().await?;
         if fresh {
@@ -757,7 +786,7 @@ impl Orders {
                 let (sid, view) = store::load(&mut tx, &open.id).await?.ok_or_else(no_order)?;
                 let kind = NoticeKind::RemovedFromList;
                 if store::mark_reminded(&mut tx, &open.id, kind, now).await? {
-                    push::store::queue_notice(&mut tx, &sid, &view, kind, now).await?;
+                    push::store::queue_notice(&mut tx, &sid, &view, kind, self.email, now).await?;
                 }
                 changes.push(sid, view);
             } else {

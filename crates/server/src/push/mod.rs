@@ -7,6 +7,7 @@
 
 pub mod apns;
 pub mod dispatcher;
+pub mod email;
 pub mod fcm;
 pub mod store;
 pub mod webpush;

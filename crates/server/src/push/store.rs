@@ -87,6 +87,7 @@ pub async fn queue_notice(
     student_id: &str,
     order: &OrderView,
     kind: NoticeKind,
+    email: bool,
     now: i64,
 ) -> AppResult<()> {
     let notice_id = uuid::Uuid::new_v4().to_string();
@@ -113,6 +114,19 @@ pub async fn queue_notice(
     .bind(student_id)
     .execute(&mut **tx)
     .await?;
+    // And an e-mail to the university address, when SMTP is configured.
+    if email {
+        sqlx::query(
+            "INSERT INTO email_deliveries (id, notice_id, student_id, next_attempt_at) \
+             SELECT $1 || ':email', $1, s.id, $2 FROM students s \
+             WHERE s.id = $3 AND s.email IS NOT NULL",
+        )
+        .bind(&notice_id)
+        .bind(now)
+        .bind(student_id)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
