@@ -22,6 +22,9 @@ use std::net::SocketAddr;
 /// How long a pairing code is accepted.
 pub const PAIRING_TTL_MS: i64 = 5 * 60 * 1000;
 
+/// How long a code for showing the codes on a computer is accepted.
+pub const SCREEN_TTL_MS: i64 = 5 * 60 * 1000;
+
 /// Unambiguous letters and digits, typed on a desktop without a camera.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
@@ -175,7 +178,7 @@ impl OneTime {
     pub(super) fn ttl_ms(self) -> i64 {
         match self {
             Self::Pairing => PAIRING_TTL_MS,
-            Self::Screen => super::second_screen::SECOND_SCREEN_TTL_MS,
+            Self::Screen => SCREEN_TTL_MS,
         }
     }
 }

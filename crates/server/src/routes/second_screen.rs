@@ -22,9 +22,6 @@ use legitka_wire::{ApiError, ErrorCode, OrderStatus, SecondScreen};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-/// How long a second-screen code is accepted.
-pub const SECOND_SCREEN_TTL_MS: i64 = 5 * 60 * 1000;
-
 /// A one-time code for showing the codes on a computer.
 #[utoipa::path(post, path = "/api/v1/orders/current/second-screen", tag = "orders",
     security(("bearer" = [])),
