@@ -6,7 +6,8 @@ use crate::api::normalize_server;
 use crate::error::{CommandError, CommandResult};
 use crate::notify::News;
 use crate::session::{self, Prefs, Shell};
-use crate::university::{Target, is_university_id, parse_link};
+use crate::university::{Target, parse_link};
+use legitka_wire::is_university_id;
 use legitka_wire::shell::{ActionOutcome, OrderAction, RevealedCodes, SessionInfo};
 use legitka_wire::{
     ActivationData, ErrorCode, Locale, OrderStatus, OrderView, PairRequest, RevokeResponse,

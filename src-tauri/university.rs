@@ -6,7 +6,7 @@ use crate::api::normalize_server;
 use crate::error::{CommandError, CommandResult};
 use crate::session::Shell;
 use legitka_wire::shell::{AppConfig, Link, University};
-use legitka_wire::{ErrorCode, UniversityInfo};
+use legitka_wire::{ErrorCode, UniversityInfo, is_university_id};
 use reqwest::Method;
 use tauri::State;
 
@@ -136,16 +136,6 @@ pub async fn check_university(shell: State<'_, Shell>, input: String) -> Command
         Target::Setup(_) => Link::Setup { university },
         Target::Pair { code, .. } => Link::Pair { university, code },
     })
-}
-
-/// A university's id on a server is short and plain (`[a-z0-9-]`, 1–32):
-/// it goes into a URL path as it is.
-pub fn is_university_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A bare host name typed by a student means HTTPS.

@@ -593,6 +593,17 @@ pub enum Locale {
     En,
 }
 
+/// A university's id on a server (the `[[usos]]` table's `id`): short and
+/// plain, `[a-z0-9-]`, 1–32, so it goes into URLs as it is. The server
+/// checks its settings with it, the app the links it is handed.
+pub fn is_university_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// How a university's students sign in to Legitka.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

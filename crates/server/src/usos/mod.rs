@@ -77,11 +77,7 @@ impl UsosUniversity {
         consumer_secret: &str,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            !id.is_empty()
-                && id.len() <= 32
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            legitka_wire::is_university_id(id),
             "a USOS university id is 1–32 of a-z, 0-9 and -: {id:?}"
         );
         anyhow::ensure!(!name.trim().is_empty(), "USOS university {id}: a name");
