@@ -194,13 +194,36 @@ async fn usos_refusals_and_trouble_reach_the_student_as_sentences(db: Db) {
         .unwrap();
     assert_eq!(error_of(again).await.1, ErrorCode::NotEligible);
 
-    // USOS lets them order; the watcher finds it ready.
+    // The watcher's last look at the failed order finds nothing to watch.
+    app.clock.advance(40_000);
+    until("nothing is watched", async || {
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usos_polls")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        rows == 0
+    })
+    .await;
+
+    // They put it right in USOSweb; as the app opens, USOS is asked again
+    // and the reason goes away. Then the watcher finds the order ready.
     usos.set_why_cannot_order("1001", None);
-    sqlx::query("DELETE FROM usos_state")
-        .execute(&app.state.db.pool)
+    let looks = usos.calls("services/cards/mcard");
+    let stream = app
+        .http
+        .get(app.url("/events"))
+        .bearer_auth(&token)
+        .send()
         .await
         .unwrap();
-    app.state.cache.bump_all();
+    until("USOS is asked again as the app opens", async || {
+        me(&app, &token).await.university_says.is_none()
+    })
+    .await;
+    assert_eq!(usos.calls("services/cards/mcard"), looks + 1);
+    assert!(me(&app, &token).await.eligible);
+    drop(stream);
+    app.clock.advance(100_000); // the app counts as closed again
     let placed = app
         .http
         .post(app.url("/orders"))

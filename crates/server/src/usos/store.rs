@@ -121,10 +121,23 @@ pub async fn watch(tx: &mut Tx, student_id: &str, now: i64) -> AppResult<()> {
 
 /// The student's app is open (its live stream connected) until `until`:
 /// their watched order is looked at more often meanwhile, and at once when
-/// the app was closed before. Only USOS students (who have a state row)
-/// are marked.
+/// the app was closed before. A student USOS last refused is looked at
+/// once as the app opens, so a reason they have since put right (a photo
+/// added in USOSweb) does not keep them from ordering. Only USOS students
+/// (who have a state row) are marked.
 pub async fn app_open(db: &Db, student_id: &str, now: i64, until: i64) -> AppResult<()> {
     let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO usos_polls (id, student_id, started_at, next_attempt_at) \
+         SELECT $3, $1, $2, $2 WHERE EXISTS (SELECT 1 FROM usos_state WHERE student_id = $1 \
+         AND app_open_until < $2 AND why_cannot_order IS NOT NULL) \
+         ON CONFLICT (student_id) DO NOTHING",
+    )
+    .bind(student_id)
+    .bind(now)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE usos_polls SET next_attempt_at = $2 \
          WHERE student_id = $1 AND next_attempt_at > $2 AND EXISTS \
