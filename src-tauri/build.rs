@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "place_order",
     "reveal",
     "second_screen",
+    "card_photo",
     "copy_text",
     "set_preferences",
     "register_push_token",

@@ -10,8 +10,9 @@ use crate::university::{Target, parse_link};
 use legitka_wire::is_university_id;
 use legitka_wire::shell::{ActionOutcome, OrderAction, RevealedCodes, SessionInfo};
 use legitka_wire::{
-    ActivationData, ErrorCode, Locale, OrderStatus, OrderView, PairRequest, RevokeResponse,
-    SecondScreen, SignInRequest, SignInResponse, StudentState, TimelineEntry, paths,
+    ActivationData, CardPhoto, ErrorCode, Locale, OrderStatus, OrderView, PairRequest,
+    RevokeResponse, SecondScreen, SignInRequest, SignInResponse, StudentState, TimelineEntry,
+    paths,
 };
 use reqwest::Method;
 use tauri::{AppHandle, Runtime, State};
@@ -220,6 +221,12 @@ pub async fn register_push_token(shell: State<'_, Shell>, token: String) -> Comm
 #[tauri::command]
 pub async fn second_screen(shell: State<'_, Shell>) -> CommandResult<SecondScreen> {
     shell.call(Method::POST, paths::SECOND_SCREEN, None).await
+}
+
+/// The registry's photo for the card preview.
+#[tauri::command]
+pub async fn card_photo(shell: State<'_, Shell>) -> CommandResult<CardPhoto> {
+    shell.call(Method::GET, paths::ME_PHOTO, None).await
 }
 
 #[tauri::command]

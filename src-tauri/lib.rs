@@ -81,6 +81,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::place_order,
             commands::reveal,
             commands::second_screen,
+            commands::card_photo,
             commands::copy_text,
             commands::set_preferences,
             commands::register_push_token,

@@ -586,6 +586,10 @@ async fn order_ready_handoff_received_in_the_real_app() {
     settings.access_ttl = Duration::from_secs(2);
     settings.help_contact = Some("legitymacje@uczelnia.example".to_owned());
     settings.terms_url = Some("https://uczelnia.example/mlegitymacja".to_owned());
+    // The registry's photos (the demo draws stand-ins there).
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    settings.photos_dir = Some(photos);
     let push = providers(&mut settings).await;
     let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
         .await
@@ -628,6 +632,24 @@ async fn order_ready_handoff_received_in_the_real_app() {
     assert_eq!(text(&c, "#card-els").await, "ELS/100200");
     assert_eq!(text(&c, "#card-birth-date").await, "2000-01-08");
     assert!(text(&c, "#card-pesel").await.starts_with("*********"));
+    // The photo the card will show, drawn by the webview from the server's file.
+    wait_css(&c, "#card-photo-img").await;
+    let mut drawn = json!(0);
+    for _ in 0..50 {
+        drawn = c
+            .execute(
+                "const i = document.querySelector('#card-photo-img'); \
+                 return i.complete ? i.naturalWidth : 0;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if drawn != json!(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(drawn, json!(300), "the registry photo is drawn");
     shot(&c, "02-home").await;
     // The window may call what its capability grants, nothing more: a
     // desktop has no mObywatel to open and no push token to register.

@@ -66,6 +66,7 @@ card-university = University
 card-photo = Photo
 card-photo-yes = on file
 card-photo-no = missing
+card-photo-alt = Your photo, as the card will show it
 card-none = none
 card-wrong = Something wrong? Your dean's office corrects it in the university's records; the card shows what is there.
 home-terms = I confirm my data in the university registry is correct and I want my mLegitymacja issued to mObywatel on this phone.
@@ -89,6 +90,7 @@ reveal-warning = The codes can be shown 3 times in all: { $left ->
    *[other] { $left } views left
 }.
 reveal-expires = They work until { $date }.
+codes-emailed = Your university also e-mailed the codes to your university address; that used one view. Scan the QR code in that e-mail from a computer screen, or show them here.
 reveal-button = Show activation codes
 second-screen-button = Show the QR code on a computer
 second-screen-go = On a computer, open { $address } and type this code:
@@ -230,3 +232,4 @@ error-bad_response = The university server gave an answer we don't understand. C
 error-university_unavailable = Your university's system (USOS) is not answering. Try again in a few minutes.
 error-university_sign_in_needed = USOS needs you to sign in again.
 error-not_offered = Your university does not offer mLegitymacja through its USOS API. Order it in USOSweb.
+error-device_in_use = Notices on this phone go to another student who is signed in here. Sign them out first, or sign in on your own phone.

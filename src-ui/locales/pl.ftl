@@ -68,6 +68,7 @@ card-university = Uczelnia
 card-photo = Zdjęcie
 card-photo-yes = jest
 card-photo-no = brak
+card-photo-alt = Twoje zdjęcie, takie jak na legitymacji
 card-none = brak
 card-wrong = Coś się nie zgadza? Popraw to w dziekanacie; legitymacja pokaże to, co jest w systemie uczelni.
 home-terms = Potwierdzam, że moje dane w systemie uczelni są poprawne, i chcę otrzymać mLegitymację w mObywatelu na tym telefonie.
@@ -93,6 +94,7 @@ reveal-warning = Kody można wyświetlić łącznie 3 razy: { $left ->
    *[many] zostało { $left } wyświetleń
 }.
 reveal-expires = Są ważne do { $date }.
+codes-emailed = Uczelnia wysłała też kody na Twój uczelniany adres e-mail; zużyło to jedno wyświetlenie. Zeskanuj kod QR z tej wiadomości na ekranie komputera albo pokaż kody tutaj.
 reveal-button = Pokaż kody aktywacyjne
 second-screen-button = Pokaż kod QR na komputerze
 second-screen-go = Na komputerze otwórz { $address } i wpisz ten kod:
@@ -236,3 +238,4 @@ error-bad_response = Serwer uczelni odpowiedział w niezrozumiały sposób. Spra
 error-university_unavailable = System uczelni (USOS) nie odpowiada. Spróbuj ponownie za kilka minut.
 error-university_sign_in_needed = USOS wymaga ponownego zalogowania.
 error-not_offered = Twoja uczelnia nie udostępnia mLegitymacji przez USOS API. Zamów ją w USOSweb.
+error-device_in_use = Powiadomienia na tym telefonie trafiają do innej zalogowanej osoby. Najpierw ją wyloguj albo zaloguj się na swoim telefonie.

@@ -210,6 +210,11 @@ pub async fn second_screen() -> Result<legitka_wire::SecondScreen, UiError> {
     call("second_screen", NoArgs {}).await
 }
 
+/// The registry's photo of the student, for the card preview.
+pub async fn card_photo() -> Result<legitka_wire::CardPhoto, UiError> {
+    call("card_photo", NoArgs {}).await
+}
+
 pub async fn reveal() -> Result<RevealedCodes, UiError> {
     call("reveal", NoArgs {}).await
 }

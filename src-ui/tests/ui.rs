@@ -237,6 +237,45 @@ async fn status_events_update_home_live_and_reveal_shows_the_codes() {
     focused_heading("Anna Nowak").await;
 }
 
+#[wasm_bindgen_test]
+async fn codes_the_university_mailed_are_mentioned_with_the_view_they_took() {
+    let mut mailed = order("ready", 2);
+    mailed["codes_emailed"] = json!(true);
+    let root = mount(signed_in(state(mailed, &[])));
+    let said = find(&root, "#codes-emailed").await.text_content().unwrap();
+    assert!(said.contains("e-mailed the codes"), "{said}");
+    let warn = find(&root, ".ready-actions .warn")
+        .await
+        .text_content()
+        .unwrap();
+    assert!(warn.contains("2 views left"), "{warn}");
+}
+
+#[wasm_bindgen_test]
+async fn codes_not_mailed_are_not_mentioned() {
+    let root = mount(signed_in(state(order("ready", 3), &[])));
+    find(&root, "#reveal").await;
+    assert!(root.query_selector("#codes-emailed").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_card_preview_shows_the_registrys_photo() {
+    let mut st = state(serde_json::Value::Null, &[]);
+    st["card"] = json!({"first_name": "Anna", "last_name": "Nowak", "birth_date": "2002-07-08",
+        "pesel_masked": "*********24", "album_number": "100200", "els_number": "ELS/1",
+        "valid_until": null, "university": "Uniwersytet Demo", "has_photo": true,
+        "photo_available": true});
+    let mut answers = signed_in(st);
+    answers["card_photo"] = json!({"ok": {"data_url": "data:image/png;base64,iVBORw0KGgo="}});
+    let root = mount(answers);
+    let img = find(&root, "#card-photo-img").await;
+    assert_eq!(
+        img.get_attribute("src").unwrap(),
+        "data:image/png;base64,iVBORw0KGgo="
+    );
+    assert!(calls().contains("card_photo"));
+}
+
 /// Waits for the focus to be on the heading saying `text`.
 async fn focused_heading(text: &str) {
     let focused = || {

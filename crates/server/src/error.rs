@@ -65,6 +65,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::OrderExists
         | ErrorCode::AlreadyActivated
         | ErrorCode::NotReady
+        | ErrorCode::DeviceInUse
         | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
         ErrorCode::RevealLimitReached | ErrorCode::ActivationExpired => StatusCode::GONE,
         ErrorCode::InvalidActivationCode => StatusCode::UNPROCESSABLE_ENTITY,

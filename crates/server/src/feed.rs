@@ -142,6 +142,7 @@ mod tests {
                 activation_expires_at: None,
                 card_valid_until: None,
                 reason: None,
+                codes_emailed: false,
             },
         }
     }

@@ -17,7 +17,7 @@ pub const COLUMNS: &str = "username,password_hash,first_name,last_name,pesel,alb
                            active,has_photo,els_number,els_valid_until,els_issued_at,\
                            data_changed_at,study_level";
 /// Columns a file may have besides [`COLUMNS`].
-pub const OPTIONAL_COLUMNS: &str = "email";
+pub const OPTIONAL_COLUMNS: &str = "email,photo_ref,birth_date";
 
 #[derive(Deserialize)]
 struct Row {
@@ -37,6 +37,25 @@ struct Row {
     /// Optional column: the university e-mail address.
     #[serde(default)]
     email: Option<String>,
+    /// Optional column: the photo's file name in `photos_dir`.
+    #[serde(default)]
+    photo_ref: Option<String>,
+    /// Optional column: the birth date, for a student without a PESEL.
+    #[serde(default)]
+    birth_date: Option<String>,
+}
+
+/// A photo's file name: a plain name (no folders) ending in .jpg, .jpeg
+/// or .png, as the server reads it from `photos_dir`.
+pub fn photo_name_ok(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && [".jpg", ".jpeg", ".png"].iter().any(|e| lower.ends_with(e))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +144,34 @@ fn check(row: Row) -> Result<NewStudent, String> {
             email.unwrap_or_default()
         ));
     }
+    let has_photo = flag(&row.has_photo).map_err(|e| format!("has_photo: {e}"))?;
+    let photo_ref = opt(row.photo_ref);
+    if let Some(name) = &photo_ref {
+        if !photo_name_ok(name) {
+            return Err(format!(
+                "photo_ref must be a file name (letters, digits, . _ -) ending in .jpg, .jpeg or .png, got {name:?}"
+            ));
+        }
+        if !has_photo {
+            return Err("photo_ref given but has_photo is false".into());
+        }
+    }
+    let birth_date = opt(row.birth_date);
+    if let Some(day) = &birth_date {
+        crate::calendar::day_start(day).map_err(|e| format!("birth_date: {e}"))?;
+        if let Some(p) = &pesel
+            && p.birth_date().to_string() != *day
+        {
+            return Err(format!(
+                "birth_date {day} is not the PESEL's ({})",
+                p.birth_date()
+            ));
+        }
+    }
     Ok(NewStudent {
         email,
+        photo_ref,
+        birth_date,
         username,
         password_hash,
         first_name,
@@ -134,7 +179,7 @@ fn check(row: Row) -> Result<NewStudent, String> {
         pesel: pesel.map(|p| p.expose().to_owned()),
         album_number: opt(row.album_number),
         active: flag(&row.active).map_err(|e| format!("active: {e}"))?,
-        has_photo: flag(&row.has_photo).map_err(|e| format!("has_photo: {e}"))?,
+        has_photo,
         els_number,
         els_valid_until,
         els_issued_at: opt_date(row.els_issued_at, date_ms, "els_issued_at")?,
@@ -229,7 +274,7 @@ mod tests {
             format!("{user},\"{hash}\",Jan,Nowak,,1,true,true,,,,,first_cycle,{email}\n")
         };
         let csv = format!(
-            "{COLUMNS},{OPTIONAL_COLUMNS}\n{}{}",
+            "{COLUMNS},email\n{}{}",
             row("jan", "jan.nowak@student.uczelnia.example"),
             row("ola", "")
         );
@@ -239,10 +284,7 @@ mod tests {
             Some("jan.nowak@student.uczelnia.example")
         );
         assert_eq!(students[1].email, None);
-        let bad = format!(
-            "{COLUMNS},{OPTIONAL_COLUMNS}\n{}",
-            row("ela", "not an address")
-        );
+        let bad = format!("{COLUMNS},email\n{}", row("ela", "not an address"));
         let rows = parse(bad.as_bytes()).unwrap_err();
         assert_eq!(rows.len(), 1);
         assert!(rows[0].reason.contains("email"), "{:?}", rows[0]);
@@ -252,5 +294,49 @@ mod tests {
             parse(csv.as_bytes()).expect("no email column")[0].email,
             None
         );
+    }
+
+    #[test]
+    fn a_photo_reference_and_a_birth_date_are_optional_and_checked() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$9HUdYJbstjG2t99XVBZK0A$xG5UoGZPCV6eZQg/JqApHf/KSA+XcBXsNWyfmqVdsDc";
+        // PESEL 02270803624: born 2002-07-08.
+        let row = |user: &str, pesel: &str, has_photo: bool, photo: &str, born: &str| {
+            format!(
+                "{user},\"{hash}\",Jan,Nowak,{pesel},1,true,{has_photo},,,,,first_cycle,,{photo},{born}\n"
+            )
+        };
+        let csv = format!(
+            "{COLUMNS},{OPTIONAL_COLUMNS}\n{}{}{}",
+            row("jan", "02270803624", true, "100200.jpg", "2002-07-08"),
+            row("ola", "", true, "ola_2.PNG", "2001-02-28"),
+            row("ela", "", false, "", ""),
+        );
+        let students = parse(csv.as_bytes()).expect("good rows");
+        assert_eq!(students[0].photo_ref.as_deref(), Some("100200.jpg"));
+        assert_eq!(students[0].birth_date.as_deref(), Some("2002-07-08"));
+        assert_eq!(students[1].birth_date.as_deref(), Some("2001-02-28"));
+        assert_eq!(
+            (
+                students[2].photo_ref.clone(),
+                students[2].birth_date.clone()
+            ),
+            (None, None)
+        );
+
+        for (bad, why) in [
+            (row("a", "", true, "../etc/passwd.jpg", ""), "photo_ref"),
+            (row("b", "", true, "photo.gif", ""), "photo_ref"),
+            (row("c", "", true, "sub/dir.jpg", ""), "photo_ref"),
+            (row("d", "", false, "d.jpg", ""), "has_photo is false"),
+            (row("e", "", true, "", "2001-02-30"), "birth_date"),
+            (
+                row("f", "02270803624", true, "", "2002-07-09"),
+                "not the PESEL's",
+            ),
+        ] {
+            let csv = format!("{COLUMNS},{OPTIONAL_COLUMNS}\n{bad}");
+            let rows = parse(csv.as_bytes()).unwrap_err();
+            assert!(rows[0].reason.contains(why), "{bad}: {:?}", rows[0]);
+        }
     }
 }

@@ -56,13 +56,15 @@ impl Limits {
         }
     }
 
-    /// Spends one request from `bucket` for `key`, or says when to retry.
+    /// Spends one request from `bucket` for `key`, or says when to retry
+    /// (in whole seconds, rounded up: a client that waits exactly that long
+    /// is let in).
     pub fn check(&self, bucket: Bucket, key: &str) -> AppResult<()> {
         let limiter = &self.buckets[bucket as usize];
         limiter.check_key(&key.to_owned()).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
+                retry_after_secs: whole_seconds_up(wait),
             }
         })
     }
@@ -73,6 +75,11 @@ impl Limits {
             b.retain_recent();
         }
     }
+}
+
+/// A wait in whole seconds, rounded up, at least one.
+pub fn whole_seconds_up(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 #[cfg(test)]
@@ -93,5 +100,15 @@ mod tests {
         }
         assert!(limits.check(Bucket::SignInAccount, "bartek").is_ok());
         assert!(limits.check(Bucket::RevealAccount, "anna").is_ok());
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_seconds() {
+        use std::time::Duration;
+        assert_eq!(whole_seconds_up(Duration::from_millis(1)), 1);
+        assert_eq!(whole_seconds_up(Duration::from_millis(1_000)), 1);
+        assert_eq!(whole_seconds_up(Duration::from_millis(1_001)), 2);
+        assert_eq!(whole_seconds_up(Duration::from_millis(59_400)), 60);
+        assert_eq!(whole_seconds_up(Duration::ZERO), 1);
     }
 }

@@ -26,6 +26,8 @@ pub struct CardData {
     pub birth_date: Option<String>,
     pub pesel_masked: Option<String>,
     pub els_number: Option<String>,
+    /// The photo's file name in the server's `photos_dir`.
+    pub photo_ref: Option<String>,
 }
 
 /// A student as the university's registry describes them (import and demo data).
@@ -46,6 +48,10 @@ pub struct NewStudent {
     pub study_level: StudyLevel,
     /// The university e-mail address notices go to (when SMTP is configured).
     pub email: Option<String>,
+    /// The photo's file name in the server's `photos_dir`.
+    pub photo_ref: Option<String>,
+    /// `YYYY-MM-DD`, for a student without a PESEL (with one, its date).
+    pub birth_date: Option<String>,
 }
 
 fn from_row(r: &AnyRow) -> AppResult<Student> {
@@ -78,9 +84,11 @@ fn from_row(r: &AnyRow) -> AppResult<Student> {
             birth_date: pesel
                 .as_deref()
                 .and_then(|p| crate::pesel::Pesel::parse(p).ok())
-                .map(|p| p.birth_date().to_string()),
+                .map(|p| p.birth_date().to_string())
+                .or(r.try_get("birth_date")?),
             pesel_masked: pesel.as_deref().map(crate::pesel::masked),
             els_number: els,
+            photo_ref: r.try_get("photo_ref")?,
         },
     })
 }
@@ -103,12 +111,13 @@ pub async fn by_id(pool: &AnyPool, id: &str) -> AppResult<Option<Student>> {
 
 const INSERT_STUDENT: &str = "INSERT INTO students (id, username, password_hash, first_name, \
      last_name, pesel, album_number, active, has_photo, els_number, els_valid_until, \
-     els_issued_at, data_changed_at, study_level, email) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (username) ";
+     els_issued_at, data_changed_at, study_level, email, photo_ref, birth_date) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+     ON CONFLICT (username) ";
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
-/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as $1…$15.
+/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as $1…$17.
 fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query<'q> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "{INSERT_STUDENT}{on_conflict}"
@@ -128,6 +137,8 @@ fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query
     .bind(s.data_changed_at)
     .bind(s.study_level.as_str())
     .bind(&s.email)
+    .bind(&s.photo_ref)
+    .bind(&s.birth_date)
 }
 
 /// Inserts a student unless the username exists. Returns whether it was inserted.
@@ -152,7 +163,7 @@ pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
         "DO UPDATE SET password_hash = $3, first_name = $4, last_name = $5, pesel = $6, \
          album_number = $7, active = $8, has_photo = $9, els_number = $10, \
          els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, study_level = $14, \
-         email = $15",
+         email = $15, photo_ref = $16, birth_date = $17",
         id,
         s,
     )

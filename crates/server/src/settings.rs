@@ -29,6 +29,9 @@ pub struct Settings {
     pub help_contact: Option<String>,
     /// The university's rules for issuing mLegitymacja (a web address).
     pub terms_url: Option<String>,
+    /// Where the registry's photos are (the import's `photo_ref` names a
+    /// file here); the card preview shows them. Off without it.
+    pub photos_dir: Option<std::path::PathBuf>,
     pub bind: SocketAddr,
     pub database_url: String,
     /// 64 hex digits: the key that encrypts activation data at rest.
@@ -82,6 +85,7 @@ struct Raw {
     university_name: String,
     help_contact: Option<String>,
     terms_url: Option<String>,
+    photos_dir: Option<std::path::PathBuf>,
     bind: SocketAddr,
     database_url: String,
     activation_key: Option<String>,
@@ -134,6 +138,9 @@ struct RawSmtp {
     username: Option<String>,
     password_file: Option<std::path::PathBuf>,
     from: String,
+    /// The "ready" e-mail carries the codes (one view); see the README.
+    #[serde(default)]
+    codes_by_email: bool,
 }
 
 fn default_smtp_port() -> u16 {
@@ -286,7 +293,9 @@ impl Settings {
                     (None, None) => None,
                     _ => anyhow::bail!("smtp: username and password_file go together"),
                 };
-                SmtpSettings::new(&m.host, m.port, security, credentials, &m.from)
+                let mut smtp = SmtpSettings::new(&m.host, m.port, security, credentials, &m.from)?;
+                smtp.codes_by_email = m.codes_by_email;
+                Ok(smtp)
             })
             .transpose()?;
         anyhow::ensure!(
@@ -369,6 +378,12 @@ impl Settings {
             university_name: raw.university_name,
             help_contact: raw.help_contact.filter(|h| !h.trim().is_empty()),
             terms_url: raw.terms_url.filter(|t| !t.trim().is_empty()),
+            photos_dir: match raw.photos_dir {
+                Some(dir) if !dir.is_dir() => {
+                    anyhow::bail!("photos_dir {} is not a folder", dir.display())
+                }
+                dir => dir,
+            },
         })
     }
 
@@ -401,6 +416,7 @@ impl Settings {
             university_name: "Uniwersytet Testowy".to_owned(),
             help_contact: None,
             terms_url: None,
+            photos_dir: None,
         }
     }
 }

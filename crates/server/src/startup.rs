@@ -143,9 +143,13 @@ impl Application {
         if let Some(smtp) = &state.settings.smtp
             && state.settings.push_workers > 0
         {
-            let mailer =
-                crate::push::email::outbox(state.db.clone(), Arc::clone(&state.clock), smtp)?
-                    .with_wakeup(state.feed.push_wakeup());
+            let mailer = crate::push::email::outbox(
+                state.db.clone(),
+                Arc::clone(&state.clock),
+                state.secrets.clone(),
+                smtp,
+            )?
+            .with_wakeup(state.feed.push_wakeup());
             tokio::spawn(mailer.run());
         }
         Ok(Self {

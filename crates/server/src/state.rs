@@ -49,6 +49,8 @@ impl AppState {
                 default_card_validity_ms: validity,
                 university_name: settings.university_name.clone(),
                 email_notices: settings.smtp.is_some(),
+                codes_by_email: settings.smtp.as_ref().is_some_and(|s| s.codes_by_email),
+                photos: settings.photos_dir.is_some(),
             },
             Arc::clone(&usos),
         );

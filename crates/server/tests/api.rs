@@ -19,6 +19,8 @@ both!(
     concurrent_reveals_spend_exactly_three,
     identical_orders_with_one_idempotency_key_make_one_order,
     signing_out_ends_the_session,
+    the_card_preview_shows_the_registrys_photo_to_its_student_only,
+    a_reveal_that_cannot_open_the_codes_spends_no_view,
 );
 
 async fn wrong_password_and_unknown_user_are_the_same_401(db: Db) {
@@ -444,4 +446,93 @@ async fn bad_input_to_every_documented_operation_is_a_4xx() {
         }
     }
     assert!(checked >= 14 * 15, "{checked}");
+}
+
+async fn the_card_preview_shows_the_registrys_photo_to_its_student_only(db: Db) {
+    use base64::Engine as _;
+    let photos = tempfile::tempdir().unwrap();
+    let dir = photos.path().to_owned();
+    let app = spawn_app_with(db, move |s| s.photos_dir = Some(dir)).await;
+    let anna = app.sign_in("anna").await;
+    let card = app
+        .me(&anna)
+        .await
+        .card
+        .expect("a native student's preview");
+    assert!(card.has_photo && card.photo_available);
+    let r = app.get(&anna, "/me/photo").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let photo: legitka_wire::CardPhoto = r.json().await.unwrap();
+    let data = photo
+        .data_url
+        .strip_prefix("data:image/png;base64,")
+        .expect("a PNG data URL");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap();
+    assert_eq!(
+        bytes,
+        std::fs::read(photos.path().join("anna.png")).unwrap()
+    );
+
+    // Celina has no photo in the registry: said so, no picture.
+    let celina = app.sign_in("celina").await;
+    assert!(!app.me(&celina).await.card.unwrap().photo_available);
+    let r = app.get(&celina, "/me/photo").send().await.unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+
+    // A file that is not an image is never served as one.
+    std::fs::write(photos.path().join("anna.png"), "<svg onload=alert(1)>").unwrap();
+    let r = app.get(&anna, "/me/photo").send().await.unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+
+    // A server without photos_dir shows none.
+    let plain = spawn_app(app.db).await;
+    let anna = plain.sign_in("anna").await;
+    assert!(!plain.me(&anna).await.card.unwrap().photo_available);
+    let r = plain.get(&anna, "/me/photo").send().await.unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+}
+
+async fn a_reveal_that_cannot_open_the_codes_spends_no_view(db: Db) {
+    use legitka_server::crypto::{Secret, SecretBox};
+    let app = spawn_app(db).await;
+    let (token, ready) = app.ready_order("anna").await;
+    assert_eq!(ready.reveals_left, 3);
+    // The codes as sealed under another key (a key rotated without
+    // re-sealing): this server cannot open them.
+    let other = SecretBox::from_hex(&Secret::new("17".repeat(32))).unwrap();
+    sqlx::query("UPDATE orders SET activation_secret = $1 WHERE id = $2")
+        .bind(other.seal(b"{}").unwrap())
+        .bind(&ready.id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let r = app
+            .post(&token, "/orders/current/reveal")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
+        );
+    }
+    app.state.cache.bump_all();
+    assert_eq!(
+        app.me(&token).await.order.unwrap().reveals_left,
+        3,
+        "no view spent"
+    );
 }

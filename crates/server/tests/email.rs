@@ -2,10 +2,13 @@
 //! here on a loopback port): each notice goes to the student's university
 //! address in Polish and English, never with the codes; a mailbox the
 //! server refuses is dead-lettered; a server that is down is tried again.
+//! A university that chooses UP's way (`codes_by_email`) gets the codes in
+//! the "ready" e-mail: one view, however often the sending is tried.
 
 mod common;
 
 use common::{Db, TestApp, spawn_app_with};
+use legitka_server::clock::Clock as _;
 use legitka_server::push::email::{Security, SmtpSettings};
 use legitka_wire::{ActivationData, OrderStatus};
 use std::path::Path;
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 both!(
     notices_go_by_email_in_both_languages_without_the_codes,
     a_server_down_is_tried_again_and_a_refused_mailbox_is_dead_lettered,
+    codes_by_email_take_one_view_however_often_the_sending_is_tried,
 );
 
 /// The SMTP server; stopped when dropped.
@@ -72,7 +76,11 @@ fn free_port() -> u16 {
 }
 
 async fn with_smtp(db: Db, port: u16) -> TestApp {
-    let smtp = SmtpSettings::new(
+    with_smtp_codes(db, port, false).await
+}
+
+async fn with_smtp_codes(db: Db, port: u16, codes_by_email: bool) -> TestApp {
+    let mut smtp = SmtpSettings::new(
         "127.0.0.1",
         port,
         Security::None,
@@ -80,6 +88,7 @@ async fn with_smtp(db: Db, port: u16) -> TestApp {
         "Legitka <legitka@uczelnia.example>",
     )
     .unwrap();
+    smtp.codes_by_email = codes_by_email;
     spawn_app_with(db, |s| s.smtp = Some(smtp)).await
 }
 
@@ -198,4 +207,120 @@ async fn a_server_down_is_tried_again_and_a_refused_mailbox_is_dead_lettered(db:
     .await;
     let order = app.me(&token).await.order.unwrap();
     assert_eq!(order.status, OrderStatus::Cancelled);
+}
+
+async fn codes_by_email_take_one_view_however_often_the_sending_is_tried(db: Db) {
+    // The mail server is down when the order becomes ready.
+    let port = free_port();
+    let app = with_smtp_codes(db, port, true).await;
+    let (token, ready) = app.ready_order("anna").await;
+    assert!(
+        ready.codes_emailed,
+        "the order says its codes went by e-mail"
+    );
+    assert_eq!(ready.reveals_left, 2, "the e-mail took one view");
+    let sealed = async || -> Option<String> {
+        sqlx::query_scalar(
+            "SELECT sealed_codes FROM email_deliveries WHERE sealed_codes IS NOT NULL",
+        )
+        .fetch_optional(&app.state.db.pool)
+        .await
+        .unwrap()
+    };
+    let tries = async || -> i64 {
+        sqlx::query_scalar("SELECT COALESCE(MAX(attempts), 0) FROM email_deliveries")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+    };
+    until("a failed try", async || tries().await >= 1).await;
+    app.clock.advance(60 * 60 * 1000);
+    until("another failed try", async || tries().await >= 2).await;
+    assert_eq!(app.me(&token).await.order.unwrap().reveals_left, 2);
+    let at_rest = sealed()
+        .await
+        .expect("the codes wait in the outbox, sealed");
+
+    // It comes up: the ready e-mail carries the codes, the QR as an image.
+    let smtp = Smtp::start(port);
+    app.clock.advance(60 * 60 * 1000);
+    until("the ready e-mail", async || {
+        smtp.received()
+            .iter()
+            .any(|m| m["subject"] == "mLegitymacja gotowa / Your mLegitymacja is ready")
+    })
+    .await;
+    let codes: ActivationData = app
+        .post(&token, "/orders/current/reveal")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes.reveals_left, 1, "one view by e-mail, one in the app");
+    for plain in [
+        &codes.qr_payload,
+        &codes.manual_code,
+        &codes.activation_code,
+    ] {
+        assert!(
+            !at_rest.contains(plain.as_str()),
+            "codes at rest in the clear"
+        );
+    }
+    let mails = smtp.received();
+    let with_codes: Vec<_> = mails
+        .iter()
+        .filter(|m| m["raw"].as_str().unwrap().contains(&codes.activation_code))
+        .collect();
+    assert_eq!(with_codes.len(), 1, "the codes in exactly one e-mail");
+    let mail = with_codes[0];
+    assert_eq!(
+        mail["subject"],
+        "mLegitymacja gotowa / Your mLegitymacja is ready"
+    );
+    for part in ["text", "html"] {
+        let body = mail[part].as_str().unwrap();
+        assert!(body.contains(&codes.manual_code), "{part}: {body}");
+        assert!(body.contains(&codes.activation_code), "{part}: {body}");
+        assert!(body.contains("Kod aktywacyjny") && body.contains("Activation code"));
+    }
+    assert!(mail["html"].as_str().unwrap().contains("cid:qr"));
+    assert!(mail["raw"].as_str().unwrap().contains("image/png"));
+    until("the codes leave the outbox with the e-mail", async || {
+        sealed().await.is_none()
+    })
+    .await;
+
+    // A card cancelled while its e-mail waits: the signal goes, the codes
+    // do not.
+    drop(smtp);
+    sqlx::query("UPDATE students SET els_valid_until = $1 WHERE username = 'bartek'")
+        .bind(app.clock.now_ms() + 100 * 24 * 60 * 60 * 1000)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    app.state.cache.bump_all();
+    let (token, _) = app.ready_order("bartek").await;
+    until("bartek's codes wait", async || sealed().await.is_some()).await;
+    let r = app
+        .post(&token, "/orders/current/cancel")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let smtp = Smtp::start(port);
+    app.clock.advance(60 * 60 * 1000);
+    until("bartek's ready e-mail", async || {
+        smtp.received().iter().any(|m| {
+            m["to"][0] == "bartek@student.uczelnia.example"
+                && m["subject"] == "mLegitymacja gotowa / Your mLegitymacja is ready"
+        })
+    })
+    .await;
+    for m in smtp.received() {
+        let text = m["text"].as_str().unwrap();
+        assert!(!text.contains("Kod aktywacyjny"), "{text}");
+    }
 }

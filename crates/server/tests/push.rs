@@ -30,6 +30,8 @@ both!(
     apns_gets_signed_http2_pushes_with_the_right_headers,
     apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing,
     two_dispatchers_share_the_outbox_without_sending_twice,
+    a_student_keeps_at_most_ten_devices_the_oldest_goes,
+    a_token_held_by_another_signed_in_student_is_refused,
 );
 
 struct Push {
@@ -406,9 +408,12 @@ async fn apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing(db: Db) {
 async fn two_dispatchers_share_the_outbox_without_sending_twice(db: Db) {
     let p = setup(db, false).await;
     let token = p.app.sign_in("anna").await;
-    for i in 0..20 {
+    // As many devices as a student may have, three notices each.
+    let devices = legitka_server::push::store::MAX_DEVICES;
+    for i in 0..devices {
         register(&p.app, &token, &format!("device-{i:02}"), "pl").await;
     }
+    let want = usize::try_from(devices * 3).unwrap();
     p.app.post(&token, "/orders").send().await.unwrap();
     p.app.wait_for(&token, OrderStatus::Ready).await;
     let second = p.dispatcher.clone_as_another_process();
@@ -418,11 +423,73 @@ async fn two_dispatchers_share_the_outbox_without_sending_twice(db: Db) {
             .filter(|o| **o == ExecutionOutcome::Delivered)
             .count()
     };
-    assert_eq!(delivered(&a) + delivered(&b), 60, "{a:?} {b:?}");
+    assert_eq!(delivered(&a) + delivered(&b), want, "{a:?} {b:?}");
     let got = p.fcm.received();
     let unique: std::collections::HashSet<(String, String)> = got
         .iter()
         .map(|m| (m["token"].to_string(), m["data"]["notice_id"].to_string()))
         .collect();
-    assert_eq!((got.len(), unique.len()), (60, 60));
+    assert_eq!((got.len(), unique.len()), (want, want));
+}
+
+async fn a_student_keeps_at_most_ten_devices_the_oldest_goes(db: Db) {
+    let app = spawn_app(db).await;
+    app.hold_issuer();
+    let token = app.sign_in("anna").await;
+    for i in 0..12 {
+        register(&app, &token, &format!("phone-{i:02}"), "pl").await;
+        app.clock.advance(1_000);
+    }
+    let kept: Vec<String> = sqlx::query_scalar("SELECT token FROM devices ORDER BY token")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    let want: Vec<String> = (2..12).map(|i| format!("phone-{i:02}")).collect();
+    assert_eq!(kept, want, "the two registered first are forgotten");
+    // A change writes one delivery per kept device, not per registration.
+    app.post(&token, "/orders").send().await.unwrap();
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM deliveries").await, 10);
+}
+
+async fn a_token_held_by_another_signed_in_student_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let anna = app.sign_in("anna").await;
+    register(&app, &anna, "annas-phone", "pl").await;
+    // Bartek learned Anna's token: her notices stay hers.
+    let bartek = app.sign_in("bartek").await;
+    let r = app
+        .post(&bartek, "/devices")
+        .json(&json!({"platform": "fcm", "token": "annas-phone", "locale": "pl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        common::error_of(r).await,
+        (
+            reqwest::StatusCode::CONFLICT,
+            legitka_wire::ErrorCode::DeviceInUse
+        )
+    );
+    let owner: String = sqlx::query_scalar(
+        "SELECT s.username FROM devices d JOIN students s ON s.id = d.student_id",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(owner, "anna");
+    // Anna signs in again on the same phone: the token follows her.
+    let anna_again = app.sign_in("anna").await;
+    register(&app, &anna_again, "annas-phone", "en").await;
+    // Her sessions end (the phone was reset and passed on, never signed
+    // out): the phone's next student may take the token.
+    app.clock.advance(401 * 24 * 60 * 60 * 1000);
+    let bartek = app.sign_in("bartek").await;
+    register(&app, &bartek, "annas-phone", "pl").await;
+    let owner: String = sqlx::query_scalar(
+        "SELECT s.username FROM devices d JOIN students s ON s.id = d.student_id",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(owner, "bartek");
 }

@@ -24,6 +24,8 @@ both!(
     a_wrong_vapid_key_delivers_nothing,
     registration_refuses_what_is_not_a_usable_subscription,
     the_running_server_pushes_to_web_push_by_itself,
+    endpoints_at_this_machine_or_a_private_network_are_refused,
+    a_push_service_redirect_is_not_followed,
 );
 
 struct WebPush {
@@ -246,4 +248,104 @@ async fn the_running_server_pushes_to_web_push_by_itself(db: Db) {
             .collect();
     statuses.sort();
     assert_eq!(statuses, ["in_progress", "pending", "ready"]);
+}
+
+async fn endpoints_at_this_machine_or_a_private_network_are_refused(db: Db) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (private, _) = ec_pair();
+    let server_key = WebPushSender::new(settings(private.clone()))
+        .public_key()
+        .unwrap()
+        .to_owned();
+    // As in production: no loopback stand-in allowed.
+    let app = spawn_app_with(db, |s| {
+        s.web_push = Some(WebPushSettings {
+            allow_http: false,
+            ..settings(private)
+        });
+        s.push_workers = 0;
+    })
+    .await;
+    let wp = WebPushEmulator::start().await.unwrap();
+    let token = app.sign_in("anna").await;
+    let good: serde_json::Value = serde_json::from_str(&wp.subscribe(&server_key)).unwrap();
+    for endpoint in [
+        "https://127.0.0.1:8443/wp/1",
+        "https://localhost:8443/wp/1",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.7/wp/1",
+        "https://192.168.1.1/wp/1",
+        "https://[::1]/wp/1",
+        "https://[::ffff:127.0.0.1]/wp/1",
+        "https://[fd00::1]/wp/1",
+        "https://0.0.0.0/wp/1",
+    ] {
+        let mut sub = good.clone();
+        sub["endpoint"] = json!(endpoint);
+        let r = register(&app, &token, &sub.to_string(), "pl").await;
+        let (status, code) = error_of(r).await;
+        assert_eq!(
+            (status.as_u16(), code),
+            (400, ErrorCode::BadRequest),
+            "{endpoint}"
+        );
+    }
+    let devices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(devices, 0);
+}
+
+/// A "push service" that answers every request with a redirect to `to`,
+/// counting the requests it got.
+async fn redirecting(to: String) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = format!("http://{}/wp/1", listener.local_addr().unwrap());
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let to = to.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 16 * 1024];
+                let _ = conn.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (at, hits)
+}
+
+async fn a_push_service_redirect_is_not_followed(db: Db) {
+    let p = setup(db, true, None).await;
+    let token = p.app.sign_in("anna").await;
+    // Where a redirect would lead (say, an internal admin page).
+    let inside = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let inside_url = format!("http://{}/admin", inside.local_addr().unwrap());
+    let (endpoint, hits) = redirecting(inside_url).await;
+    let mut sub: serde_json::Value = serde_json::from_str(&p.wp.subscribe(&p.server_key)).unwrap();
+    sub["endpoint"] = json!(endpoint);
+    assert_eq!(
+        register(&p.app, &token, &sub.to_string(), "pl")
+            .await
+            .status(),
+        204
+    );
+    p.app.post(&token, "/orders").send().await.unwrap();
+    let outcome = p.dispatcher.try_execute_task().await.unwrap();
+    assert_eq!(
+        outcome,
+        ExecutionOutcome::DeadLettered,
+        "a 307 is a refusal"
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Nothing ever connected to where the redirect pointed.
+    let waited = tokio::time::timeout(Duration::from_millis(300), inside.accept()).await;
+    assert!(waited.is_err(), "the redirect was followed");
 }

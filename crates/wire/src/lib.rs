@@ -56,6 +56,8 @@ pub mod paths {
     pub const SESSION_PAIR: &str = "/session/pair";
     pub const UNIVERSITY: &str = "/university";
     pub const ME: &str = "/me";
+    /// The photo the card will show (the registry's, for the preview).
+    pub const ME_PHOTO: &str = "/me/photo";
     pub const ORDERS: &str = "/orders";
     pub const REVEAL: &str = "/orders/current/reveal";
     pub const CANCEL: &str = "/orders/current/cancel";
@@ -72,12 +74,13 @@ pub mod paths {
     pub const OPENAPI: &str = "/openapi.json";
 
     /// Every operation's path, as the API document lists them.
-    pub const OPERATIONS: [&str; 15] = [
+    pub const OPERATIONS: [&str; 16] = [
         SESSION,
         SESSION_REFRESH,
         SESSION_PAIR,
         UNIVERSITY,
         ME,
+        ME_PHOTO,
         ORDERS,
         REVEAL,
         CANCEL,
@@ -215,6 +218,8 @@ pub enum ErrorCode {
     UniversitySignInNeeded,
     /// The university's system does not offer mLegitymacja through its API.
     NotOffered,
+    /// The push token is registered by another signed-in student.
+    DeviceInUse,
 }
 
 /// The one error shape of the API (and of the app shell's commands).
@@ -362,6 +367,17 @@ pub struct CardPreview {
     pub university: String,
     /// The registry has the student's photo (the card shows it).
     pub has_photo: bool,
+    /// The server can show that photo (`GET /me/photo`).
+    #[serde(default)]
+    pub photo_available: bool,
+}
+
+/// The photo the card will show, ready for an `<img src>`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CardPhoto {
+    /// `data:image/jpeg;base64,…` or `data:image/png;base64,…`.
+    pub data_url: String,
 }
 
 /// A sentence from the university's own system, in both languages as it
@@ -389,6 +405,10 @@ pub struct OrderView {
     pub card_valid_until: Option<i64>,
     /// Why the order reached its status, when there is a reason.
     pub reason: Option<Reason>,
+    /// The codes also went to the student's university e-mail (the
+    /// university's choice), which took one of the views.
+    #[serde(default)]
+    pub codes_emailed: bool,
 }
 
 /// Why an order was made.

@@ -337,6 +337,9 @@ fn card_preview(card: &CardPreview) -> Html {
     html! {
         <section id="card-preview" class="steps-box" aria-labelledby="card-preview-title">
             <h3 id="card-preview-title">{ t("card-preview-title") }</h3>
+            if card.photo_available {
+                <RegistryPhoto />
+            }
             <dl class="card-data">
                 { for rows.into_iter().map(|(label, value)| html! {
                     <>
@@ -347,6 +350,29 @@ fn card_preview(card: &CardPreview) -> Html {
             </dl>
             <p class="muted small">{ t("card-wrong") }</p>
         </section>
+    }
+}
+
+/// The registry's photo, fetched once when the preview shows; nothing
+/// when it cannot be had (the row above still says whether it is on file).
+#[function_component(RegistryPhoto)]
+fn registry_photo() -> Html {
+    let photo = use_state(|| None::<String>);
+    {
+        let photo = photo.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                if let Ok(p) = invoke::card_photo().await {
+                    photo.set(Some(p.data_url));
+                }
+            });
+        });
+    }
+    match &*photo {
+        Some(src) => html! {
+            <img id="card-photo-img" class="card-photo" src={src.clone()} alt={t("card-photo-alt")} />
+        },
+        None => html! {},
     }
 }
 
@@ -385,6 +411,9 @@ fn ready_actions(
                         { " " }{ tr("reveal-expires", &[("date", date(at).into())]) }
                     }
                 </p>
+                if order.codes_emailed {
+                    <p id="codes-emailed" class="small">{ t("codes-emailed") }</p>
+                }
                 // What comes next in mObywatel, readable before a view is spent.
                 <details id="mobywatel-steps-first" class="timeline">
                     <summary>{ t("mobywatel-steps-first") }</summary>

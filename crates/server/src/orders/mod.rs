@@ -50,6 +50,10 @@ pub struct Orders {
     university_name: Arc<str>,
     /// Notices also go by e-mail (SMTP is configured).
     email: bool,
+    /// The "ready" e-mail carries the codes, spending one view.
+    codes_by_email: bool,
+    /// The server shows the registry's photos (`photos_dir`).
+    photos: bool,
 }
 
 /// The university's terms for the native registry's orders.
@@ -62,6 +66,10 @@ pub struct Terms {
     pub university_name: String,
     /// Notices also go by e-mail to the registry's address.
     pub email_notices: bool,
+    /// The "ready" e-mail carries the codes (the university's choice).
+    pub codes_by_email: bool,
+    /// The server shows the registry's photos (`photos_dir` is set).
+    pub photos: bool,
 }
 
 /// How an issuer update went.
@@ -74,11 +82,15 @@ pub enum Applied {
 
 /// Changes made in one transaction, told to the feed after commit.
 #[derive(Default)]
-struct Changes(Vec<Change>);
+struct Changes {
+    told: Vec<Change>,
+    /// The notice of an order becoming ready, if one was queued.
+    ready_notice: Option<String>,
+}
 
 impl Changes {
     fn push(&mut self, student_id: String, order: OrderView) {
-        self.0.push(Change { student_id, order });
+        self.told.push(Change { student_id, order });
     }
 }
 
@@ -118,6 +130,8 @@ impl Orders {
             usos,
             university_name: terms.university_name.into(),
             email: terms.email_notices,
+            codes_by_email: terms.email_notices && terms.codes_by_email,
+            photos: terms.photos,
         }
     }
 
@@ -128,7 +142,7 @@ impl Orders {
     /// Commits a change's transaction, then tells the feed.
     async fn commit(&self, tx: Tx, changes: Changes) -> AppResult<()> {
         tx.commit().await?;
-        self.publish(changes.0).await
+        self.publish(changes.told).await
     }
 
     /// Tells everyone of committed changes: this process through the feed,
@@ -246,6 +260,7 @@ impl Orders {
                 valid_until: snap.student.facts.els_valid_until,
                 university: self.university_name.to_string(),
                 has_photo: snap.student.facts.has_photo,
+                photo_available: self.photos && snap.student.card.photo_ref.is_some(),
             }),
             university_says: usos.why_not,
             university_checked_at: usos.checked_at,
@@ -287,7 +302,7 @@ impl Orders {
             ));
         };
         store::record_event(tx, order_id, to, actor, reason, now).await?;
-        push::store::queue_notice(
+        let notice = push::store::queue_notice(
             tx,
             &student_id,
             &view,
@@ -296,6 +311,9 @@ impl Orders {
             now,
         )
         .await?;
+        if to == OrderStatus::Ready {
+            changes.ready_notice = Some(notice);
+        }
         match to {
             OrderStatus::Cancelled | OrderStatus::Revoked | OrderStatus::Expired => {
                 issuer::enqueue(tx, order_id, Command::Invalidate, reason, now).await?;
@@ -541,10 +559,17 @@ impl Orders {
             )
             .await?;
         }
-        if let Err(e) = self
+        let applied = self
             .apply(&mut tx, &mut changes, order_id, to, Actor::Issuer, reason)
-            .await
+            .await;
+        if applied.is_ok()
+            && let (true, Some(sealed), Some(notice)) =
+                (self.codes_by_email, &sealed, changes.ready_notice.take())
         {
+            self.email_codes(&mut tx, &mut changes, order_id, &notice, sealed)
+                .await?;
+        }
+        if let Err(e) = applied {
             // The transaction goes first: it holds a pooled connection, and
             // the look below needs one (many repeats at once would otherwise
             // hold the whole pool and wait for each other).
@@ -560,12 +585,38 @@ impl Orders {
         Ok(Applied::Changed)
     }
 
+    /// The university mails the codes with the "ready" notice (UP's
+    /// activation message): they ride sealed in the e-mail's outbox row,
+    /// so a retry sends the same codes, and the one view they take is
+    /// spent here, once, in the transaction that made the order ready.
+    async fn email_codes(
+        &self,
+        tx: &mut Tx,
+        changes: &mut Changes,
+        order_id: &str,
+        notice: &str,
+        sealed: &str,
+    ) -> AppResult<()> {
+        if !push::store::email_codes(tx, notice, sealed).await? {
+            return Ok(()); // no address: the app is the only way
+        }
+        store::codes_emailed(tx, order_id, self.now()).await?;
+        if let (Some((_, view)), Some(last)) =
+            (store::load(tx, order_id).await?, changes.told.last_mut())
+        {
+            last.order = view;
+        }
+        Ok(())
+    }
+
     /// Reveals the activation data, spending one of the three views. At a
     /// USOS university the codes are USOS's: fetched now, never stored.
     pub async fn reveal(&self, student_id: &str) -> AppResult<ActivationData> {
         let now = self.now();
         let at_usos = self.codes_at_usos(student_id).await?;
-        let Some(taken) = store::take_view(&self.db, student_id, now).await? else {
+        let mut tx = self.db.begin().await?;
+        let Some(taken) = store::take_view(&mut tx, student_id, now).await? else {
+            drop(tx);
             return Err(self.why_no_reveal(student_id, now).await);
         };
         let spent = u8::try_from(taken.reveals).unwrap_or(MAX_REVEALS);
@@ -584,6 +635,9 @@ impl Orders {
             }
             (None, None) => return Err(anyhow::anyhow!("a ready order without its codes").into()),
         };
+        // The codes are in hand: now the view counts (a key that cannot
+        // open them rolls it back).
+        tx.commit().await?;
         if let Some(view) = self.current(student_id).await? {
             self.feed.publish(vec![Change {
                 student_id: student_id.to_owned(),

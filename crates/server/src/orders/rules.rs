@@ -229,6 +229,7 @@ mod tests {
             activation_expires_at: Some(NOW + DAY_MS),
             card_valid_until: Some(NOW + 100 * DAY_MS),
             reason: None,
+            codes_emailed: false,
         }
     }
 

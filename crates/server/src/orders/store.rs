@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 const ORDER_COLUMNS: &str = "id, student_id, kind, status, created_at, updated_at, reveals, \
-                             activation_expires_at, card_valid_until, reason";
+                             activation_expires_at, card_valid_until, reason, codes_emailed_at";
 
 /// `'a', 'b'` for `status IN (…)`; `NULL` (matches nothing) when empty.
 /// The names are the wire enum's own, never input.
@@ -46,6 +46,7 @@ fn view_from_row(row: &AnyRow) -> AppResult<(String, OrderView)> {
             activation_expires_at: row.try_get("activation_expires_at")?,
             card_valid_until: row.try_get("card_valid_until")?,
             reason: reason.as_deref().and_then(Reason::parse),
+            codes_emailed: row.try_get::<Option<i64>, _>("codes_emailed_at")?.is_some(),
         },
     ))
 }
@@ -240,6 +241,19 @@ pub async fn store_activation(
     Ok(())
 }
 
+/// The ready order's codes went by e-mail: that took one view.
+pub async fn codes_emailed(tx: &mut Tx, order_id: &str, now: i64) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE orders SET reveals = reveals + 1, codes_emailed_at = $1, updated_at = $1 \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A view taken: the sealed data, the views spent and its expiry.
 pub struct Reveal {
     /// The sealed codes; none at a USOS university (USOS keeps them).
@@ -250,8 +264,9 @@ pub struct Reveal {
 
 /// Spends one view of the student's ready order in one conditional UPDATE,
 /// so concurrent reveals never spend more than the limit. `None` when no
-/// view may be taken now.
-pub async fn take_view(db: &Db, student_id: &str, now: i64) -> AppResult<Option<Reveal>> {
+/// view may be taken now. The caller commits only once the codes are in
+/// hand, so a view that could not be shown is not spent.
+pub async fn take_view(tx: &mut Tx, student_id: &str, now: i64) -> AppResult<Option<Reveal>> {
     let row = sqlx::query(
         "UPDATE orders SET reveals = reveals + 1, updated_at = $1 \
          WHERE student_id = $2 AND status = $3 AND reveals < $4 \
@@ -262,7 +277,7 @@ pub async fn take_view(db: &Db, student_id: &str, now: i64) -> AppResult<Option<
     .bind(student_id)
     .bind(OrderStatus::Ready.as_str())
     .bind(i64::from(MAX_REVEALS))
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut **tx)
     .await?;
     row.map(|row| {
         Ok(Reveal {

@@ -1,20 +1,24 @@
 //! E-mail notices through the university's SMTP server. Two help pages
 //! send students to their university mailbox (UP's activation message,
 //! UEK's "watch your mailbox"); Legitka mails the same signal a push
-//! carries — what changed, in Polish and English, text and HTML — never
-//! the codes. Each notice leaves an e-mail in the outbox (`email_deliveries`)
-//! in the change's own transaction, when the student has an address and
-//! SMTP is configured; [`Mailer`] sends them on the outbox engine: a
-//! refusal for good (5xx) is dead-lettered, anything else tried again.
+//! carries — what changed, in Polish and English, text and HTML — and not
+//! the codes, unless the university chooses UP's way (`codes_by_email`):
+//! then the "ready" e-mail carries them, the QR as an inline PNG, sealed
+//! in the outbox row until sent. Each notice leaves an e-mail in the outbox
+//! (`email_deliveries`) in the change's own transaction, when the student
+//! has an address and SMTP is configured; [`Mailer`] sends them on the
+//! outbox engine: a refusal for good (5xx) is dead-lettered (without the
+//! codes), anything else tried again.
 
-use crate::crypto::Secret;
+use crate::crypto::{Secret, SecretBox};
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::outbox::{ExecutionOutcome, Handler, Job, Outbox, Queue, Step};
 use futures_util::future::BoxFuture;
+use legitka_wire::ActivationData;
 use legitka_wire::notice::NoticeKind;
 use legitka_wire::{Locale, OrderStatus};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::Row;
@@ -42,6 +46,9 @@ pub struct SmtpSettings {
     pub credentials: Option<(String, Secret<String>)>,
     /// The sender, e.g. `Legitka <legitka@uczelnia.pl>`.
     pub from: Mailbox,
+    /// The university's choice to mail the codes with the "ready" notice
+    /// (UP's activation message); off by default.
+    pub codes_by_email: bool,
 }
 
 impl SmtpSettings {
@@ -70,6 +77,7 @@ impl SmtpSettings {
             from: from
                 .parse()
                 .map_err(|e| anyhow::anyhow!("smtp: from {from:?}: {e}"))?,
+            codes_by_email: false,
         })
     }
 
@@ -102,6 +110,8 @@ static EMAILS: Queue = Queue {
 /// The e-mail outbox's handler.
 pub struct Mailer {
     db: Db,
+    clock: Arc<dyn crate::clock::Clock>,
+    secrets: SecretBox,
     from: Mailbox,
     transport: AsyncSmtpTransport<Tokio1Executor>,
 }
@@ -111,10 +121,13 @@ pub type EmailOutbox = Outbox<Mailer>;
 pub fn outbox(
     db: Db,
     clock: Arc<dyn crate::clock::Clock>,
+    secrets: SecretBox,
     smtp: &SmtpSettings,
 ) -> anyhow::Result<EmailOutbox> {
     let mailer = Mailer {
         db: db.clone(),
+        clock: Arc::clone(&clock),
+        secrets,
         from: smtp.from.clone(),
         transport: smtp.transport()?,
     };
@@ -136,46 +149,153 @@ impl Handler for Mailer {
     }
 }
 
-/// One e-mail: the notice's words in both languages, as text and HTML.
+/// One e-mail: the notice's words in both languages, as text and HTML;
+/// with `codes`, also the activation data (the QR as an inline image).
 pub fn compose(
     from: &Mailbox,
     to: Mailbox,
     first_name: &str,
     kind: NoticeKind,
     status: OrderStatus,
+    codes: Option<&ActivationData>,
 ) -> anyhow::Result<Message> {
     let pl = legitka_wire::notice::texts(kind, status, Locale::Pl);
     let en = legitka_wire::notice::texts(kind, status, Locale::En);
-    let text = format!(
-        "{first_name},\n\n{}\n{}\n\nOtwórz aplikację Legitka, aby zobaczyć szczegóły.\n\n\
-         ---\n\n{}\n{}\n\nOpen the Legitka app for the details.\n",
-        pl.title, pl.body, en.title, en.body
-    );
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     };
+    let (codes_pl, codes_en, html_pl, html_en) = match codes {
+        Some(c) => {
+            let (pl, en) = codes_text(c);
+            let html = |text: &str, qr: &str| {
+                format!(
+                    "<p><img src=\"cid:qr\" width=\"296\" height=\"296\" alt=\"{}\"></p><pre>{}</pre>",
+                    esc(qr),
+                    esc(text)
+                )
+            };
+            (
+                pl.clone(),
+                en.clone(),
+                html(&pl, "Kod QR do zeskanowania w mObywatelu"),
+                html(&en, "QR code to scan in mObywatel"),
+            )
+        }
+        None => Default::default(),
+    };
+    let (more_pl, more_en) = if codes.is_some() {
+        (
+            "Kody są też w aplikacji Legitka.",
+            "The codes are in the Legitka app too.",
+        )
+    } else {
+        (
+            "Otwórz aplikację Legitka, aby zobaczyć szczegóły.",
+            "Open the Legitka app for the details.",
+        )
+    };
+    let text = format!(
+        "{first_name},\n\n{}\n{}\n\n{codes_pl}{more_pl}\n\n\
+         ---\n\n{}\n{}\n\n{codes_en}{more_en}\n",
+        pl.title, pl.body, en.title, en.body
+    );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\">\
          <p>{name},</p><h2 lang=\"pl\">{}</h2><p lang=\"pl\">{}</p>\
-         <p lang=\"pl\">Otwórz aplikację Legitka, aby zobaczyć szczegóły.</p><hr>\
+         <div lang=\"pl\">{html_pl}</div><p lang=\"pl\">{more_pl}</p><hr>\
          <h2 lang=\"en\">{}</h2><p lang=\"en\">{}</p>\
-         <p lang=\"en\">Open the Legitka app for the details.</p></body></html>",
+         <div lang=\"en\">{html_en}</div><p lang=\"en\">{more_en}</p></body></html>",
         esc(pl.title),
         esc(pl.body),
         esc(en.title),
         esc(en.body),
         name = esc(first_name),
     );
-    Ok(Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(format!("{} / {}", pl.title, en.title))
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
+        .subject(format!("{} / {}", pl.title, en.title));
+    let body = match codes {
+        None => MultiPart::alternative_plain_html(text, html),
+        Some(c) => {
+            let png = legitka_wire::qr::png(&c.qr_payload, 8)?;
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(text))
+                .multipart(
+                    MultiPart::related()
+                        .singlepart(SinglePart::html(html))
+                        .singlepart(
+                            Attachment::new_inline("qr".to_owned()).body(png, "image/png".parse()?),
+                        ),
+                )
+        }
+    };
+    Ok(builder.multipart(body)?)
+}
+
+/// The activation data as words, in Polish and in English.
+fn codes_text(c: &ActivationData) -> (String, String) {
+    let until = crate::calendar::day_of(c.expires_at);
+    let pl = format!(
+        "Dane aktywacyjne (ważne do {until} włącznie):\n\
+         Kod QR: w tej wiadomości — zeskanuj go mObywatelem z ekranu komputera.\n\
+         Kod do wpisania: {}\nKod aktywacyjny: {}\n\
+         W mObywatelu: „+” → „Legitymacja studencka” → zeskanuj kod QR albo wpisz kody.\n\
+         Ta wiadomość zużyła jedno z trzech wyświetleń. Nie przekazuj jej nikomu: \
+         kto ma te kody, może dodać Twoją legitymację na swoim telefonie.\n\n",
+        c.manual_code, c.activation_code
+    );
+    let en = format!(
+        "Activation data (valid through {until}):\n\
+         QR code: in this message — scan it with mObywatel from a computer screen.\n\
+         Code to type: {}\nActivation code: {}\n\
+         In mObywatel: \"+\" → \"Legitymacja studencka\" → scan the QR code or type the codes.\n\
+         This message used one of the three views. Do not pass it on: \
+         whoever has these codes can add your card to their phone.\n\n",
+        c.manual_code, c.activation_code
+    );
+    (pl, en)
 }
 
 impl Mailer {
+    /// The codes this e-mail carries, if the university mails them and the
+    /// order is still ready with its codes unexpired (a card cancelled
+    /// while the mail server was down gets the signal only).
+    async fn codes(&self, delivery_id: &str, notice_id: &str) -> AppResult<Option<ActivationData>> {
+        let row = sqlx::query(
+            "SELECT e.sealed_codes, o.status, o.activation_expires_at, o.reveals \
+             FROM email_deliveries e JOIN notices n ON n.id = e.notice_id \
+             JOIN orders o ON o.id = n.order_id WHERE e.id = $1 AND n.id = $2",
+        )
+        .bind(delivery_id)
+        .bind(notice_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(sealed) = row.try_get::<Option<String>, _>("sealed_codes")? else {
+            return Ok(None);
+        };
+        let status: String = row.try_get("status")?;
+        let expires_at: Option<i64> = row.try_get("activation_expires_at")?;
+        let reveals: i64 = row.try_get("reveals")?;
+        let now = self.clock.now_ms();
+        match expires_at {
+            Some(at) if status == OrderStatus::Ready.as_str() && at > now => {
+                let left = legitka_wire::MAX_REVEALS
+                    .saturating_sub(u8::try_from(reveals).unwrap_or(u8::MAX));
+                Ok(Some(crate::orders::activation::open(
+                    &self.secrets,
+                    &sealed,
+                    at,
+                    left,
+                )?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     async fn send(&self, job: &Job) -> AppResult<Step> {
         let notice_id: String = job.row.try_get("notice_id")?;
         let student_id: String = job.row.try_get("student_id")?;
@@ -205,7 +325,8 @@ impl Mailer {
             Err(e) => return Ok(Step::Dead(format!("not an e-mail address: {e}"))),
         };
         let first_name: String = row.try_get("first_name")?;
-        let message = compose(&self.from, to, &first_name, kind, status)
+        let codes = self.codes(&job.id, &notice_id).await?;
+        let message = compose(&self.from, to, &first_name, kind, status, codes.as_ref())
             .map_err(crate::error::AppError::from)?;
         Ok(match self.transport.send(message).await {
             Ok(_) => Step::Finished(ExecutionOutcome::Delivered),
@@ -234,6 +355,7 @@ mod tests {
             "Anna",
             NoticeKind::OrderStatus,
             OrderStatus::Ready,
+            None,
         )
         .unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();

@@ -9,9 +9,16 @@ use legitka_wire::notice::NoticeKind;
 use legitka_wire::{DeviceRegistration, Locale, OrderStatus, OrderView, PushPlatform, Reason};
 use sqlx::Row;
 
-/// Registers a device for a session's student. A token names one device:
-/// registering it again (a token refresh, a new sign-in on the same phone)
-/// moves it to this session.
+/// The most devices one student has; registering another forgets the
+/// one registered longest ago (a phone sold or reset never signs out).
+pub const MAX_DEVICES: i64 = 10;
+
+/// Registers a device for a session's student. A token names one device.
+/// Registering it again moves it to this session when it is the same
+/// student's (a token refresh, a new sign-in on the same phone) or when
+/// the session holding it has ended (signed out, expired, revoked: the
+/// phone changed hands). A token held by another student's live session
+/// is refused: knowing someone's token must not divert their notices.
 pub async fn register(
     db: &Db,
     student_id: &str,
@@ -20,6 +27,24 @@ pub async fn register(
     token: &str,
     now: i64,
 ) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    let held: Option<String> = sqlx::query_scalar(
+        "SELECT d.student_id FROM devices d JOIN sessions s ON s.id = d.session_id \
+         WHERE d.platform = $1 AND d.token = $2 AND d.student_id <> $3 \
+         AND s.revoked_at IS NULL AND s.refresh_expires_at > $4",
+    )
+    .bind(device.platform.as_str())
+    .bind(token)
+    .bind(student_id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_some() {
+        return Err(AppError::client(
+            legitka_wire::ErrorCode::DeviceInUse,
+            "this push token is registered by another signed-in student",
+        ));
+    }
     sqlx::query(
         "INSERT INTO devices (id, student_id, session_id, platform, token, locale, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -33,8 +58,28 @@ pub async fn register(
     .bind(token)
     .bind(device.locale.as_str())
     .bind(now)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    // Beyond the cap, the oldest go (with what was queued for them).
+    let keep = "SELECT id FROM devices WHERE student_id = $1 \
+                ORDER BY created_at DESC, id DESC LIMIT $2";
+    for table in ["deliveries", "devices"] {
+        let column = if table == "devices" {
+            "id"
+        } else {
+            "device_id"
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {column} IN (SELECT id FROM devices WHERE student_id = $1) \
+             AND {column} NOT IN ({keep})"
+        ));
+        sqlx::query(sql)
+            .bind(student_id)
+            .bind(MAX_DEVICES)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -82,6 +127,7 @@ pub async fn forget_device(db: &Db, device_id: &str) -> AppResult<()> {
 /// The push outbox: a notice of `kind` about `order` and one delivery per
 /// device of the student, in the transaction of the change that causes it.
 /// The notice id is the same on every device, so the app drops duplicates.
+/// Returns the notice's id.
 pub async fn queue_notice(
     tx: &mut Tx,
     student_id: &str,
@@ -89,7 +135,7 @@ pub async fn queue_notice(
     kind: NoticeKind,
     email: bool,
     now: i64,
-) -> AppResult<()> {
+) -> AppResult<String> {
     let notice_id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
         "INSERT INTO notices (id, student_id, order_id, kind, status, reason, created_at) \
@@ -127,7 +173,20 @@ pub async fn queue_notice(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    Ok(notice_id)
+}
+
+/// The codes ride with the notice's e-mail, sealed: `true` when the notice
+/// has an e-mail to carry them (the student has an address).
+pub async fn email_codes(tx: &mut Tx, notice_id: &str, sealed: &str) -> AppResult<bool> {
+    let done = sqlx::query(
+        "UPDATE email_deliveries SET sealed_codes = $1 WHERE notice_id = $2 AND sealed_codes IS NULL",
+    )
+    .bind(sealed)
+    .bind(notice_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// One delivery's device and notice, as the dispatcher sends them.

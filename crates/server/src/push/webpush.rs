@@ -31,7 +31,8 @@ pub struct WebPushSettings {
     pub private_key_pem: Secret<String>,
     /// `mailto:` or `https:` contact the push service may use.
     pub contact: String,
-    /// Plain-HTTP endpoints (the loopback emulator); never in production.
+    /// The loopback stand-in: plain-HTTP endpoints on this machine are
+    /// allowed (otherwise only https to public hosts); never in production.
     pub allow_http: bool,
 }
 
@@ -77,6 +78,15 @@ pub fn parse_subscription(token: &str, allow_http: bool) -> Result<Subscription,
     }
     if endpoint.host_str().is_none() || !endpoint.username().is_empty() {
         return Err("the endpoint must name a host and no credentials".into());
+    }
+    // An address typed as digits is checked here (names at the connection).
+    let literal = match endpoint.host() {
+        Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
+        Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
+        _ => None,
+    };
+    if !allow_http && literal.is_some_and(|ip| !crate::net::is_public(ip)) {
+        return Err("the endpoint must be a public internet host".into());
     }
     let p256dh = B64
         .decode(s.keys.p256dh.trim_end_matches('='))
@@ -127,10 +137,7 @@ fn signing_key(pem: &str) -> Result<(jsonwebtoken::EncodingKey, String), String>
 impl WebPushSender {
     pub fn new(settings: WebPushSettings) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("HTTP client builds"),
+            http: crate::net::client_for_student_urls(settings.allow_http, Duration::from_secs(10)),
             signing: signing_key(settings.private_key_pem.expose()),
             settings,
             tokens: Mutex::new(HashMap::new()),
@@ -263,6 +270,11 @@ mod tests {
         );
         for bad in [
             local.clone(), // http without allow_http
+            sub("https://127.0.0.1:4567/wp", &key(), &auth),
+            sub("https://10.0.0.7/wp", &key(), &auth),
+            sub("https://169.254.169.254/latest/meta-data", &key(), &auth),
+            sub("https://[::1]/wp", &key(), &auth),
+            sub("https://[::ffff:192.168.0.1]/wp", &key(), &auth),
             "fcm-token".to_owned(),
             sub("ftp://push.example/x", &key(), &auth),
             sub("https://u:p@push.example/x", &key(), &auth),

@@ -1,5 +1,7 @@
-//! Push registration: several devices per student; a device's token belongs
-//! to whoever registered it last; sign-out removes the session's devices.
+//! Push registration: up to `MAX_DEVICES` per student (the oldest goes);
+//! a token moves to a new session of the same student, or from a session
+//! that has ended, never from another student's live one; sign-out
+//! removes the session's devices. Web Push endpoints must be public hosts.
 
 use super::ApiJson;
 use crate::auth::AuthStudent;
@@ -21,8 +23,10 @@ fn check_token(token: &str) -> AppResult<&str> {
     Ok(t)
 }
 
-/// A Web Push token must be a subscription the sender can use.
-fn check_registration<'a>(state: &AppState, d: &'a DeviceRegistration) -> AppResult<&'a str> {
+/// A Web Push token must be a subscription the sender can use, at a
+/// public internet host (a name that resolves to this machine or a private
+/// network is refused now; the sender's own lookup refuses it again).
+async fn check_registration<'a>(state: &AppState, d: &'a DeviceRegistration) -> AppResult<&'a str> {
     let token = check_token(&d.token)?;
     if d.platform == PushPlatform::WebPush {
         let allow_http = state
@@ -30,8 +34,17 @@ fn check_registration<'a>(state: &AppState, d: &'a DeviceRegistration) -> AppRes
             .web_push
             .as_ref()
             .is_some_and(|w| w.allow_http);
-        parse_subscription(token, allow_http)
+        let sub = parse_subscription(token, allow_http)
             .map_err(|why| AppError::client(ErrorCode::BadRequest, why))?;
+        if !allow_http
+            && let Some(host) = sub.endpoint.host_str()
+            && let Err(crate::net::NotPublic::Private(_)) = crate::net::public_addresses(host).await
+        {
+            return Err(AppError::client(
+                ErrorCode::BadRequest,
+                "the endpoint must be a public internet host",
+            ));
+        }
     }
     Ok(token)
 }
@@ -40,13 +53,14 @@ fn check_registration<'a>(state: &AppState, d: &'a DeviceRegistration) -> AppRes
 #[utoipa::path(post, path = "/api/v1/devices", tag = "push", security(("bearer" = [])),
     request_body = DeviceRegistration,
     responses((status = 204, description = "registered"), (status = 400, body = ApiError),
+        (status = 409, description = "the token is another signed-in student's (device_in_use)", body = ApiError),
         (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn register(
     State(state): State<AppState>,
     who: AuthStudent,
     ApiJson(d): ApiJson<DeviceRegistration>,
 ) -> AppResult<StatusCode> {
-    let token = check_registration(&state, &d)?;
+    let token = check_registration(&state, &d).await?;
     let now = state.clock.now_ms();
     push::store::register(&state.db, &who.id, &who.session_id, &d, token, now).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,6 +3,7 @@
 mod devices;
 mod events;
 mod pairing;
+mod photo;
 mod second_screen;
 mod session;
 mod student;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::SESSION_PAIR, post(pairing::exchange))
         .route(paths::UNIVERSITY, get(university::university))
         .route(paths::ME, get(student::state))
+        .route(paths::ME_PHOTO, get(photo::photo))
         .route(
             paths::ORDERS,
             post(student::place_order).get(student::list_orders),
@@ -92,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         pairing::exchange,
         university::university,
         student::state,
+        photo::photo,
         student::place_order,
         student::list_orders,
         student::timeline,
