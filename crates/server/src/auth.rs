@@ -144,6 +144,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPa
             let dropped = revoke_session(&mut tx, &session_id, now).await?;
             tx.commit().await?;
             state.cache.forget_tokens(&dropped);
+            let _ = state.session_ends.send(session_id.into());
         }
         return Err(unauthorized());
     };
@@ -175,13 +176,28 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
     let dropped = revoke_session(&mut tx, session_id, state.clock.now_ms()).await?;
     tx.commit().await?;
     state.cache.forget_tokens(&dropped);
+    let _ = state.session_ends.send(session_id.into());
     Ok(())
+}
+
+/// Whether a session still stands (not signed out, revoked or expired).
+pub async fn session_live(state: &AppState, session_id: &str) -> AppResult<bool> {
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND refresh_expires_at > $2",
+    )
+    .bind(session_id)
+    .bind(state.clock.now_ms())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(live.is_some())
 }
 
 /// The signed-in student, from `Authorization: Bearer <access token>`.
 pub struct AuthStudent {
     pub id: String,
     pub session_id: String,
+    /// When the access token presented stops working (Unix ms).
+    pub expires_at: i64,
 }
 
 fn unauthorized() -> AppError {
@@ -229,6 +245,7 @@ impl FromRequestParts<AppState> for AuthStudent {
         Ok(Self {
             id: entry.student_id,
             session_id: entry.session_id,
+            expires_at: entry.expires_at,
         })
     }
 }

@@ -23,6 +23,7 @@ pub mod push;
 pub mod ratelimit;
 pub mod registry;
 pub mod routes;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -57,6 +57,15 @@ pub struct Settings {
     /// How long other processes' changes may take to show in status reads
     /// (this process's own changes show at once). Zero turns the cache off.
     pub read_cache_ttl: Duration,
+    /// Client connections open at once (capped below the open-file limit).
+    pub max_connections: usize,
+    /// The time a client has to send a request's headers; also the most a
+    /// connection may sit idle.
+    pub header_read_timeout: Duration,
+    /// The time a client has to send a request's body.
+    pub body_read_timeout: Duration,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub shutdown_drain: Duration,
     /// FCM HTTP v1 (Android); off without it.
     pub fcm: Option<FcmSettings>,
     /// APNs (iOS); off without it.
@@ -105,6 +114,10 @@ struct Raw {
     rate_reveal_per_account: u32,
     rate_reveal_per_address: u32,
     read_cache_ttl_ms: u64,
+    max_connections: usize,
+    header_read_timeout_secs: u64,
+    body_read_timeout_secs: u64,
+    shutdown_drain_secs: u64,
     fcm_project_id: Option<String>,
     fcm_endpoint: String,
     fcm_token_uri: String,
@@ -196,6 +209,10 @@ impl Settings {
             .set_default("rate_reveal_per_account", 10)?
             .set_default("rate_reveal_per_address", 60)?
             .set_default("read_cache_ttl_ms", 2000)?
+            .set_default("max_connections", 10_000)?
+            .set_default("header_read_timeout_secs", 10)?
+            .set_default("body_read_timeout_secs", 30)?
+            .set_default("shutdown_drain_secs", 10)?
             .set_default("fcm_endpoint", "https://fcm.googleapis.com")?
             .set_default("fcm_token_uri", "https://oauth2.googleapis.com/token")?
             .set_default("apns_endpoint", "https://api.push.apple.com")?
@@ -349,6 +366,10 @@ impl Settings {
                 reveal_per_address: raw.rate_reveal_per_address,
             },
             read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
+            max_connections: raw.max_connections,
+            header_read_timeout: Duration::from_secs(raw.header_read_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(raw.body_read_timeout_secs.max(1)),
+            shutdown_drain: Duration::from_secs(raw.shutdown_drain_secs),
             fcm,
             apns,
             web_push,
@@ -405,6 +426,10 @@ impl Settings {
             sweep_interval: Duration::from_secs(60),
             rates: RateSettings::default(),
             read_cache_ttl: Duration::from_secs(2),
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            shutdown_drain: Duration::from_secs(5),
             fcm: None,
             apns: None,
             web_push: None,

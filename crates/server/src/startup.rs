@@ -170,12 +170,33 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves (SIGTERM or Ctrl-C in `serve`).
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let s = &self.state.settings;
+        let (max_connections, files) = crate::serve::fit_connections(s.max_connections);
+        if max_connections < s.max_connections {
+            tracing::warn!(
+                max_connections,
+                open_file_limit = files,
+                "max_connections lowered to fit the open-file limit (raise LimitNOFILE)"
+            );
+        }
+        let limits = crate::serve::ConnectionLimits {
+            max_connections,
+            header_read: s.header_read_timeout,
+            body_read: s.body_read_timeout,
+            drain: s.shutdown_drain,
+        };
+        let stopping = Arc::clone(&self.state.stopping);
+        crate::serve::run(self.listener, self.router, limits, stop, move || {
+            let _ = stopping.send(true);
+        })
         .await
     }
 }

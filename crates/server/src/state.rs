@@ -25,6 +25,11 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// The USOS universities this server signs students in for, by id.
     pub usos: Arc<HashMap<String, Arc<UsosSite>>>,
+    /// Sessions this process ended (sign-out, a stolen refresh token, a
+    /// removal): their live streams end at once.
+    pub session_ends: tokio::sync::broadcast::Sender<Arc<str>>,
+    /// Becomes `true` when the server stops: live streams end.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -65,6 +70,8 @@ impl AppState {
             cache,
             secrets,
             usos,
+            session_ends: tokio::sync::broadcast::channel(1024).0,
+            stopping: Arc::new(tokio::sync::watch::channel(false).0),
         };
         Ok(state)
     }

@@ -19,7 +19,10 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 /// Opens with a `status` event for the current order (or `hello` if there is
 /// none), so a reconnecting client is in sync at once; then one `status`
 /// event per change. If the stream fell behind, a `resync` tells the client
-/// to read its state again.
+/// to read its state again. The stream ends when its session ends (sign-out
+/// at once; elsewhere within `RECHECK`), when the access token it was
+/// opened with expires, and when the server stops: the app reconnects
+/// with a fresh token.
 pub async fn stream(
     State(state): State<AppState>,
     who: AuthStudent,
@@ -31,6 +34,7 @@ pub async fn stream(
         None => Event::default().event(live::HELLO).data("{}"),
     };
     let student = who.id;
+    let ends = ends(state.clone(), who.session_id, who.expires_at);
     // A USOS student's order is watched more often while this stream is open.
     let presence = app_open(state, student.clone());
     let changes = BroadcastStream::new(rx).filter_map(move |n| {
@@ -43,9 +47,46 @@ pub async fn stream(
         };
         std::future::ready(ev.map(Ok))
     });
-    let events =
-        stream::once(std::future::ready(Ok(first))).chain(stream::select(changes, presence));
+    let events = stream::once(std::future::ready(Ok(first)))
+        .chain(stream::select(changes, presence))
+        .take_until(ends);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// How often a stream checks that its session still stands (sessions
+/// ended by another process: the admin tool, a second instance).
+const RECHECK: Duration = Duration::from_secs(15);
+
+/// Resolves when the stream must end: its session ended, its token
+/// expired, or the server is stopping.
+async fn ends(state: AppState, session_id: String, expires_at: i64) {
+    let mut ended = state.session_ends.subscribe();
+    let mut stopping = state.stopping.subscribe();
+    loop {
+        let left = expires_at - state.clock.now_ms();
+        if left <= 0 || *stopping.borrow() {
+            return;
+        }
+        let wait = RECHECK.min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {
+                if !crate::auth::session_live(&state, &session_id).await.unwrap_or(true) {
+                    return;
+                }
+            }
+            id = ended.recv() => match id {
+                Ok(id) if *id == *session_id => return,
+                Ok(_) => {}
+                // Fell behind the news: ask the database.
+                Err(_) => {
+                    if !crate::auth::session_live(&state, &session_id).await.unwrap_or(true) {
+                        return;
+                    }
+                }
+            },
+            _ = stopping.changed() => return,
+        }
+    }
 }
 
 /// How long one sign of an open app counts; the stream renews it sooner.
