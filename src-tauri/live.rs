@@ -14,8 +14,9 @@ use tauri::{AppHandle, Manager, Runtime};
 enum End {
     /// The server refused this access token: renew it, then reconnect.
     Unauthorized(String),
-    /// Network trouble or the stream ended: try again.
-    Retry,
+    /// Network trouble or the stream ended: try again, after a pause that
+    /// grows unless the stream had been working.
+    Retry { was_open: bool },
 }
 
 /// Follows the current session's events until the session ends.
@@ -35,7 +36,10 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) -> tauri::async_runtime::JoinHandle<
                         return;
                     }
                 }
-                End::Retry => {
+                End::Retry { was_open } => {
+                    if was_open {
+                        backoff = Duration::from_millis(500);
+                    }
                     emit(&app, Connection { online: false });
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(15));
@@ -59,13 +63,13 @@ async fn follow<R: Runtime>(
         .await
     {
         Ok(r) => r,
-        Err(_) => return End::Retry,
+        Err(_) => return End::Retry { was_open: false },
     };
     if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
         return End::Unauthorized(access_token.to_owned());
     }
     if !resp.status().is_success() {
-        return End::Retry;
+        return End::Retry { was_open: false };
     }
     emit(app, Connection { online: true });
     // Whatever changed while we were away, the UI reads it again.
@@ -73,7 +77,9 @@ async fn follow<R: Runtime>(
     let mut events = resp.bytes_stream().eventsource();
     let mut opening = true;
     while let Some(ev) = events.next().await {
-        let Ok(ev) = ev else { return End::Retry };
+        let Ok(ev) = ev else {
+            return End::Retry { was_open: true };
+        };
         let opens_stream = std::mem::replace(&mut opening, false);
         match ev.event.as_str() {
             live::STATUS => {
@@ -85,8 +91,14 @@ async fn follow<R: Runtime>(
                 }
             }
             live::RESYNC => emit(app, Resync),
+            // The server ended the stream: a token or session that ended
+            // is renewed at once (no "offline" in between); a server that
+            // stops is a short outage.
+            live::ENDED if ev.data != live::ENDED_STOPPING => {
+                return End::Unauthorized(access_token.to_owned());
+            }
             _ => {}
         }
     }
-    End::Retry
+    End::Retry { was_open: true }
 }

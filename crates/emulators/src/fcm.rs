@@ -138,7 +138,25 @@ fn check_message(m: &Value) -> Result<&str, &'static str> {
     if !n["title"].is_string() || !n["body"].is_string() {
         return Err("message.notification needs a title and a body");
     }
+    // A Duration in JSON: seconds with an "s", at most four weeks.
+    if let Some(ttl) = m.get("android").and_then(|a| a.get("ttl")) {
+        let secs = ttl
+            .as_str()
+            .and_then(|t| t.strip_suffix('s'))
+            .and_then(|t| t.parse::<f64>().ok())
+            .ok_or("android.ttl must be a duration such as \"86400s\"")?;
+        if !(0.0..=2_419_200.0).contains(&secs) {
+            return Err("android.ttl must be between 0 and 4 weeks");
+        }
+    }
     Ok(token)
+}
+
+/// Whether a token could be one FCM handed out (base64url and colons).
+fn well_formed(token: &str) -> bool {
+    token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
 }
 
 async fn send(
@@ -187,6 +205,14 @@ async fn send(
             r.headers_mut().insert(header::RETRY_AFTER, s.into());
         }
         return r;
+    }
+    if !well_formed(&device_token) {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            Some("INVALID_ARGUMENT"),
+            "The registration token is not a valid FCM registration token",
+        );
     }
     if emu.is_unregistered(&device_token) {
         return google_error(

@@ -13,8 +13,52 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use legitka_wire::{ErrorCode, TokenPair};
 
+/// Password hashing is memory-hungry (about 19 MiB each): at most one per
+/// core runs at once, and a check that cannot start within this long is
+/// answered "busy" instead of queueing without end.
+const HASHING_QUEUE: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// A slot for one password hash, or "busy, retry in a moment".
+async fn hashing_slot() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    match tokio::time::timeout(HASHING_QUEUE, hashing().acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(AppError::Busy {
+            retry_after_secs: 2,
+        }),
+    }
+}
+
+/// The argon2 a stored hash may ask this server to run: argon2id, with a
+/// memory cost between 8 MiB and 256 MiB, 1–10 passes and 1–8 lanes. A
+/// hash outside that (an import's typo, or a hostile value) would cost
+/// too much, or protect too little.
+pub fn hash_ok(phc: &str) -> Result<(), String> {
+    let h = argon2::password_hash::phc::PasswordHash::new(phc)
+        .map_err(|_| "not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)".to_owned())?;
+    if h.algorithm.as_str() != "argon2id" {
+        return Err(format!("{} is not argon2id", h.algorithm.as_str()));
+    }
+    let param = |name: &str| h.params.get_decimal(name).unwrap_or(0);
+    let (m, t, p) = (param("m"), param("t"), param("p"));
+    if !(8 * 1024..=256 * 1024).contains(&m) || !(1..=10).contains(&t) || !(1..=8).contains(&p) {
+        return Err(format!(
+            "argon2id parameters m={m},t={t},p={p} are outside m=8192–262144 (KiB), t=1–10, p=1–8"
+        ));
+    }
+    Ok(())
+}
+
 /// Hashes a password with argon2id (default parameters) on a blocking thread.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    let _slot = hashing_slot().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -24,20 +68,34 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
     .await?
 }
 
-/// Verifies on a blocking thread. A missing account still costs one
-/// verification, so timing does not tell which usernames exist.
-pub async fn verify_password(password: String, hash: Option<String>) -> anyhow::Result<bool> {
+/// Verifies on a blocking thread, one per core at a time. A missing
+/// account still costs one verification, so timing does not tell which
+/// usernames exist; so does a stored hash this server will not run.
+pub async fn verify_password(password: String, hash: Option<String>) -> AppResult<bool> {
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
                          n6bwFhBH5pxLzhiSmpOJXzmBspdRcaxHvMWYV7axoXk";
-    tokio::task::spawn_blocking(move || {
+    let hash = hash.filter(|h| match hash_ok(h) {
+        Ok(()) => true,
+        Err(why) => {
+            tracing::warn!(
+                why,
+                "a stored password hash is refused: that account cannot sign in"
+            );
+            false
+        }
+    });
+    let _slot = hashing_slot().await?;
+    let checked = tokio::task::spawn_blocking(move || {
         let found = hash.is_some();
         let hash = hash.as_deref().unwrap_or(DUMMY);
         let ok = Argon2::default()
             .verify_password(password.as_bytes(), hash)
             .is_ok();
-        Ok(found && ok)
+        found && ok
     })
-    .await?
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(checked)
 }
 
 /// Starts a session: a refresh token (one use, rotated) and an access token.
@@ -131,34 +189,37 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPa
     .fetch_optional(&mut *tx)
     .await?;
     let Some(session_id) = live else {
-        let stolen: Option<String> =
-            sqlx::query_scalar("SELECT session_id FROM spent_refresh_tokens WHERE token_hash = $1")
-                .bind(&hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(session_id) = stolen {
-            tracing::warn!(
-                session_id,
-                "a spent refresh token was reused: session revoked"
-            );
-            let dropped = revoke_session(&mut tx, &session_id, now).await?;
-            tx.commit().await?;
-            state.cache.forget_tokens(&dropped);
-            let _ = state.session_ends.send(session_id.into());
-        }
-        return Err(unauthorized());
+        return spent_again(state, tx, &hash, now).await;
     };
     let next = new_token();
-    sqlx::query("INSERT INTO spent_refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
-        .bind(&hash)
-        .bind(&session_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE sessions SET refresh_hash = $1 WHERE id = $2")
-        .bind(sha256_hex(&next))
-        .bind(&session_id)
-        .execute(&mut *tx)
-        .await?;
+    // Only if the token is still the session's: under PostgreSQL's READ
+    // COMMITTED a concurrent refresh with the same token waits here for
+    // the first to commit, then finds it spent (SQLite's write lock
+    // orders them before the read).
+    let rotated = sqlx::query(
+        "UPDATE sessions SET refresh_hash = $1 WHERE id = $2 AND refresh_hash = $3 \
+         AND revoked_at IS NULL",
+    )
+    .bind(sha256_hex(&next))
+    .bind(&session_id)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !rotated {
+        drop(tx);
+        let tx = state.db.begin().await?;
+        return spent_again(state, tx, &hash, now).await;
+    }
+    sqlx::query(
+        "INSERT INTO spent_refresh_tokens (token_hash, session_id) VALUES ($1, $2) \
+         ON CONFLICT (token_hash) DO NOTHING",
+    )
+    .bind(&hash)
+    .bind(&session_id)
+    .execute(&mut *tx)
+    .await?;
     let dropped = drop_access_tokens(&mut tx, &session_id).await?;
     let access = issue_access(state, &mut tx, &session_id, now).await?;
     tx.commit().await?;
@@ -168,6 +229,27 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenPa
         refresh_token: next,
         access_expires_at: access.1,
     })
+}
+
+/// A refresh token that is not a live session's: if it was spent before,
+/// it was copied, and the whole session ends. Either way: sign in again.
+async fn spent_again(state: &AppState, mut tx: Tx, hash: &str, now: i64) -> AppResult<TokenPair> {
+    let stolen: Option<String> =
+        sqlx::query_scalar("SELECT session_id FROM spent_refresh_tokens WHERE token_hash = $1")
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(session_id) = stolen {
+        tracing::warn!(
+            session_id,
+            "a spent refresh token was reused: session revoked"
+        );
+        let dropped = revoke_session(&mut tx, &session_id, now).await?;
+        tx.commit().await?;
+        state.cache.forget_tokens(&dropped);
+        let _ = state.session_ends.send(session_id.into());
+    }
+    Err(unauthorized())
 }
 
 /// Signs out: the session's refresh and access tokens all stop working.

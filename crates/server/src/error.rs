@@ -14,6 +14,9 @@ pub enum AppError {
     /// Too many requests: answered 429 with `Retry-After`.
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The server is at capacity for this work: answered 503 with `Retry-After`.
+    #[error("busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// Anything unexpected: logged with its cause chain, never shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -31,6 +34,7 @@ impl AppError {
         match self {
             Self::Client { code, .. } => *code,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Busy { .. } => ErrorCode::Busy,
             Self::Unexpected(_) => ErrorCode::Internal,
         }
     }
@@ -44,7 +48,12 @@ impl From<sqlx::Error> for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
-        Self::client(ErrorCode::BadRequest, r.body_text())
+        let code = match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            _ => ErrorCode::BadRequest,
+        };
+        Self::client(code, r.body_text())
     }
 }
 
@@ -72,9 +81,29 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Internal | ErrorCode::BadResponse => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ServerUnreachable => StatusCode::BAD_GATEWAY,
-        ErrorCode::UniversityUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::UniversityUnavailable | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::UniversitySignInNeeded | ErrorCode::NotOffered => StatusCode::FORBIDDEN,
     }
+}
+
+/// An answer that says when to try again.
+fn later(code: ErrorCode, what: &str, retry_after_secs: u64) -> Response {
+    let body = ApiError {
+        code,
+        message: format!("{what}; retry in {retry_after_secs} s"),
+    };
+    (
+        status_for(code),
+        [(
+            axum::http::header::RETRY_AFTER,
+            retry_after_secs.to_string(),
+        )],
+        Json(body),
+    )
+        .into_response()
 }
 
 impl IntoResponse for AppError {
@@ -82,19 +111,14 @@ impl IntoResponse for AppError {
         let (code, message) = match self {
             Self::Client { code, message } => (code, message),
             Self::RateLimited { retry_after_secs } => {
-                let body = ApiError {
-                    code: ErrorCode::RateLimited,
-                    message: format!("too many requests; retry in {retry_after_secs} s"),
-                };
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(
-                        axum::http::header::RETRY_AFTER,
-                        retry_after_secs.to_string(),
-                    )],
-                    Json(body),
-                )
-                    .into_response();
+                return later(
+                    ErrorCode::RateLimited,
+                    "too many requests",
+                    retry_after_secs,
+                );
+            }
+            Self::Busy { retry_after_secs } => {
+                return later(ErrorCode::Busy, "the server is busy", retry_after_secs);
             }
             Self::Unexpected(e) => {
                 tracing::error!(error = format!("{e:#}"), "unexpected error");

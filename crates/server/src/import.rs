@@ -117,10 +117,7 @@ fn check(row: Row) -> Result<NewStudent, String> {
         return Err("username must be 1–100 characters without spaces".into());
     }
     let password_hash = row.password_hash.trim().to_owned();
-    argon2::password_hash::phc::PasswordHash::new(&password_hash)
-        .ok()
-        .filter(|h| h.algorithm.as_str().starts_with("argon2"))
-        .ok_or("password_hash must be an argon2 PHC string ($argon2id$…)")?;
+    crate::auth::hash_ok(&password_hash).map_err(|why| format!("password_hash: {why}"))?;
     let first_name = row.first_name.trim().to_owned();
     let last_name = row.last_name.trim().to_owned();
     if first_name.is_empty() || last_name.is_empty() {

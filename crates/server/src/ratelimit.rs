@@ -1,6 +1,10 @@
 //! Rate limits on sign-in and reveals, per account and per client address
-//! (GCRA, in memory, per instance). Behind a reverse proxy the client
-//! address is the proxy's: put the per-address limit there instead.
+//! (GCRA, in memory, per instance: N instances allow N times as much).
+//! The client address is the peer's, or — from a trusted proxy — the one
+//! the proxy forwards (`routes::client::ClientIp`). Sign-in is limited per
+//! account *and* address, with a ten times softer cap per account from
+//! anywhere: a stranger guessing at a student's password from one place
+//! cannot lock the student out.
 
 use crate::error::{AppError, AppResult};
 use governor::clock::{Clock, DefaultClock};
@@ -29,14 +33,17 @@ impl Default for RateSettings {
 
 #[derive(Clone, Copy, Debug)]
 pub enum Bucket {
+    /// One account from one address.
     SignInAccount,
     SignInAddress,
     RevealAccount,
     RevealAddress,
+    /// One account from anywhere: ten times `sign_in_per_account`.
+    SignInAccountAnywhere,
 }
 
 pub struct Limits {
-    buckets: [DefaultKeyedRateLimiter<String>; 4],
+    buckets: [DefaultKeyedRateLimiter<String>; 5],
 }
 
 impl Limits {
@@ -52,6 +59,7 @@ impl Limits {
                 limiter(s.sign_in_per_address),
                 limiter(s.reveal_per_account),
                 limiter(s.reveal_per_address),
+                limiter(s.sign_in_per_account.saturating_mul(10)),
             ],
         }
     }
@@ -67,6 +75,16 @@ impl Limits {
                 retry_after_secs: whole_seconds_up(wait),
             }
         })
+    }
+
+    /// A sign-in attempt for `account` from `address`: the address's
+    /// limit, the account's from this address, and the account's softer
+    /// cap from anywhere.
+    pub fn check_sign_in(&self, account: &str, address: std::net::IpAddr) -> AppResult<()> {
+        let account = account.trim().to_lowercase();
+        self.check(Bucket::SignInAddress, &address.to_string())?;
+        self.check(Bucket::SignInAccount, &format!("{account}|{address}"))?;
+        self.check(Bucket::SignInAccountAnywhere, &account)
     }
 
     /// Forgets keys whose limits have fully recovered (bounded memory).

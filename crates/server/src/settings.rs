@@ -57,6 +57,9 @@ pub struct Settings {
     /// How long other processes' changes may take to show in status reads
     /// (this process's own changes show at once). Zero turns the cache off.
     pub read_cache_ttl: Duration,
+    /// Reverse proxies whose forwarded client address is believed
+    /// (`Forwarded` / `X-Forwarded-For`); anyone else's is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Client connections open at once (capped below the open-file limit).
     pub max_connections: usize,
     /// The time a client has to send a request's headers; also the most a
@@ -115,6 +118,8 @@ struct Raw {
     rate_reveal_per_address: u32,
     read_cache_ttl_ms: u64,
     max_connections: usize,
+    /// Comma-separated addresses or networks (`127.0.0.1, 10.0.0.0/8`).
+    trusted_proxies: String,
     header_read_timeout_secs: u64,
     body_read_timeout_secs: u64,
     shutdown_drain_secs: u64,
@@ -210,6 +215,7 @@ impl Settings {
             .set_default("rate_reveal_per_address", 60)?
             .set_default("read_cache_ttl_ms", 2000)?
             .set_default("max_connections", 10_000)?
+            .set_default("trusted_proxies", "")?
             .set_default("header_read_timeout_secs", 10)?
             .set_default("body_read_timeout_secs", 30)?
             .set_default("shutdown_drain_secs", 10)?
@@ -367,6 +373,19 @@ impl Settings {
             },
             read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
             max_connections: raw.max_connections,
+            trusted_proxies: raw
+                .trusted_proxies
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            anyhow::anyhow!("trusted_proxies: {p:?} is not an address or network")
+                        })
+                })
+                .collect::<anyhow::Result<_>>()?,
             header_read_timeout: Duration::from_secs(raw.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(raw.body_read_timeout_secs.max(1)),
             shutdown_drain: Duration::from_secs(raw.shutdown_drain_secs),
@@ -427,6 +446,7 @@ impl Settings {
             rates: RateSettings::default(),
             read_cache_ttl: Duration::from_secs(2),
             max_connections: 10_000,
+            trusted_proxies: vec![],
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             shutdown_drain: Duration::from_secs(5),

@@ -36,20 +36,24 @@ impl Application {
     }
 
     pub async fn build_with_clock(
-        settings: Settings,
+        mut settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("binding {}", settings.bind))?;
+        // Without a public address, the one bound (port 0 resolved).
+        let public = settings
+            .public_url
+            .get_or_insert_with(|| {
+                format!(
+                    "http://{}",
+                    listener.local_addr().expect("a bound listener")
+                )
+            })
+            .clone();
         let state = AppState::build(settings, clock).await?;
         let mut router = routes::router(state.clone());
-        let listener = TcpListener::bind(state.settings.bind)
-            .await
-            .with_context(|| format!("binding {}", state.settings.bind))?;
-        let public = state.settings.public_url.clone().unwrap_or_else(|| {
-            format!(
-                "http://{}",
-                listener.local_addr().expect("a bound listener")
-            )
-        });
         let bridge = state.settings.issuer.clone();
         if let Some(bridge) = &bridge {
             router = router.merge(issuer::events::router(state.orders.clone(), &bridge.secret));

@@ -16,6 +16,8 @@ both!(
     access_tokens_expire_and_refresh_tokens_outlive_them,
     signing_out_ends_access_and_refresh,
     sign_in_and_reveal_are_rate_limited,
+    concurrent_refreshes_with_one_token_take_the_reuse_path,
+    only_sane_argon2id_hashes_are_run,
 );
 
 async fn sign_in(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
@@ -154,4 +156,60 @@ async fn sign_in_and_reveal_are_rate_limited(db: Db) {
     }
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 3);
     assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+}
+
+/// The same refresh token sent several times at once (a copied token used
+/// alongside the app): one rotation at most, the rest are reuse — never a
+/// server error, on PostgreSQL's READ COMMITTED as on SQLite.
+async fn concurrent_refreshes_with_one_token_take_the_reuse_path(db: Db) {
+    let app = spawn_app(db).await;
+    for _ in 0..5 {
+        let first = tokens(&app).await;
+        let answers =
+            futures_util::future::join_all((0..6).map(|_| refresh(&app, &first.refresh_token)))
+                .await;
+        let mut ok = 0;
+        for r in answers {
+            match r.status() {
+                StatusCode::OK => ok += 1,
+                StatusCode::UNAUTHORIZED => {
+                    assert_eq!(error_of(r).await.1, ErrorCode::Unauthorized);
+                }
+                other => panic!("{other}: {}", r.text().await.unwrap()),
+            }
+        }
+        assert!(ok <= 1, "one token rotated {ok} times");
+    }
+}
+
+async fn only_sane_argon2id_hashes_are_run(db: Db) {
+    use legitka_server::auth::hash_ok;
+    let app = spawn_app(db).await;
+    let good = legitka_server::auth::hash_password("secret".into())
+        .await
+        .unwrap();
+    assert!(hash_ok(&good).is_ok(), "{good}");
+    for bad in [
+        // argon2i, not argon2id
+        "$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$n6bwFhBH5pxLzhiSmpOJXzmBspdRcaxHvMWYV7axoXk",
+        // 4 GiB of memory per check
+        "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$n6bwFhBH5pxLzhiSmpOJXzmBspdRcaxHvMWYV7axoXk",
+        // too weak
+        "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$n6bwFhBH5pxLzhiSmpOJXzmBspdRcaxHvMWYV7axoXk",
+        "$2b$12$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui",
+    ] {
+        assert!(hash_ok(bad).is_err(), "{bad}");
+    }
+    // A stored hash that asks for too much is never run: the account
+    // cannot sign in, and the server answers as for a wrong password.
+    sqlx::query("UPDATE students SET password_hash = $1 WHERE username = 'anna'")
+        .bind("$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$n6bwFhBH5pxLzhiSmpOJXzmBspdRcaxHvMWYV7axoXk")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let r = sign_in(&app, "anna", DEMO_PASSWORD).await;
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials)
+    );
 }

@@ -4,17 +4,26 @@
 
 mod common;
 
-use common::{Db, spawn_app_with};
+use common::{Db, error_of, spawn_app, spawn_app_with};
 use legitka_server::clock::ManualClock;
 use legitka_server::settings::Settings;
 use legitka_server::startup::Application;
+use legitka_wire::ErrorCode;
 use reqwest::StatusCode;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-both!(a_live_stream_ends_with_its_session_and_with_its_token,);
+both!(
+    a_live_stream_ends_with_its_session_and_with_its_token,
+    nul_characters_are_refused_before_the_database,
+    every_refusal_is_in_the_error_shape,
+    a_flood_of_sign_ins_is_answered_not_queued_without_end,
+    the_pages_name_their_university_and_refuse_framing_and_cross_site_posts,
+    forwarded_addresses_count_only_from_a_trusted_proxy,
+);
 
 /// Reads from `conn` until the server closes it; `false` if it is still
 /// open after `within`.
@@ -118,16 +127,18 @@ async fn a_live_stream_ends_with_its_session_and_with_its_token(db: Db) {
         .await
         .unwrap();
     assert!(sign_out.status().is_success());
-    let ended = tokio::time::timeout(Duration::from_secs(3), stream.bytes()).await;
-    assert!(ended.is_ok(), "the stream outlived its session");
+    let ended = tokio::time::timeout(Duration::from_secs(3), stream.text()).await;
+    let text = ended.expect("the stream outlived its session").unwrap();
+    assert!(text.ends_with("event: ended\ndata: session\n\n"), "{text}");
 
     // The access token runs out: the stream ends (the app reconnects with
     // a fresh one).
     let token = app.sign_in("anna").await;
     let stream = app.get(&token, "/events").send().await.unwrap();
     app.clock.advance(3_000);
-    let ended = tokio::time::timeout(Duration::from_secs(4), stream.bytes()).await;
-    assert!(ended.is_ok(), "the stream outlived its token");
+    let ended = tokio::time::timeout(Duration::from_secs(4), stream.text()).await;
+    let text = ended.expect("the stream outlived its token").unwrap();
+    assert!(text.ends_with("event: ended\ndata: token\n\n"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -166,8 +177,9 @@ async fn stopping_ends_live_streams_and_drains_within_its_bound() {
     let at = Instant::now();
     stop.send(()).unwrap();
     for s in streams {
-        let ended = tokio::time::timeout(Duration::from_secs(3), s.unwrap().bytes()).await;
-        assert!(ended.is_ok(), "a live stream held the server open");
+        let ended = tokio::time::timeout(Duration::from_secs(3), s.unwrap().text()).await;
+        let text = ended.expect("a live stream held the server open").unwrap();
+        assert!(text.ends_with("event: ended\ndata: stopping\n\n"), "{text}");
     }
     tokio::time::timeout(Duration::from_secs(4), server)
         .await
@@ -179,4 +191,300 @@ async fn stopping_ends_live_streams_and_drains_within_its_bound() {
         reqwest::get(format!("{base}/health")).await.is_err(),
         "still listening"
     );
+}
+
+async fn nul_characters_are_refused_before_the_database(db: Db) {
+    let app = spawn_app(db).await;
+    // JSON: a username, a pairing code, a push token.
+    for (path, body) in [
+        (
+            "/session",
+            json!({"username": "an\u{0}na", "password": "legitka"}),
+        ),
+        ("/session/pair", json!({"code": "AB\u{0}CD"})),
+        ("/session/refresh", json!({"refresh_token": "x\u{0}y"})),
+    ] {
+        let r = app
+            .http
+            .post(app.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            "{path}"
+        );
+    }
+    let token = app.sign_in("anna").await;
+    let r = app
+        .post(&token, "/devices")
+        .json(&json!({"platform": "fcm", "token": "t\u{0}k", "locale": "pl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r).await.0, StatusCode::BAD_REQUEST);
+    // A path id.
+    let r = app
+        .get(&token, "/orders/ab%00cd/timeline")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+    // The pairing page's form: the page again, with a sentence.
+    let r = app
+        .http
+        .post(format!("{}/pair", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=an%00na&password=legitka")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Wrong username or password"), "{page}");
+}
+
+async fn every_refusal_is_in_the_error_shape(db: Db) {
+    let app = spawn_app(db).await;
+    let api = |p: &str| app.url(p);
+    // A method the endpoint does not take.
+    let r = app.http.get(api("/session")).send().await.unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+    );
+    // Not JSON.
+    let r = app
+        .http
+        .post(api("/session"))
+        .header("content-type", "text/plain")
+        .body("username=anna")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType
+        )
+    );
+    // Too large.
+    let big = format!(
+        "{{\"username\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(3 << 20)
+    );
+    let r = app
+        .http
+        .post(api("/session"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge)
+    );
+    // Broken JSON, and JSON of the wrong shape.
+    for body in [
+        "{\"username\": ",
+        "{\"username\": 7, \"password\": []}",
+        "[]",
+    ] {
+        let r = app
+            .http
+            .post(api("/session"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            "{body}"
+        );
+    }
+    // The pages' forms, posted wrong: a page, not framework text.
+    for page in ["/pair", "/show"] {
+        let r = app
+            .http
+            .post(format!("{}{page}", app.base))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+        let text = r.text().await.unwrap();
+        assert!(text.starts_with("<!doctype html>"), "{page}: {text}");
+    }
+    // The pages' links name the configured address, never the Host header.
+    let r = app
+        .http
+        .get(format!("{}/setup", app.base))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("evil.example"), "{text}");
+}
+
+async fn a_flood_of_sign_ins_is_answered_not_queued_without_end(db: Db) {
+    let app = spawn_app(db).await;
+    let started = Instant::now();
+    let answers = futures_util::future::join_all((0..120).map(|i| {
+        app.http
+            .post(app.url("/session"))
+            .header("x-test", i.to_string())
+            .json(&json!({"username": format!("nobody{i}"), "password": "wrong"}))
+            .send()
+    }))
+    .await;
+    for r in answers {
+        let r = r.unwrap();
+        let retry = r.headers().get("retry-after").cloned();
+        let (status, code) = error_of(r).await;
+        match code {
+            ErrorCode::InvalidCredentials | ErrorCode::RateLimited => {}
+            ErrorCode::Busy => {
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+                assert!(retry.is_some(), "busy says when to come back");
+            }
+            other => panic!("{status} {other:?}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+async fn the_pages_name_their_university_and_refuse_framing_and_cross_site_posts(db: Db) {
+    let app = spawn_app(db).await;
+    for page in ["/pair", "/setup", "/show"] {
+        let r = reqwest::get(format!("{}{page}", app.base)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["cache-control"], "no-store");
+    }
+    let pair = reqwest::get(format!("{}/pair", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pair.contains("Uniwersytet Testowy"), "{pair}");
+    // Another site's page posting the student's credentials here.
+    let post = |origin: &'static str| {
+        app.http
+            .post(format!("{}/pair", app.base))
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=anna&password=legitka")
+            .send()
+    };
+    let page = post("https://evil.example")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Open this page directly"), "{page}");
+    assert!(!page.contains("pairing-code"), "{page}");
+    // From the page itself: the code.
+    let own = app.base.clone();
+    let page = app
+        .http
+        .post(format!("{}/pair", app.base))
+        .header("origin", own)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=anna&password=legitka")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Open this page directly"), "{page}");
+}
+
+async fn forwarded_addresses_count_only_from_a_trusted_proxy(db: Db) {
+    let sign_in = async |app: &common::TestApp, from: &str| {
+        app.http
+            .post(app.url("/session"))
+            .header("x-forwarded-for", from)
+            .json(&json!({"username": "nobody", "password": "wrong"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    // Behind a trusted proxy (this test is the proxy): each student's own
+    // address has its own budget, 3 a minute here.
+    let app = spawn_app_with(db, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.rates.sign_in_per_address = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(sign_in(&app, "203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        sign_in(&app, "203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(sign_in(&app, "203.0.113.2").await, StatusCode::UNAUTHORIZED);
+    // Without trusting it, the header is the client's word and ignored:
+    // every request counts against the one connection address.
+    let app = spawn_app_with(db, |s| s.rates.sign_in_per_address = 3).await;
+    for i in 0..3 {
+        assert_eq!(
+            sign_in(&app, &format!("203.0.113.{i}")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in(&app, "203.0.113.9").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // A stranger guessing at Anna's password from one address runs out;
+    // Anna, from her own, still signs in.
+    let app = spawn_app_with(db, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.rates.sign_in_per_account = 2;
+    })
+    .await;
+    let attempt = async |from: &str, password: &str| {
+        app.http
+            .post(app.url("/session"))
+            .header("x-forwarded-for", from)
+            .json(&json!({"username": "anna", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        attempt("198.51.100.66", "guess1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        attempt("198.51.100.66", "guess2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        attempt("198.51.100.66", "guess3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(attempt("203.0.113.10", "legitka").await, StatusCode::OK);
 }

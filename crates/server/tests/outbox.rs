@@ -15,7 +15,7 @@ both!(
     every_status_change_leaves_a_notice_for_every_device,
     a_refused_change_leaves_no_notice,
     signing_out_removes_the_sessions_devices,
-    a_token_belongs_to_whoever_registered_it_last,
+    a_token_stays_with_the_signed_in_student_who_registered_it,
     bad_registrations_are_400,
     activation_reminders_come_3_days_and_1_day_before_once_each,
     card_reminders_say_it_ends_soon_and_when_renewal_is_possible,
@@ -132,25 +132,34 @@ async fn signing_out_removes_the_sessions_devices(db: Db) {
     assert_eq!(left, ["laptop-1"]);
 }
 
-async fn a_token_belongs_to_whoever_registered_it_last(db: Db) {
+async fn a_token_stays_with_the_signed_in_student_who_registered_it(db: Db) {
     let app = spawn_app(db).await;
     let anna = app.sign_in("anna").await;
     let bartek = app.sign_in("bartek").await;
     register(&app, &anna, "shared-phone").await;
-    register(&app, &bartek, "shared-phone").await;
+    let body = json!({"platform": "fcm", "token": "shared-phone", "locale": "pl"});
+    let r = app
+        .post(&bartek, "/devices")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::CONFLICT, ErrorCode::DeviceInUse)
+    );
     let owners: Vec<String> = sqlx::query_scalar(
         "SELECT s.username FROM devices d JOIN students s ON s.id = d.student_id",
     )
     .fetch_all(&app.state.db.pool)
     .await
     .unwrap();
-    assert_eq!(owners, ["bartek"]);
-    // Anna can no longer remove it; bartek can.
-    let body = json!({"platform": "fcm", "token": "shared-phone", "locale": "pl"});
+    assert_eq!(owners, ["anna"]);
+    // Bartek cannot remove it either; Anna can.
     let r = app
         .http
         .delete(app.url("/devices"))
-        .bearer_auth(&anna)
+        .bearer_auth(&bartek)
         .json(&body)
         .send()
         .await
@@ -162,7 +171,7 @@ async fn a_token_belongs_to_whoever_registered_it_last(db: Db) {
     let r = app
         .http
         .delete(app.url("/devices"))
-        .bearer_auth(&bartek)
+        .bearer_auth(&anna)
         .json(&body)
         .send()
         .await

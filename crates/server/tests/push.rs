@@ -32,6 +32,7 @@ both!(
     two_dispatchers_share_the_outbox_without_sending_twice,
     a_student_keeps_at_most_ten_devices_the_oldest_goes,
     a_token_held_by_another_signed_in_student_is_refused,
+    fcm_holds_a_notice_a_day_and_an_invalid_token_is_dropped,
 );
 
 struct Push {
@@ -492,4 +493,28 @@ async fn a_token_held_by_another_signed_in_student_is_refused(db: Db) {
     .await
     .unwrap();
     assert_eq!(owner, "bartek");
+}
+
+/// FCM holds a notice for an offline phone as long as APNs and Web Push do
+/// (`android.ttl`), and a token FCM calls invalid (INVALID_ARGUMENT) is
+/// deleted, as FCM's documentation says, not retried.
+async fn fcm_holds_a_notice_a_day_and_an_invalid_token_is_dropped(db: Db) {
+    let p = setup(db, true).await;
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "alive", "pl").await;
+    register(&p.app, &token, "not a token!", "pl").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    let mut outcomes = drain(&p.dispatcher).await;
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        [ExecutionOutcome::Delivered, ExecutionOutcome::TokenDropped]
+    );
+    let left: Vec<String> = sqlx::query_scalar("SELECT token FROM devices")
+        .fetch_all(&p.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["alive"]);
+    let sent = p.fcm.received();
+    assert_eq!(sent[0]["android"]["ttl"], "86400s");
 }

@@ -108,6 +108,14 @@ pub mod live {
     pub const HELLO: &str = "hello";
     /// The stream fell behind: read the whole state again.
     pub const RESYNC: &str = "resync";
+    /// The server ends the stream; the data says why (one of the `ENDED_…`).
+    pub const ENDED: &str = "ended";
+    /// The access token it was opened with expired: renew it, reconnect.
+    pub const ENDED_TOKEN: &str = "token";
+    /// Its session ended (signed out, revoked): renewing will tell.
+    pub const ENDED_SESSION: &str = "session";
+    /// The server is stopping: reconnect in a moment.
+    pub const ENDED_STOPPING: &str = "stopping";
 }
 
 /// How many times the activation data of one order may be revealed (`docs/rules.md`, "The activation data").
@@ -220,6 +228,14 @@ pub enum ErrorCode {
     NotOffered,
     /// The push token is registered by another signed-in student.
     DeviceInUse,
+    /// The server is at capacity for the moment: try again shortly.
+    Busy,
+    /// The request's body is larger than the server takes.
+    TooLarge,
+    /// The request's body is not JSON (`Content-Type: application/json`).
+    UnsupportedMediaType,
+    /// The endpoint exists but not with this method.
+    MethodNotAllowed,
 }
 
 /// The one error shape of the API (and of the app shell's commands).
@@ -920,7 +936,7 @@ mod tests {
         assert_eq!(PushPlatform::WebPush.as_str(), "web_push");
         assert_eq!(Reason::RevealLimitReached.as_str(), "reveal_limit_reached");
         assert_eq!(OrderStatus::ALL.len(), 9);
-        assert_eq!(ErrorCode::ALL.len(), 21);
+        assert_eq!(ErrorCode::ALL.len(), 26);
     }
 
     #[test]

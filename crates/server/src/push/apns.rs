@@ -106,12 +106,18 @@ impl ApnsSender {
             .header("apns-push-type", "alert")
             .header("apns-priority", "10")
             // A status notice is worth delivering for a day, not longer.
-            .header("apns-expiration", (unix_now() + 24 * 3600).to_string())
+            .header(
+                "apns-expiration",
+                (unix_now() + super::HOLD_FOR.as_secs()).to_string(),
+            )
             .header("apns-collapse-id", &m.order_id)
             .header("apns-id", &m.notice_id)
             .json(&body)
             .send()
             .await;
+        if let Some(refused) = resp.as_ref().ok().and_then(|r| only_http2(r.version())) {
+            return refused;
+        }
         let Refused {
             status,
             after,
@@ -144,8 +150,35 @@ impl ApnsSender {
     }
 }
 
+/// APNs speaks only HTTP/2 (over TLS it is negotiated): an endpoint that
+/// answers in another version is a setting to fix, not trouble to wait
+/// out, so the delivery is refused with a clear reason, never retried.
+fn only_http2(version: reqwest::Version) -> Option<SendOutcome> {
+    (version != reqwest::Version::HTTP_2).then(|| {
+        tracing::error!(?version, "the APNs endpoint does not speak HTTP/2: check apns_endpoint");
+        SendOutcome::Rejected(format!(
+            "the APNs endpoint answered over {version:?}, and APNs speaks only HTTP/2: check apns_endpoint"
+        ))
+    })
+}
+
 impl Sender for ApnsSender {
     fn send<'a>(&'a self, device: &'a Device, message: &'a Message) -> BoxFuture<'a, SendOutcome> {
         Box::pin(self.send_one(device, message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_answer_over_anything_but_http2_is_refused_for_good() {
+        use reqwest::Version;
+        assert_eq!(super::only_http2(Version::HTTP_2), None);
+        for v in [Version::HTTP_11, Version::HTTP_10] {
+            match super::only_http2(v) {
+                Some(super::SendOutcome::Rejected(why)) => assert!(why.contains("HTTP/2"), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

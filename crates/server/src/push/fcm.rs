@@ -122,7 +122,12 @@ impl FcmSender {
                 "order_id": m.order_id,
                 "status": m.status.as_str(),
             },
-            "android": { "priority": "high", "collapse_key": m.order_id },
+            // Held for an offline phone as long as the other providers hold it.
+            "android": {
+                "priority": "high",
+                "collapse_key": m.order_id,
+                "ttl": format!("{}s", super::HOLD_FOR.as_secs()),
+            },
         }});
         let url = format!(
             "{}/v1/projects/{}/messages:send",
@@ -147,7 +152,14 @@ impl FcmSender {
         if status == reqwest::StatusCode::UNAUTHORIZED {
             *self.token.lock().await = None;
         }
-        if text.contains("\"UNREGISTERED\"") {
+        // FCM's advice: UNREGISTERED, and INVALID_ARGUMENT about the
+        // token itself (the rest of the message is ours and valid), mean
+        // the token is dead: delete it.
+        if text.contains("\"UNREGISTERED\"")
+            || (status == reqwest::StatusCode::BAD_REQUEST
+                && text.contains("INVALID_ARGUMENT")
+                && text.contains("registration token"))
+        {
             return SendOutcome::Unregistered;
         }
         match status.as_u16() {

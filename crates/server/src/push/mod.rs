@@ -5,6 +5,10 @@
 //! provider protocols. A notice is a signal — notice id, type, order id,
 //! status and a localized title and body — never activation data.
 
+/// How long every push service holds a notice for an offline device
+/// (FCM `android.ttl`, APNs `apns-expiration`, Web Push `TTL`).
+pub const HOLD_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 pub mod apns;
 pub mod dispatcher;
 pub mod email;

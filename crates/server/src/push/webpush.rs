@@ -17,8 +17,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
-/// How long a push service should hold a notice for an offline device.
-const TTL_SECS: u64 = 24 * 3600;
 /// VAPID tokens live 12 hours (RFC 8292 allows 24); reused for 11.
 const VAPID_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 const VAPID_REUSE: Duration = Duration::from_secs(11 * 3600);
@@ -205,7 +203,7 @@ impl WebPushSender {
             .http
             .post(sub.endpoint)
             .header("authorization", auth)
-            .header("ttl", TTL_SECS.to_string())
+            .header("ttl", super::HOLD_FOR.as_secs().to_string())
             .header("content-encoding", "aes128gcm")
             .header("content-type", "application/octet-stream")
             .header("urgency", urgency)

@@ -47,9 +47,21 @@ pub async fn stream(
         };
         std::future::ready(ev.map(Ok))
     });
+    // Ending, the stream says why in a last event, so the app renews its
+    // token at once instead of taking it for a lost connection.
+    // (`None` after it closes the stream.)
+    let last = stream::once(ends).flat_map(|why| {
+        stream::iter([
+            Some(Ok(Event::default().event(live::ENDED).data(why))),
+            None,
+        ])
+    });
     let events = stream::once(std::future::ready(Ok(first)))
         .chain(stream::select(changes, presence))
-        .take_until(ends);
+        .map(Some);
+    let events = stream::select(events, last)
+        .take_while(|item| std::future::ready(item.is_some()))
+        .filter_map(std::future::ready);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -57,34 +69,37 @@ pub async fn stream(
 /// ended by another process: the admin tool, a second instance).
 const RECHECK: Duration = Duration::from_secs(15);
 
-/// Resolves when the stream must end: its session ended, its token
-/// expired, or the server is stopping.
-async fn ends(state: AppState, session_id: String, expires_at: i64) {
+/// Resolves when the stream must end, with why (`live::ENDED_…`): its
+/// session ended, its token expired, or the server is stopping.
+async fn ends(state: AppState, session_id: String, expires_at: i64) -> &'static str {
     let mut ended = state.session_ends.subscribe();
     let mut stopping = state.stopping.subscribe();
     loop {
+        if *stopping.borrow() {
+            return live::ENDED_STOPPING;
+        }
         let left = expires_at - state.clock.now_ms();
-        if left <= 0 || *stopping.borrow() {
-            return;
+        if left <= 0 {
+            return live::ENDED_TOKEN;
         }
         let wait = RECHECK.min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
         tokio::select! {
             () = tokio::time::sleep(wait) => {
                 if !crate::auth::session_live(&state, &session_id).await.unwrap_or(true) {
-                    return;
+                    return live::ENDED_SESSION;
                 }
             }
             id = ended.recv() => match id {
-                Ok(id) if *id == *session_id => return,
+                Ok(id) if *id == *session_id => return live::ENDED_SESSION,
                 Ok(_) => {}
                 // Fell behind the news: ask the database.
                 Err(_) => {
                     if !crate::auth::session_live(&state, &session_id).await.unwrap_or(true) {
-                        return;
+                        return live::ENDED_SESSION;
                     }
                 }
             },
-            _ = stopping.changed() => return,
+            _ = stopping.changed() => return live::ENDED_STOPPING,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The versioned HTTP API. Every error leaves as `{code, message}`.
 
+pub mod client;
 mod devices;
 mod events;
 mod pairing;
@@ -13,16 +14,45 @@ mod usos;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::FromRequest;
+use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use legitka_wire::{API_PREFIX, ErrorCode, paths};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-/// `axum::Json`, with rejections in the API's error shape.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// `axum::Json`, with rejections in the API's error shape, and no NUL
+/// character in any string (PostgreSQL cannot store one; both databases
+/// get the same refusal).
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        if has_nul(&value) {
+            return Err(nul_refused());
+        }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| AppError::client(ErrorCode::BadRequest, format!("invalid body: {e}")))
+    }
+}
+
+fn has_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+pub(crate) fn nul_refused() -> AppError {
+    AppError::client(ErrorCode::BadRequest, "text may not contain NUL characters")
+}
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -67,14 +97,40 @@ pub fn router(state: AppState) -> Router {
         .route("/usos/{university}/login", get(usos::login))
         .route("/usos/{university}/callback", get(usos::callback))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            AppError::client(
+                ErrorCode::MethodNotAllowed,
+                "this endpoint does not take that method",
+            )
+        })
+        // Its pages load nothing from elsewhere, run no script, post only
+        // to themselves, and are never framed; no answer is sniffed or
+        // leaks its address onwards.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         // Nothing this server answers may be kept by a browser or a proxy:
         // student data, sessions, activation codes.
-        .layer(
-            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            ),
-        )
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(state)
 }
 

@@ -11,13 +11,12 @@ use crate::registry;
 use crate::state::AppState;
 use axum::Form;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Html;
 use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse};
 use rand::Rng;
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// How long a pairing code is accepted.
 pub const PAIRING_TTL_MS: i64 = 5 * 60 * 1000;
@@ -68,25 +67,27 @@ pub(super) fn page(body: &str) -> Html<String> {
     ))
 }
 
-fn form(error: Option<&str>) -> Html<String> {
+fn form(university: &str, error: Option<&str>) -> Html<String> {
     let error = error.map_or(String::new(), |e| {
         format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
     });
     page(&format!(
-        "<h1>Legitka</h1><p>Zaloguj się kontem uczelnianym, aby połączyć aplikację.<br>\
+        "<h1>Legitka</h1><p id=\"university\"><strong>{university}</strong></p>\
+         <p>Zaloguj się kontem uczelnianym, aby połączyć aplikację.<br>\
          <span class=\"muted\">Sign in with your university account to pair the app.</span></p>{error}\
          <form method=\"post\" action=\"/pair\">\
          <label for=\"username\">Login / Username</label>\
          <input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
          <label for=\"password\">Hasło / Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Pokaż kod parowania / Show pairing code</button></form>"
+         <button type=\"submit\">Pokaż kod parowania / Show pairing code</button></form>",
+        university = escape(university),
     ))
 }
 
 /// The sign-in form.
-pub async fn pair_page() -> Html<String> {
-    form(None)
+pub async fn pair_page(State(state): State<AppState>) -> Html<String> {
+    form(&state.settings.university_name, None)
 }
 
 #[derive(Deserialize)]
@@ -97,17 +98,25 @@ pub struct PairForm {
 
 /// This server's address as the browser reached it (loopback is plain
 /// HTTP, anything else HTTPS behind the university's proxy).
-pub(super) fn public_address(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(|| state.settings.bind.to_string(), str::to_owned);
-    let scheme = if host.starts_with("127.") || host.starts_with("localhost") {
-        "http"
-    } else {
-        "https"
-    };
-    format!("{scheme}://{host}")
+/// A form posted from another site (a page that would sign a student in
+/// here without their knowing): browsers say so in `Sec-Fetch-Site`, or
+/// name the other origin in `Origin`.
+pub(super) fn cross_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|s| s == "cross-site") {
+        return true;
+    }
+    header("origin").is_some_and(|o| o != public_address(state))
+}
+
+/// This server's address as students reach it: `public_url`, or the bound
+/// address. Never the request's `Host` header, which the sender chooses:
+/// a link or QR on these pages must not point anywhere else.
+pub(super) fn public_address(state: &AppState) -> String {
+    state.settings.public_url.as_deref().map_or_else(
+        || format!("http://{}", state.settings.bind),
+        |u| u.trim_end_matches('/').to_owned(),
+    )
 }
 
 pub(super) fn qr_svg(payload: &str) -> AppResult<String> {
@@ -117,32 +126,49 @@ pub(super) fn qr_svg(payload: &str) -> AppResult<String> {
 /// Checks the credentials and shows a fresh pairing code.
 pub async fn create_code(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    super::client::ClientIp(client): super::client::ClientIp,
     headers: HeaderMap,
-    Form(f): Form<PairForm>,
+    form_body: Result<Form<PairForm>, axum::extract::rejection::FormRejection>,
 ) -> AppResult<Html<String>> {
-    let username = f.username.trim().to_owned();
-    if username.is_empty() || f.password.is_empty() {
-        return Ok(form(Some(
-            "Podaj login i hasło. / Enter your username and password.",
-        )));
+    // A form that is not this page's (another site's post, a bot): the
+    // page again, never framework text.
+    if cross_site(&state, &headers) {
+        return Ok(form(
+            &state.settings.university_name,
+            Some("Otwórz tę stronę bezpośrednio. / Open this page directly."),
+        ));
     }
-    state
-        .limits
-        .check(Bucket::SignInAddress, &peer.ip().to_string())?;
-    state
-        .limits
-        .check(Bucket::SignInAccount, &username.to_lowercase())?;
+    let Ok(Form(f)) = form_body else {
+        return Ok(form(
+            &state.settings.university_name,
+            Some("Wypełnij formularz na tej stronie. / Fill in the form on this page."),
+        ));
+    };
+    let username = f.username.trim().to_owned();
+    if username.contains('\0') || f.password.contains('\0') {
+        return Ok(form(
+            &state.settings.university_name,
+            Some("Nieprawidłowy login lub hasło. / Wrong username or password."),
+        ));
+    }
+    if username.is_empty() || f.password.is_empty() {
+        return Ok(form(
+            &state.settings.university_name,
+            Some("Podaj login i hasło. / Enter your username and password."),
+        ));
+    }
+    state.limits.check_sign_in(&username, client)?;
     let student = registry::by_username(&state.db.pool, &username).await?;
     let hash = student.as_ref().map(|s| s.password_hash.clone());
     if !auth::verify_password(f.password, hash).await? {
-        return Ok(form(Some(
-            "Nieprawidłowy login lub hasło. / Wrong username or password.",
-        )));
+        return Ok(form(
+            &state.settings.university_name,
+            Some("Nieprawidłowy login lub hasło. / Wrong username or password."),
+        ));
     }
     let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
     let code = issue_code(&state, &student.id).await?;
-    let server = public_address(&state, &headers);
+    let server = public_address(&state);
     code_page(
         &server,
         None,
@@ -253,12 +279,12 @@ pub(super) fn code_page(
         (status = 429, description = "rate limited", body = ApiError)))]
 pub async fn exchange(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    super::client::ClientIp(client): super::client::ClientIp,
     ApiJson(req): ApiJson<PairRequest>,
 ) -> AppResult<Json<SignInResponse>> {
     state
         .limits
-        .check(Bucket::SignInAddress, &peer.ip().to_string())?;
+        .check(Bucket::SignInAddress, &client.to_string())?;
     let student_id = take(&state, OneTime::Pairing, &req.code).await?;
     let student_id = student_id.ok_or_else(|| {
         AppError::client(

@@ -15,12 +15,10 @@ use crate::ratelimit::Bucket;
 use crate::state::AppState;
 use axum::Form;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Html;
 use legitka_wire::{ApiError, ErrorCode, OrderStatus, SecondScreen};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// A one-time code for showing the codes on a computer.
 #[utoipa::path(post, path = "/api/v1/orders/current/second-screen", tag = "orders",
@@ -30,7 +28,6 @@ use std::net::SocketAddr;
         (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
     who: AuthStudent,
 ) -> AppResult<Json<SecondScreen>> {
     let order = state.orders.current(&who.id).await?;
@@ -50,7 +47,7 @@ pub async fn create(
     let expires_at = now + OneTime::Screen.ttl_ms();
     Ok(Json(SecondScreen {
         code: format!("{}-{}", &code[..4], &code[4..]),
-        address: format!("{}/show", public_address(&state, &headers)),
+        address: format!("{}/show", public_address(&state)),
         expires_at,
     }))
 }
@@ -83,12 +80,21 @@ pub struct ShowForm {
 /// The code typed on the computer: the codes, once.
 pub async fn show(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(f): Form<ShowForm>,
+    super::client::ClientIp(client): super::client::ClientIp,
+    form_body: Result<Form<ShowForm>, axum::extract::rejection::FormRejection>,
 ) -> AppResult<Html<String>> {
+    let Some(f) = form_body
+        .ok()
+        .map(|Form(f)| f)
+        .filter(|f| !f.code.contains('\0'))
+    else {
+        return Ok(form(Some(
+            "Wpisz kod z aplikacji. / Type the code from the app.",
+        )));
+    };
     state
         .limits
-        .check(Bucket::RevealAddress, &peer.ip().to_string())?;
+        .check(Bucket::RevealAddress, &client.to_string())?;
     let Some(student_id) = take(&state, OneTime::Screen, &f.code).await? else {
         return Ok(form(Some(
             "Ten kod nie działa: wygasł, został użyty albo jest błędny. Poproś aplikację o nowy. \

@@ -1,14 +1,12 @@
 use super::ApiJson;
 use crate::auth::{self, AuthStudent};
 use crate::error::{AppError, AppResult};
-use crate::ratelimit::Bucket;
 use crate::registry;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use legitka_wire::{ApiError, ErrorCode, RefreshRequest, SignInRequest, SignInResponse, TokenPair};
-use std::net::SocketAddr;
 
 /// Sign in with university credentials.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignInRequest,
@@ -18,7 +16,7 @@ use std::net::SocketAddr;
 #[tracing::instrument(skip_all, fields(username = %req.username))]
 pub async fn sign_in(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    super::client::ClientIp(client): super::client::ClientIp,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> AppResult<Json<SignInResponse>> {
     if req.username.trim().is_empty() || req.password.is_empty() {
@@ -28,12 +26,7 @@ pub async fn sign_in(
         ));
     }
     // Limits first: a locked-out guesser learns nothing about the password.
-    state
-        .limits
-        .check(Bucket::SignInAddress, &peer.ip().to_string())?;
-    state
-        .limits
-        .check(Bucket::SignInAccount, &req.username.trim().to_lowercase())?;
+    state.limits.check_sign_in(&req.username, client)?;
     let student = registry::by_username(&state.db.pool, req.username.trim()).await?;
     let hash = student.as_ref().map(|s| s.password_hash.clone());
     if !auth::verify_password(req.password, hash).await? {

@@ -3,13 +3,12 @@ use crate::error::{AppError, AppResult};
 use crate::ratelimit::Bucket;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use legitka_wire::{
     ActivationData, ApiError, ErrorCode, OrderStatus, OrderView, REVOCATION_GRACE_MS,
     RevokeResponse, StudentState, TimelineEntry,
 };
-use std::net::SocketAddr;
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "student", security(("bearer" = [])),
     responses((status = 200, body = StudentState), (status = 401, description = "not signed in", body = ApiError)))]
@@ -82,6 +81,9 @@ pub async fn timeline(
     who: AuthStudent,
     Path(order_id): Path<String>,
 ) -> AppResult<Json<Vec<TimelineEntry>>> {
+    if order_id.len() > 64 || order_id.chars().any(char::is_control) {
+        return Err(AppError::client(ErrorCode::NotFound, "no such order"));
+    }
     Ok(Json(state.orders.timeline(&who.id, &order_id).await?))
 }
 
@@ -142,12 +144,12 @@ pub async fn replace(
         (status = 429, description = "rate limited", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn reveal(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    super::client::ClientIp(client): super::client::ClientIp,
     who: AuthStudent,
 ) -> AppResult<Json<ActivationData>> {
     state
         .limits
-        .check(Bucket::RevealAddress, &peer.ip().to_string())?;
+        .check(Bucket::RevealAddress, &client.to_string())?;
     state.limits.check(Bucket::RevealAccount, &who.id)?;
     Ok(Json(state.orders.reveal(&who.id).await?))
 }

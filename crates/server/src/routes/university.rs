@@ -7,7 +7,6 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Html;
 use legitka_wire::{ApiError, ErrorCode, SignInMethod, UniversityInfo};
 use serde::Deserialize;
@@ -66,10 +65,9 @@ fn find(state: &AppState, which: &Which) -> AppResult<UniversityInfo> {
 pub async fn setup_page(
     State(state): State<AppState>,
     Query(which): Query<Which>,
-    headers: HeaderMap,
 ) -> AppResult<Html<String>> {
     let university = find(&state, &which)?;
-    let server = public_address(&state, &headers);
+    let server = public_address(&state);
     // The setup link: a scan points the app at this very university.
     let link = legitka_wire::shell::setup_link(&server, university.id.as_deref());
     let svg = qr_svg(&link)?;

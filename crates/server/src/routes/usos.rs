@@ -14,7 +14,7 @@ use crate::registry;
 use crate::state::AppState;
 use crate::usos::{SCOPES, UsosSite, store};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -52,26 +52,20 @@ fn site(state: &AppState, university: &str) -> Option<Arc<UsosSite>> {
     state.usos.get(university).cloned()
 }
 
-/// Where USOS sends the student back: this server, as the browser reaches it.
-fn callback_url(state: &AppState, headers: &HeaderMap, university: &str) -> String {
-    let server = state
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| public_address(state, headers));
-    format!("{server}/usos/{university}/callback")
+/// Where USOS sends the student back: this server's public address.
+fn callback_url(state: &AppState, university: &str) -> String {
+    format!("{}/usos/{university}/callback", public_address(state))
 }
 
 /// Starts a USOS sign-in: to USOS's page, with a fresh request token.
 pub async fn login(
     State(state): State<AppState>,
     Path(university): Path<String>,
-    headers: HeaderMap,
 ) -> AppResult<Response> {
     let Some(site) = site(&state, &university) else {
         return Ok(unknown_university());
     };
-    let callback = callback_url(&state, &headers, &university);
+    let callback = callback_url(&state, &university);
     let request = match site.api.request_token(&callback, &SCOPES).await {
         Ok(t) => t,
         Err(e) => {
@@ -96,7 +90,6 @@ pub async fn callback(
     State(state): State<AppState>,
     Path(university): Path<String>,
     Query(back): Query<Back>,
-    headers: HeaderMap,
 ) -> AppResult<Response> {
     let Some(site) = site(&state, &university) else {
         return Ok(unknown_university());
@@ -170,7 +163,7 @@ pub async fn callback(
     }
     tracing::info!(university, student_id, "signed in through USOS");
     let code = issue_code(&state, &student_id).await?;
-    let server = public_address(&state, &headers);
+    let server = public_address(&state);
     Ok(code_page(
         &server,
         Some(&university),
