@@ -94,7 +94,7 @@ async fn follow<R: Runtime>(
             // The server ended the stream: a token or session that ended
             // is renewed at once (no "offline" in between); a server that
             // stops is a short outage.
-            live::ENDED if ev.data != live::ENDED_STOPPING => {
+            live::ENDED if ev.data != live::ENDED_STOPPING && ev.data != live::ENDED_REPLACED => {
                 return End::Unauthorized(access_token.to_owned());
             }
             _ => {}

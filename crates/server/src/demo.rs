@@ -37,14 +37,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<usize> {
     for (i, (username, first, last, _)) in DEMO_STUDENTS.into_iter().enumerate() {
         let mut s = NewStudent {
             username: username.to_owned(),
-            password_hash: hash.clone(),
+            password_hash: crate::crypto::Secret::new(hash.clone()),
             first_name: first.to_owned(),
             last_name: last.to_owned(),
-            pesel: Some(
-                Pesel::with_check_digit(&format!("0{i}2{}0812{i}4", i + 1))?
-                    .expose()
-                    .to_owned(),
-            ),
+            pesel: Some(Pesel::with_check_digit(&format!("0{i}2{}0812{i}4", i + 1))?),
             album_number: Some(format!("{}", 100_200 + i)),
             email: Some(format!("{username}@student.uczelnia.example")),
             photo_ref: Some(format!("{username}.png")),

@@ -177,3 +177,108 @@ mod tests {
         assert!(peer_rx.try_recv().is_err());
     }
 }
+
+/// The most live streams one student keeps open in this process; a new
+/// one beyond it ends the oldest (most likely a phone that lost its
+/// connection without closing it). As many as the devices a student keeps.
+pub const MAX_STREAMS_PER_STUDENT: usize = crate::push::store::MAX_DEVICES as usize;
+
+/// A student's open streams, oldest first: each one's id and its bell.
+type Open = Vec<(u64, Arc<Notify>)>;
+
+/// The live streams open in this process, per student.
+#[derive(Default)]
+pub struct LiveStreams {
+    open: std::sync::Mutex<std::collections::HashMap<String, Open>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+/// One open stream's place; it leaves when dropped (the stream ended).
+pub struct StreamSlot {
+    streams: Arc<LiveStreams>,
+    student: String,
+    id: u64,
+    /// Rung when a newer stream of the student takes this one's place.
+    pub replaced: Arc<Notify>,
+}
+
+impl LiveStreams {
+    /// A place for a new stream of `student`, ending their oldest one if
+    /// they are at the cap.
+    pub fn open(self: &Arc<Self>, student: &str) -> StreamSlot {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let replaced = Arc::new(Notify::new());
+        let mut open = self.open.lock().expect("live streams lock");
+        let list = open.entry(student.to_owned()).or_default();
+        while list.len() >= MAX_STREAMS_PER_STUDENT {
+            let (_, oldest) = list.remove(0);
+            oldest.notify_one();
+        }
+        list.push((id, Arc::clone(&replaced)));
+        StreamSlot {
+            streams: Arc::clone(self),
+            student: student.to_owned(),
+            id,
+            replaced,
+        }
+    }
+
+    /// How many streams `student` has open here.
+    pub fn count(&self, student: &str) -> usize {
+        self.open
+            .lock()
+            .expect("live streams lock")
+            .get(student)
+            .map_or(0, Vec::len)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().expect("live streams lock");
+        if let Some(list) = open.get_mut(&self.student) {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                open.remove(&self.student);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_student_beyond_the_cap_ends_their_oldest_stream() {
+        let streams = Arc::new(LiveStreams::default());
+        let slots: Vec<_> = (0..MAX_STREAMS_PER_STUDENT)
+            .map(|_| streams.open("anna"))
+            .collect();
+        let other = streams.open("bartek");
+        assert_eq!(streams.count("anna"), MAX_STREAMS_PER_STUDENT);
+        let newest = streams.open("anna");
+        // The oldest was told to end; the others were not.
+        tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            slots[0].replaced.notified(),
+        )
+        .await
+        .expect("the oldest ends");
+        assert!(
+            tokio::time::timeout(
+                std::time::Duration::from_millis(50),
+                slots[1].replaced.notified()
+            )
+            .await
+            .is_err()
+        );
+        assert_eq!(streams.count("anna"), MAX_STREAMS_PER_STUDENT);
+        drop(slots);
+        assert_eq!(streams.count("anna"), 1);
+        drop(newest);
+        assert_eq!(streams.count("anna"), 0);
+        assert_eq!(streams.count("bartek"), 1);
+        drop(other);
+    }
+}

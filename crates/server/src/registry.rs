@@ -12,7 +12,8 @@ pub struct Student {
     /// The USOS university whose sign-in vouches for the student; `None`
     /// for the university's own registry (native).
     pub university: Option<String>,
-    pub password_hash: String,
+    /// Never printed (`Secret`), like everything here that identifies.
+    pub password_hash: crate::crypto::Secret<String>,
     pub summary: StudentSummary,
     pub facts: RegistryFacts,
     /// What the card will carry beyond the summary (never logged: the
@@ -30,14 +31,15 @@ pub struct CardData {
     pub photo_ref: Option<String>,
 }
 
-/// A student as the university's registry describes them (import and demo data).
+/// A student as the university's registry describes them (import and demo
+/// data). `Debug` shows neither the password hash nor the whole PESEL.
 #[derive(Clone, Debug)]
 pub struct NewStudent {
     pub username: String,
-    pub password_hash: String,
+    pub password_hash: crate::crypto::Secret<String>,
     pub first_name: String,
     pub last_name: String,
-    pub pesel: Option<String>,
+    pub pesel: Option<crate::pesel::Pesel>,
     pub album_number: Option<String>,
     pub active: bool,
     pub has_photo: bool,
@@ -62,7 +64,7 @@ fn from_row(r: &AnyRow) -> AppResult<Student> {
     Ok(Student {
         id: r.try_get("id")?,
         university: r.try_get("university_id")?,
-        password_hash: r.try_get("password_hash")?,
+        password_hash: crate::crypto::Secret::new(r.try_get("password_hash")?),
         summary: StudentSummary {
             first_name: r.try_get("first_name")?,
             last_name: r.try_get("last_name")?,
@@ -124,10 +126,10 @@ fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query
     )))
     .bind(id)
     .bind(&s.username)
-    .bind(&s.password_hash)
+    .bind(s.password_hash.expose())
     .bind(&s.first_name)
     .bind(&s.last_name)
-    .bind(&s.pesel)
+    .bind(s.pesel.as_ref().map(|p| p.expose().to_owned()))
     .bind(&s.album_number)
     .bind(i64::from(s.active))
     .bind(i64::from(s.has_photo))
@@ -219,4 +221,41 @@ pub async fn upsert_external(
             .fetch_one(pool)
             .await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_student_never_prints_their_pesel_or_password_hash() {
+        let pesel = crate::pesel::Pesel::parse("02270803624").unwrap();
+        let s = NewStudent {
+            username: "jan".into(),
+            password_hash: crate::crypto::Secret::new(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            ),
+            first_name: "Jan".into(),
+            last_name: "Nowak".into(),
+            pesel: Some(pesel),
+            album_number: None,
+            active: true,
+            has_photo: true,
+            els_number: None,
+            els_valid_until: None,
+            els_issued_at: None,
+            data_changed_at: None,
+            study_level: StudyLevel::FirstCycle,
+            email: None,
+            photo_ref: None,
+            birth_date: None,
+        };
+        let printed = format!("{s:?} {s:#?}");
+        assert!(!printed.contains("02270803624"), "{printed}");
+        assert!(!printed.contains("argon2id"), "{printed}");
+        assert!(
+            printed.contains("*********24"),
+            "the masked form is fine: {printed}"
+        );
+    }
 }

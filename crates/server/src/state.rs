@@ -28,6 +28,8 @@ pub struct AppState {
     /// Sessions this process ended (sign-out, a stolen refresh token, a
     /// removal): their live streams end at once.
     pub session_ends: tokio::sync::broadcast::Sender<Arc<str>>,
+    /// The live streams open in this process (a cap per student).
+    pub streams: Arc<crate::feed::LiveStreams>,
     /// Becomes `true` when the server stops: live streams end.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -71,6 +73,7 @@ impl AppState {
             secrets,
             usos,
             session_ends: tokio::sync::broadcast::channel(1024).0,
+            streams: Arc::default(),
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
         };
         Ok(state)

@@ -391,6 +391,15 @@ async fn the_openapi_document_is_served_and_checked_in() {
     documented.sort();
     shared.sort();
     assert_eq!(documented, shared);
+    // OpenAPI requires a description on every response.
+    for (path, item) in served["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let d = response["description"].as_str().unwrap_or_default();
+                assert!(!d.is_empty(), "{method} {path} {status} has no description");
+            }
+        }
+    }
 }
 
 /// Every documented operation, fed bad input — no token, a wrong token,

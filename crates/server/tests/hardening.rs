@@ -23,6 +23,7 @@ both!(
     a_flood_of_sign_ins_is_answered_not_queued_without_end,
     the_pages_name_their_university_and_refuse_framing_and_cross_site_posts,
     forwarded_addresses_count_only_from_a_trusted_proxy,
+    a_student_beyond_the_stream_cap_loses_their_oldest_stream,
 );
 
 /// Reads from `conn` until the server closes it; `false` if it is still
@@ -487,4 +488,27 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy(db: Db) {
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(attempt("203.0.113.10", "legitka").await, StatusCode::OK);
+}
+
+async fn a_student_beyond_the_stream_cap_loses_their_oldest_stream(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.sign_in("anna").await;
+    let cap = legitka_server::feed::MAX_STREAMS_PER_STUDENT;
+    let mut streams = Vec::new();
+    for _ in 0..cap {
+        streams.push(app.get(&token, "/events").send().await.unwrap());
+    }
+    let anna: String = sqlx::query_scalar("SELECT id FROM students WHERE username = 'anna'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.state.streams.count(&anna), cap);
+    let newest = app.get(&token, "/events").send().await.unwrap();
+    assert_eq!(newest.status(), StatusCode::OK);
+    let oldest = streams.remove(0);
+    let text = tokio::time::timeout(Duration::from_secs(3), oldest.text())
+        .await
+        .expect("the oldest stream ended")
+        .unwrap();
+    assert!(text.ends_with("event: ended\ndata: replaced\n\n"), "{text}");
 }

@@ -116,6 +116,9 @@ pub mod live {
     pub const ENDED_SESSION: &str = "session";
     /// The server is stopping: reconnect in a moment.
     pub const ENDED_STOPPING: &str = "stopping";
+    /// The student opened more streams than the server keeps: this, the
+    /// oldest, ends (reconnect in a moment, if still wanted).
+    pub const ENDED_REPLACED: &str = "replaced";
 }
 
 /// How many times the activation data of one order may be revealed (`docs/rules.md`, "The activation data").
@@ -249,7 +252,13 @@ pub struct ApiError {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
+    /// Not blank (it is trimmed).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1000))]
     pub password: String,
 }
 
@@ -286,12 +295,14 @@ pub struct SecondScreen {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub code: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub refresh_token: String,
 }
 
@@ -678,6 +689,17 @@ pub struct UniversityInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceRegistration {
     pub platform: PushPlatform,
+    /// The push service's token; for `web_push` the subscription as JSON
+    /// (`{"endpoint": "https://…", "keys": {"p256dh", "auth"}}`).
+    /// Printable characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 4096,
+            pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+        )
+    )]
     pub token: String,
     pub locale: Locale,
 }

@@ -52,8 +52,9 @@ async fn check_registration<'a>(state: &AppState, d: &'a DeviceRegistration) -> 
 /// Registers (or re-registers, e.g. after a token change) this device.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "push", security(("bearer" = [])),
     request_body = DeviceRegistration,
-    responses((status = 204, description = "registered"), (status = 400, body = ApiError),
+    responses((status = 204, description = "registered"), (status = 400, description = "bad input (bad_request and the like)", body = ApiError),
         (status = 409, description = "the token is another signed-in student's (device_in_use)", body = ApiError),
+        (status = 413, description = "body too large", body = ApiError), (status = 415, description = "body not JSON", body = ApiError),
         (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn register(
     State(state): State<AppState>,
@@ -69,8 +70,9 @@ pub async fn register(
 /// Stops notices to this device.
 #[utoipa::path(delete, path = "/api/v1/devices", tag = "push", security(("bearer" = [])),
     request_body = DeviceRegistration,
-    responses((status = 204, description = "removed"), (status = 400, body = ApiError),
+    responses((status = 204, description = "removed"), (status = 400, description = "bad input (bad_request and the like)", body = ApiError),
         (status = 404, description = "not a device of this student", body = ApiError),
+        (status = 413, description = "body too large", body = ApiError), (status = 415, description = "body not JSON", body = ApiError),
         (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn unregister(
     State(state): State<AppState>,

@@ -34,7 +34,8 @@ pub async fn stream(
         None => Event::default().event(live::HELLO).data("{}"),
     };
     let student = who.id;
-    let ends = ends(state.clone(), who.session_id, who.expires_at);
+    let slot = state.streams.open(&student);
+    let ends = ends(state.clone(), who.session_id, who.expires_at, slot);
     // A USOS student's order is watched more often while this stream is open.
     let presence = app_open(state, student.clone());
     let changes = BroadcastStream::new(rx).filter_map(move |n| {
@@ -71,7 +72,12 @@ const RECHECK: Duration = Duration::from_secs(15);
 
 /// Resolves when the stream must end, with why (`live::ENDED_…`): its
 /// session ended, its token expired, or the server is stopping.
-async fn ends(state: AppState, session_id: String, expires_at: i64) -> &'static str {
+async fn ends(
+    state: AppState,
+    session_id: String,
+    expires_at: i64,
+    slot: crate::feed::StreamSlot,
+) -> &'static str {
     let mut ended = state.session_ends.subscribe();
     let mut stopping = state.stopping.subscribe();
     loop {
@@ -100,6 +106,7 @@ async fn ends(state: AppState, session_id: String, expires_at: i64) -> &'static 
                 }
             },
             _ = stopping.changed() => return live::ENDED_STOPPING,
+            () = slot.replaced.notified() => return live::ENDED_REPLACED,
         }
     }
 }

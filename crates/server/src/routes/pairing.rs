@@ -159,7 +159,7 @@ pub async fn create_code(
     }
     state.limits.check_sign_in(&username, client)?;
     let student = registry::by_username(&state.db.pool, &username).await?;
-    let hash = student.as_ref().map(|s| s.password_hash.clone());
+    let hash = student.as_ref().map(|s| s.password_hash.expose().clone());
     if !auth::verify_password(f.password, hash).await? {
         return Ok(form(
             &state.settings.university_name,
@@ -274,7 +274,8 @@ pub(super) fn code_page(
 /// The app trades a pairing code for a session. The code is taken in one
 /// conditional UPDATE: it works once, within five minutes.
 #[utoipa::path(post, path = "/api/v1/session/pair", tag = "session", request_body = PairRequest,
-    responses((status = 200, body = SignInResponse),
+    responses((status = 200, description = "the result", body = SignInResponse),
+        (status = 400, description = "bad input", body = ApiError), (status = 413, description = "body too large", body = ApiError), (status = 415, description = "body not JSON", body = ApiError),
         (status = 401, description = "unknown, used or expired code", body = ApiError),
         (status = 429, description = "rate limited", body = ApiError)))]
 pub async fn exchange(
@@ -282,6 +283,12 @@ pub async fn exchange(
     super::client::ClientIp(client): super::client::ClientIp,
     ApiJson(req): ApiJson<PairRequest>,
 ) -> AppResult<Json<SignInResponse>> {
+    if req.code.is_empty() || req.code.len() > 100 {
+        return Err(AppError::client(
+            ErrorCode::BadRequest,
+            "a pairing code is 1–100 characters",
+        ));
+    }
     state
         .limits
         .check(Bucket::SignInAddress, &client.to_string())?;

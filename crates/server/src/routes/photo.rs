@@ -32,7 +32,7 @@ fn image_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 #[utoipa::path(get, path = "/api/v1/me/photo", tag = "student", security(("bearer" = [])),
-    responses((status = 200, body = CardPhoto),
+    responses((status = 200, description = "the result", body = CardPhoto),
               (status = 404, description = "no photo on file (or this server shows none)", body = ApiError),
               (status = 401, description = "not signed in", body = ApiError)))]
 /// The registry's photo of the signed-in student, for the card preview.

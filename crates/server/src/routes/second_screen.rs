@@ -23,7 +23,7 @@ use serde::Deserialize;
 /// A one-time code for showing the codes on a computer.
 #[utoipa::path(post, path = "/api/v1/orders/current/second-screen", tag = "orders",
     security(("bearer" = [])),
-    responses((status = 200, body = SecondScreen),
+    responses((status = 200, description = "the result", body = SecondScreen),
         (status = 409, description = "no ready order with views left", body = ApiError),
         (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn create(

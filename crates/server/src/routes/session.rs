@@ -10,25 +10,31 @@ use legitka_wire::{ApiError, ErrorCode, RefreshRequest, SignInRequest, SignInRes
 
 /// Sign in with university credentials.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignInRequest,
-    responses((status = 200, body = SignInResponse),
-        (status = 400, body = ApiError), (status = 401, description = "wrong credentials", body = ApiError),
-        (status = 429, description = "rate limited (see Retry-After)", body = ApiError)))]
+    responses((status = 200, description = "the result", body = SignInResponse),
+        (status = 400, description = "bad input (bad_request and the like)", body = ApiError), (status = 401, description = "wrong credentials", body = ApiError),
+        (status = 413, description = "body too large", body = ApiError), (status = 415, description = "body not JSON", body = ApiError),
+        (status = 429, description = "rate limited (see Retry-After)", body = ApiError),
+        (status = 503, description = "busy checking passwords (see Retry-After)", body = ApiError)))]
 #[tracing::instrument(skip_all, fields(username = %req.username))]
 pub async fn sign_in(
     State(state): State<AppState>,
     super::client::ClientIp(client): super::client::ClientIp,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> AppResult<Json<SignInResponse>> {
-    if req.username.trim().is_empty() || req.password.is_empty() {
+    if req.username.trim().is_empty()
+        || req.password.is_empty()
+        || req.username.len() > 200
+        || req.password.len() > 1000
+    {
         return Err(AppError::client(
             ErrorCode::BadRequest,
-            "username and password are required",
+            "a username (1–200 characters) and a password (1–1000) are required",
         ));
     }
     // Limits first: a locked-out guesser learns nothing about the password.
     state.limits.check_sign_in(&req.username, client)?;
     let student = registry::by_username(&state.db.pool, req.username.trim()).await?;
-    let hash = student.as_ref().map(|s| s.password_hash.clone());
+    let hash = student.as_ref().map(|s| s.password_hash.expose().clone());
     if !auth::verify_password(req.password, hash).await? {
         return Err(AppError::client(
             ErrorCode::InvalidCredentials,
@@ -45,11 +51,19 @@ pub async fn sign_in(
 
 /// Trades a refresh token for a new pair (the old refresh token is spent).
 #[utoipa::path(post, path = "/api/v1/session/refresh", tag = "session", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ApiError)))]
+    responses((status = 200, description = "the result", body = TokenPair),
+        (status = 400, description = "bad input", body = ApiError), (status = 413, description = "body too large", body = ApiError), (status = 415, description = "body not JSON", body = ApiError),
+        (status = 401, description = "unknown, spent or expired refresh token", body = ApiError)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> AppResult<Json<TokenPair>> {
+    if req.refresh_token.is_empty() || req.refresh_token.len() > 200 {
+        return Err(AppError::client(
+            ErrorCode::BadRequest,
+            "a refresh token is 1–200 characters",
+        ));
+    }
     Ok(Json(auth::refresh(&state, req.refresh_token.trim()).await?))
 }
 

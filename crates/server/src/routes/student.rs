@@ -11,7 +11,7 @@ use legitka_wire::{
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "student", security(("bearer" = [])),
-    responses((status = 200, body = StudentState), (status = 401, description = "not signed in", body = ApiError)))]
+    responses((status = 200, description = "the result", body = StudentState), (status = 401, description = "not signed in", body = ApiError)))]
 /// The status read: served from the read cache when this process has seen
 /// no change since (see `cache.rs`); eligibility is evaluated now.
 pub async fn state(
@@ -43,6 +43,7 @@ fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
     params(("Idempotency-Key" = Option<String>, Header, description = "a repeat returns the first result")),
     responses((status = 201, description = "ordered", body = OrderView),
         (status = 200, description = "the same Idempotency-Key again: the first result", body = OrderView),
+        (status = 400, description = "a bad Idempotency-Key", body = ApiError),
         (status = 403, description = "not eligible", body = ApiError),
         (status = 409, description = "an order is open", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 #[tracing::instrument(skip_all, fields(student_id = %who.id))]
@@ -63,7 +64,7 @@ pub async fn place_order(
 
 /// The student's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = Vec<OrderView>), (status = 401, description = "not signed in", body = ApiError)))]
+    responses((status = 200, description = "the result", body = Vec<OrderView>), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn list_orders(
     State(state): State<AppState>,
     who: AuthStudent,
@@ -74,7 +75,7 @@ pub async fn list_orders(
 /// One order's history: status, actor, reason and time of each step.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/timeline", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "order id")),
-    responses((status = 200, body = Vec<TimelineEntry>),
+    responses((status = 200, description = "the result", body = Vec<TimelineEntry>),
         (status = 404, description = "no such order of this student", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn timeline(
     State(state): State<AppState>,
@@ -89,7 +90,7 @@ pub async fn timeline(
 
 /// Cancels the order before pickup; its codes stop working.
 #[utoipa::path(post, path = "/api/v1/orders/current/cancel", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = OrderView), (status = 404, body = ApiError),
+    responses((status = 200, description = "the result", body = OrderView), (status = 404, description = "not found", body = ApiError),
         (status = 409, description = "not cancellable now", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn cancel(State(state): State<AppState>, who: AuthStudent) -> AppResult<Json<OrderView>> {
     Ok(Json(
@@ -100,7 +101,7 @@ pub async fn cancel(State(state): State<AppState>, who: AuthStudent) -> AppResul
 /// Revokes the card in use. The request goes on at once, but the card may
 /// stay valid up to 24 hours .
 #[utoipa::path(post, path = "/api/v1/orders/current/revoke", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = RevokeResponse), (status = 404, body = ApiError),
+    responses((status = 200, description = "the result", body = RevokeResponse), (status = 404, description = "not found", body = ApiError),
         (status = 409, description = "no card in use", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -115,7 +116,8 @@ pub async fn revoke(
 
 /// Sends an order returned for correction back to the issuer.
 #[utoipa::path(post, path = "/api/v1/orders/current/resubmit", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = OrderView), (status = 403, body = ApiError),
+    responses((status = 200, description = "the result", body = OrderView), (status = 403, description = "not allowed now", body = ApiError),
+        (status = 404, description = "no order", body = ApiError),
         (status = 409, description = "not returned for correction", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn resubmit(
     State(state): State<AppState>,
@@ -126,7 +128,7 @@ pub async fn resubmit(
 
 /// A lost phone: new codes; the old card stops working .
 #[utoipa::path(post, path = "/api/v1/orders/current/replace", tag = "orders", security(("bearer" = [])),
-    responses((status = 201, body = OrderView), (status = 403, body = ApiError),
+    responses((status = 201, description = "created", body = OrderView), (status = 403, description = "not allowed now", body = ApiError),
         (status = 409, description = "no card in use", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -138,7 +140,8 @@ pub async fn replace(
 
 /// Reveals the activation data (at most three times). Never logged.
 #[utoipa::path(post, path = "/api/v1/orders/current/reveal", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = ActivationData),
+    responses((status = 200, description = "the result", body = ActivationData),
+        (status = 404, description = "no order", body = ApiError),
         (status = 409, description = "not ready", body = ApiError),
         (status = 410, description = "three views spent, or the data expired", body = ApiError),
         (status = 429, description = "rate limited", body = ApiError), (status = 401, description = "not signed in", body = ApiError)))]

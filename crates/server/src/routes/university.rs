@@ -99,7 +99,7 @@ pub async fn setup_page(
          albo wpisz adres.<br><span class=\"muted\">Scan this code in the Legitka app to \
          choose the university, or type the address.</span></p>\
          <div class=\"qr\" data-link=\"{link_attr}\">{svg}</div>\
-         <p class=\"code\" id=\"server-address\">{address}</p>{others}",
+         <p class=\"code small-code\" id=\"server-address\">{address}</p>{others}",
         name = escape(&university.name),
         link_attr = escape(&link),
         address = escape(&server),
@@ -109,7 +109,7 @@ pub async fn setup_page(
 /// Which university this is (the server's default, or the one named): the
 /// app shows its name before sign-in and offers its way of signing in.
 #[utoipa::path(get, path = "/api/v1/university", tag = "session", params(Which),
-    responses((status = 200, body = UniversityInfo),
+    responses((status = 200, description = "the result", body = UniversityInfo),
         (status = 404, description = "no such university on this server", body = ApiError)))]
 pub async fn university(
     State(state): State<AppState>,
