@@ -10,7 +10,8 @@
 //!    order ready; the clock stops when the last "ready" notice is published.
 //!
 //! `--part push` measures push delivery (`push.rs`), `--part usos` the USOS
-//! watcher with 10,000 watched orders (`usos.rs`).
+//! watcher with 10,000 watched orders (`usos.rs`), `--part signin` the
+//! server's memory under 120 sign-ins at once (`signin.rs`).
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod push;
+mod signin;
 mod usos;
 
 #[derive(Parser)]
@@ -44,7 +46,7 @@ struct Args {
     /// Concurrent HTTP clients for orders and the wave.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// all, backend, push or usos.
+    /// all, backend, push, usos or signin.
     #[arg(long, default_value = "all")]
     part: String,
     /// Orders watched at one USOS installation (`--part usos`).
@@ -98,6 +100,29 @@ async fn main() -> anyhow::Result<()> {
                 u.real_secs
             );
         }
+    }
+    if part("signin") {
+        println!();
+        println!(
+            "| password checks at once | peak RSS started | peak RSS after the flood | RSS 5 s later | 200 | 503 busy | last answer after |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
+        let rounds = signin::run(120).await.context("sign-in flood benchmark")?;
+        for r in &rounds {
+            println!(
+                "| {} | {:.0} MiB | {:.0} MiB | {:.0} MiB | {} | {} | {:.1} s |",
+                r.checks_at_once, r.before_mib, r.peak_mib, r.after_mib, r.ok, r.busy, r.secs
+            );
+        }
+        let mut ratios: Vec<f64> = rounds
+            .chunks(2)
+            .map(|pair| pair[0].peak_mib / pair[1].peak_mib)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "\nmedian peak RSS, bounded / unbounded: {:.2}",
+            ratios[ratios.len() / 2]
+        );
     }
     if part("push") {
         println!();

@@ -111,6 +111,7 @@ pub async fn remove_student(state: &AppState, username: &str, how: Removal) -> A
     .ok_or_else(|| unknown(username))?;
     // The cancelled orders are voided at the issuer through the outbox.
     state.orders.student_removed(&id, now).await?;
+    crate::auth::end_sessions_of(state, &id).await?;
     state.orders.registry_changed(&id).await
 }
 

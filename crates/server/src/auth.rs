@@ -18,12 +18,70 @@ use legitka_wire::{ErrorCode, TokenPair};
 /// answered "busy" instead of queueing without end.
 const HASHING_QUEUE: std::time::Duration = std::time::Duration::from_secs(5);
 
+static CHECKS_AT_ONCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many password checks run at once in this process (`0`: one per
+/// core). Set before the first check (`password_checks_at_once`).
+pub fn set_password_checks_at_once(n: usize) {
+    CHECKS_AT_ONCE.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn checks_at_once() -> usize {
+    match CHECKS_AT_ONCE.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        n => n,
+    }
+}
+
 fn hashing() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        tokio::sync::Semaphore::new(cores)
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(checks_at_once()))
+}
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash passwords, as many as checks run at once. A
+/// fixed few: the allocator keeps the memory a thread used for the next
+/// hash on the same thread, instead of a fresh heap on every thread of
+/// tokio's blocking pool (which kept ~360 MiB after a flood, not ~40).
+fn hash_threads() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..checks_at_once() {
+            let rx = std::sync::Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("password-check-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx.lock().expect("hash queue lock").recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a password-check thread starts");
+        }
+        std::sync::Mutex::new(tx)
     })
+}
+
+/// Runs `f` on a password-check thread (the caller holds a slot).
+async fn on_hash_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hash_threads()
+        .lock()
+        .expect("hash queue lock")
+        .send(Box::new(move || {
+            let _ = tx.send(f());
+        }))
+        .map_err(|_| anyhow::anyhow!("the password-check threads are gone"))?;
+    Ok(rx.await?)
 }
 
 /// A slot for one password hash, or "busy, retry in a moment".
@@ -56,10 +114,10 @@ pub fn hash_ok(phc: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Hashes a password with argon2id (default parameters) on a blocking thread.
+/// Hashes a password with argon2id (default parameters) on a password-check thread.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     let _slot = hashing_slot().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    tokio::task::spawn_blocking(move || {
+    on_hash_thread(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -68,7 +126,7 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
     .await?
 }
 
-/// Verifies on a blocking thread, one per core at a time. A missing
+/// Verifies on a password-check thread, one per core at a time. A missing
 /// account still costs one verification, so timing does not tell which
 /// usernames exist; so does a stored hash this server will not run.
 pub async fn verify_password(password: String, hash: Option<String>) -> AppResult<bool> {
@@ -85,7 +143,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> AppResul
         }
     });
     let _slot = hashing_slot().await?;
-    let checked = tokio::task::spawn_blocking(move || {
+    let checked = on_hash_thread(move || {
         let found = hash.is_some();
         let hash = hash.as_deref().unwrap_or(DUMMY);
         let ok = Argon2::default()
@@ -93,8 +151,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> AppResul
             .is_ok();
         found && ok
     })
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     Ok(checked)
 }
 
@@ -259,6 +316,33 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
     tx.commit().await?;
     state.cache.forget_tokens(&dropped);
     let _ = state.session_ends.send(session_id.into());
+    Ok(())
+}
+
+/// Ends every session of a student the registry removed: their tokens stop
+/// at once (their live streams within moments). Their devices stay: the
+/// removal's notice, and the card's last month, still reach the phone. They
+/// may sign in again to see their card while the registry keeps them.
+pub async fn end_sessions_of(state: &AppState, student_id: &str) -> AppResult<()> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let ended: Vec<String> = sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $1 WHERE student_id = $2 AND revoked_at IS NULL \
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(student_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut dropped = Vec::new();
+    for session_id in &ended {
+        dropped.extend(drop_access_tokens(&mut tx, session_id).await?);
+    }
+    tx.commit().await?;
+    state.cache.forget_tokens(&dropped);
+    for session_id in ended {
+        let _ = state.session_ends.send(session_id.into());
+    }
     Ok(())
 }
 

@@ -62,6 +62,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Client connections open at once (capped below the open-file limit).
     pub max_connections: usize,
+    /// Password checks running at once (about 19 MiB each); 0: one per core.
+    pub password_checks_at_once: usize,
     /// The time a client has to send a request's headers; also the most a
     /// connection may sit idle.
     pub header_read_timeout: Duration,
@@ -118,6 +120,7 @@ struct Raw {
     rate_reveal_per_address: u32,
     read_cache_ttl_ms: u64,
     max_connections: usize,
+    password_checks_at_once: usize,
     /// Comma-separated addresses or networks (`127.0.0.1, 10.0.0.0/8`).
     trusted_proxies: String,
     header_read_timeout_secs: u64,
@@ -215,6 +218,7 @@ impl Settings {
             .set_default("rate_reveal_per_address", 60)?
             .set_default("read_cache_ttl_ms", 2000)?
             .set_default("max_connections", 10_000)?
+            .set_default("password_checks_at_once", 0)?
             .set_default("trusted_proxies", "")?
             .set_default("header_read_timeout_secs", 10)?
             .set_default("body_read_timeout_secs", 30)?
@@ -373,6 +377,7 @@ impl Settings {
             },
             read_cache_ttl: Duration::from_millis(raw.read_cache_ttl_ms),
             max_connections: raw.max_connections,
+            password_checks_at_once: raw.password_checks_at_once,
             trusted_proxies: raw
                 .trusted_proxies
                 .split(',')
@@ -446,6 +451,7 @@ impl Settings {
             rates: RateSettings::default(),
             read_cache_ttl: Duration::from_secs(2),
             max_connections: 10_000,
+            password_checks_at_once: 0,
             trusted_proxies: vec![],
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),

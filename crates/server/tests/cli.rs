@@ -288,7 +288,9 @@ async fn the_admin_tools_changes_reach_an_open_app_within_a_second(db: Db) {
         "{:?}",
         told.elapsed()
     );
-    // And the status read knows at once too.
+    // And the status read knows at once too (signed in again: the removal
+    // ended her sessions).
+    let token = app.sign_in("anna").await;
     let me = app.me(&token).await;
     assert_eq!(
         me.order.unwrap().status,

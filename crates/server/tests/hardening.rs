@@ -324,7 +324,10 @@ async fn every_refusal_is_in_the_error_shape(db: Db) {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{page}");
         let text = r.text().await.unwrap();
-        assert!(text.starts_with("<!doctype html>"), "{page}: {text}");
+        assert!(
+            text.to_lowercase().starts_with("<!doctype html>"),
+            "{page}: {text}"
+        );
     }
     // The pages' links name the configured address, never the Host header.
     let r = app
@@ -416,6 +419,24 @@ async fn the_pages_name_their_university_and_refuse_framing_and_cross_site_posts
         .await
         .unwrap();
     assert!(!page.contains("Open this page directly"), "{page}");
+    // Whatever a page prints is escaped (a name with markup stays text).
+    let app = spawn_app_with(db, |s| {
+        s.university_name = "Uczelnia <script>alert(1)</script> & \"Co\"".into();
+    })
+    .await;
+    for page in ["/pair", "/setup"] {
+        let text = reqwest::get(format!("{}{page}", app.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!text.contains("<script>"), "{page}: {text}");
+        assert!(
+            text.contains("Uczelnia &lt;script&gt;alert(1)&lt;/script&gt; &amp;"),
+            "{page}: {text}"
+        );
+    }
 }
 
 async fn forwarded_addresses_count_only_from_a_trusted_proxy(db: Db) {

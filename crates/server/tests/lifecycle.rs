@@ -407,6 +407,8 @@ async fn removal_cancels_orders_on_the_way(db: Db) {
     admin::remove_student(&app.state, "anna", Removal::Removed)
         .await
         .unwrap();
+    // The removal ended her session; she signs in again to look.
+    let token = app.sign_in("anna").await;
     let t = timeline(&app, &token, &ready.id).await;
     assert_eq!(
         steps(&t).last(),
@@ -434,10 +436,30 @@ async fn removal_leaves_a_card_valid_for_one_month(db: Db) {
     let app = spawn_app(db).await;
     let (token, _) = app.ready_order("anna").await;
     app.receive(&token).await;
+    let r = app
+        .post(&token, "/devices")
+        .json(&serde_json::json!({"platform": "fcm", "token": "annas-phone", "locale": "pl"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
     app.clock.advance(DAY_MS);
     admin::remove_student(&app.state, "anna", Removal::Graduated)
         .await
         .unwrap();
+    // Her sessions end at once; her phone still hears why.
+    let r = app.get(&token, "/me").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, StatusCode::UNAUTHORIZED);
+    let told: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries d JOIN notices n ON n.id = d.notice_id \
+         WHERE n.kind = 'removed_from_list'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(told, 1);
+    // She may sign in again to see her card's last month.
+    let token = app.sign_in("anna").await;
     let o = app.me(&token).await.order.unwrap();
     assert_eq!(o.status, OrderStatus::Received);
     assert_eq!(

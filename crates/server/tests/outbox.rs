@@ -299,7 +299,9 @@ async fn a_graduate_is_told_the_card_ends_and_never_to_renew(db: Db) {
         app.clock.advance(7 * DAY_MS);
     }
     assert_eq!(reminders(&app, "anna").await.len(), 1);
-    // The app says why the card ends early.
+    // The app says why the card ends early (she signs in again: the
+    // removal ended her session).
+    let token = app.sign_in("anna").await;
     let me = app.me(&token).await;
     let order = me.order.unwrap();
     assert_eq!(order.reason, Some(Reason::StudentRemoved));

@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Html;
 use legitka_wire::{ApiError, ErrorCode, PairRequest, SignInResponse};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rand::Rng;
 use serde::Deserialize;
 
@@ -42,47 +43,62 @@ pub fn normalize(code: &str) -> String {
         .collect()
 }
 
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The pages' look: small, readable on a phone, nothing loaded from
+/// elsewhere (the CSP allows inline style only).
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}\
+h1{font-size:1.4rem} label{display:block;margin-top:.8rem;font-weight:600}\
+input{font:inherit;width:100%;padding:.7rem;border:1px solid #bbb;border-radius:.6rem;box-sizing:border-box}\
+button,.button{display:block;text-align:center;text-decoration:none;box-sizing:border-box;font:inherit;font-weight:600;margin-top:1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#b3122e;color:#fff}\
+.code{font:700 2rem ui-monospace,monospace;letter-spacing:.15em;text-align:center}\
+.small-code{font-size:1.1rem;letter-spacing:.05em;word-break:break-all}\
+.qr svg{display:block;width:16rem;height:auto;margin:1rem auto}\
+.error{color:#b00020;font-weight:600} .muted{color:#555}";
+
+/// A whole page around `body`. The pages are maud templates: what they
+/// print is escaped at compile time, except the QR drawings (our own SVG).
+pub(super) fn page(body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="pl" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { "Legitka — parowanie / pairing" }
+                    style { (PreEscaped(STYLE)) }
+                }
+                body { (body) }
+            }
+        }
+        .into_string(),
+    )
 }
 
-pub(super) fn page(body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Legitka — parowanie / pairing</title><style>\
-         body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}}\
-         h1{{font-size:1.4rem}} label{{display:block;margin-top:.8rem;font-weight:600}}\
-         input{{font:inherit;width:100%;padding:.7rem;border:1px solid #bbb;border-radius:.6rem;box-sizing:border-box}}\
-         button,.button{{display:block;text-align:center;text-decoration:none;box-sizing:border-box;font:inherit;font-weight:600;margin-top:1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#b3122e;color:#fff}}\
-         .code{{font:700 2rem ui-monospace,monospace;letter-spacing:.15em;text-align:center}}\
-         .small-code{{font-size:1.1rem;letter-spacing:.05em;word-break:break-all}}\
-         .qr svg{{display:block;width:16rem;height:auto;margin:1rem auto}}\
-         .error{{color:#b00020;font-weight:600}} .muted{{color:#555}}\
-         </style></head><body>{body}</body></html>"
-    ))
+/// A QR drawing, as markup (our own SVG, not text to escape).
+pub(super) fn qr(payload: &str) -> AppResult<Markup> {
+    Ok(PreEscaped(qr_svg(payload)?))
 }
 
 fn form(university: &str, error: Option<&str>) -> Html<String> {
-    let error = error.map_or(String::new(), |e| {
-        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
-    });
-    page(&format!(
-        "<h1>Legitka</h1><p id=\"university\"><strong>{university}</strong></p>\
-         <p>Zaloguj się kontem uczelnianym, aby połączyć aplikację.<br>\
-         <span class=\"muted\">Sign in with your university account to pair the app.</span></p>{error}\
-         <form method=\"post\" action=\"/pair\">\
-         <label for=\"username\">Login / Username</label>\
-         <input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
-         <label for=\"password\">Hasło / Password</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Pokaż kod parowania / Show pairing code</button></form>",
-        university = escape(university),
-    ))
+    page(html! {
+        h1 { "Legitka" }
+        p id="university" { strong { (university) } }
+        p {
+            "Zaloguj się kontem uczelnianym, aby połączyć aplikację."
+            br;
+            span.muted { "Sign in with your university account to pair the app." }
+        }
+        @if let Some(e) = error {
+            p.error role="alert" { (e) }
+        }
+        form method="post" action="/pair" {
+            label for="username" { "Login / Username" }
+            input id="username" name="username" autocomplete="username" required;
+            label for="password" { "Hasło / Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            button type="submit" { "Pokaż kod parowania / Show pairing code" }
+        }
+    })
 }
 
 /// The sign-in form.
@@ -256,19 +272,19 @@ pub(super) fn code_page(
 ) -> AppResult<Html<String>> {
     let link = legitka_wire::shell::pair_link(server, university, code);
     // The server and the code in one scan.
-    let svg = qr_svg(&link)?;
+    let drawing = qr(&link)?;
     let shown = format!("{}-{}", &code[..4], &code[4..]);
-    Ok(page(&format!(
-        "<h1>{} {}</h1><p>Zeskanuj kod w aplikacji Legitka albo wpisz go ręcznie. \
-         Ważny 5 minut, jednorazowy.<br><span class=\"muted\">Scan it in the Legitka app \
-         or type it. Valid 5 minutes, once.</span></p>\
-         <p><a class=\"button\" id=\"open-app\" href=\"{link}\">Otwórz aplikację Legitka / \
-         Open the Legitka app</a></p>\
-         <div class=\"qr\">{svg}</div><p class=\"code\" id=\"pairing-code\">{shown}</p>",
-        escape(first_name),
-        escape(last_name),
-        link = escape(&link),
-    )))
+    Ok(page(html! {
+        h1 { (first_name) " " (last_name) }
+        p {
+            "Zeskanuj kod w aplikacji Legitka albo wpisz go ręcznie. Ważny 5 minut, jednorazowy."
+            br;
+            span.muted { "Scan it in the Legitka app or type it. Valid 5 minutes, once." }
+        }
+        p { a.button id="open-app" href=(link) { "Otwórz aplikację Legitka / Open the Legitka app" } }
+        div.qr { (drawing) }
+        p.code id="pairing-code" { (shown) }
+    }))
 }
 
 /// The app trades a pairing code for a session. The code is taken in one
@@ -319,6 +335,18 @@ mod tests {
         assert_eq!(c.len(), 8);
         assert!(c.bytes().all(|b| ALPHABET.contains(&b)));
         assert_eq!(normalize(" abcd-efgh "), "ABCDEFGH");
-        assert_eq!(escape("<b>\"x\"</b>"), "&lt;b&gt;&quot;x&quot;&lt;/b&gt;");
+    }
+
+    #[test]
+    fn a_page_prints_text_as_text() {
+        let Html(page) = form("<b>\"Uczelnia\"</b>", Some("<i>x</i>"));
+        assert!(
+            page.contains("&lt;b&gt;&quot;Uczelnia&quot;&lt;/b&gt;"),
+            "{page}"
+        );
+        assert!(
+            page.contains("&lt;i&gt;x&lt;/i&gt;") && !page.contains("<i>"),
+            "{page}"
+        );
     }
 }

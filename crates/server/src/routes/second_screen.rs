@@ -8,7 +8,7 @@
 //! in a URL, so no log or history holds it; every answer is `no-store`
 //! (the router's rule).
 
-use super::pairing::{OneTime, escape, issue, page, public_address, qr_svg, take};
+use super::pairing::{OneTime, issue, page, public_address, qr, take};
 use crate::auth::AuthStudent;
 use crate::error::{AppError, AppResult};
 use crate::ratelimit::Bucket;
@@ -18,6 +18,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Html;
 use legitka_wire::{ApiError, ErrorCode, OrderStatus, SecondScreen};
+use maud::html;
 use serde::Deserialize;
 
 /// A one-time code for showing the codes on a computer.
@@ -53,18 +54,22 @@ pub async fn create(
 }
 
 fn form(error: Option<&str>) -> Html<String> {
-    let error = error.map_or(String::new(), |e| {
-        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
-    });
-    page(&format!(
-        "<h1>Legitka</h1><p>Wpisz kod z aplikacji Legitka, aby zobaczyć tu kod QR \
-         mLegitymacji i kod aktywacyjny.<br><span class=\"muted\">Type the code from the \
-         Legitka app to see your mLegitymacja's QR code and activation code here.</span></p>\
-         {error}<form method=\"post\" action=\"/show\">\
-         <label for=\"code\">Kod z aplikacji / Code from the app</label>\
-         <input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" required>\
-         <button type=\"submit\">Pokaż / Show</button></form>"
-    ))
+    page(html! {
+        h1 { "Legitka" }
+        p {
+            "Wpisz kod z aplikacji Legitka, aby zobaczyć tu kod QR mLegitymacji i kod aktywacyjny."
+            br;
+            span.muted { "Type the code from the Legitka app to see your mLegitymacja's QR code and activation code here." }
+        }
+        @if let Some(e) = error {
+            p.error role="alert" { (e) }
+        }
+        form method="post" action="/show" {
+            label for="code" { "Kod z aplikacji / Code from the app" }
+            input id="code" name="code" autocomplete="off" autocapitalize="characters" required;
+            button type="submit" { "Pokaż / Show" }
+        }
+    })
 }
 
 /// The page a computer opens: a form for the code.
@@ -112,20 +117,22 @@ pub async fn show(
         }
         Err(e) => return Err(e),
     };
-    let svg = qr_svg(&data.qr_payload)?;
-    Ok(page(&format!(
-        "<h1>mLegitymacja</h1><p>Zeskanuj kod QR w mObywatelu na telefonie (Dodaj dokument → \
-         mLegitymacja studencka), potem wpisz kod aktywacyjny.<br><span class=\"muted\">Scan the QR \
-         code with mObywatel on your phone (Add document → student ID), then type the activation \
-         code.</span></p><div class=\"qr\">{svg}</div>\
-         <p class=\"muted\">Kod do wpisania ręcznie / Manual-entry code</p>\
-         <p class=\"code small-code\" id=\"manual-code\">{manual}</p>\
-         <p class=\"muted\">Kod aktywacyjny / Activation code</p>\
-         <p class=\"code\" id=\"activation-code\">{activation}</p>\
-         <p class=\"muted\" id=\"views-left\">Pozostałe wyświetlenia / Views left: {left}. \
-         Zamknij tę stronę po aktywacji. / Close this page once activated.</p>",
-        manual = escape(&data.manual_code),
-        activation = escape(&data.activation_code),
-        left = data.reveals_left,
-    )))
+    let drawing = qr(&data.qr_payload)?;
+    Ok(page(html! {
+        h1 { "mLegitymacja" }
+        p {
+            "Zeskanuj kod QR w mObywatelu na telefonie (Dodaj dokument → mLegitymacja studencka), potem wpisz kod aktywacyjny."
+            br;
+            span.muted { "Scan the QR code with mObywatel on your phone (Add document → student ID), then type the activation code." }
+        }
+        div.qr { (drawing) }
+        p.muted { "Kod do wpisania ręcznie / Manual-entry code" }
+        p.code.small-code id="manual-code" { (data.manual_code) }
+        p.muted { "Kod aktywacyjny / Activation code" }
+        p.code id="activation-code" { (data.activation_code) }
+        p.muted id="views-left" {
+            "Pozostałe wyświetlenia / Views left: " (data.reveals_left)
+            ". Zamknij tę stronę po aktywacji. / Close this page once activated."
+        }
+    }))
 }

@@ -2,13 +2,14 @@
 //! (`GET /api/v1/university`), and the setup page the IT team prints
 //! points the app at one of them (`/setup`).
 
-use super::pairing::{escape, page, public_address, qr_svg};
+use super::pairing::{page, public_address, qr};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use legitka_wire::{ApiError, ErrorCode, SignInMethod, UniversityInfo};
+use maud::html;
 use serde::Deserialize;
 
 /// The universities this server serves, the default first: its own
@@ -70,8 +71,8 @@ pub async fn setup_page(
     let server = public_address(&state);
     // The setup link: a scan points the app at this very university.
     let link = legitka_wire::shell::setup_link(&server, university.id.as_deref());
-    let svg = qr_svg(&link)?;
-    let others: String = universities(&state)
+    let drawing = qr(&link)?;
+    let others: Vec<(String, String)> = universities(&state)
         .into_iter()
         .filter(|u| u.id != university.id)
         .map(|u| {
@@ -79,31 +80,27 @@ pub async fn setup_page(
                 || "/setup".to_owned(),
                 |id| format!("/setup?university={id}"),
             );
-            format!(
-                "<li><a href=\"{}\">{}</a></li>",
-                escape(&href),
-                escape(&u.name)
-            )
+            (href, u.name)
         })
         .collect();
-    let others = if others.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<p class=\"muted\">Inne uczelnie na tym serwerze / Other universities on this \
-             server:</p><ul id=\"other-universities\">{others}</ul>"
-        )
-    };
-    Ok(page(&format!(
-        "<h1>{name}</h1><p>Zeskanuj ten kod w aplikacji Legitka, aby wybrać uczelnię, \
-         albo wpisz adres.<br><span class=\"muted\">Scan this code in the Legitka app to \
-         choose the university, or type the address.</span></p>\
-         <div class=\"qr\" data-link=\"{link_attr}\">{svg}</div>\
-         <p class=\"code small-code\" id=\"server-address\">{address}</p>{others}",
-        name = escape(&university.name),
-        link_attr = escape(&link),
-        address = escape(&server),
-    )))
+    Ok(page(html! {
+        h1 { (university.name) }
+        p {
+            "Zeskanuj ten kod w aplikacji Legitka, aby wybrać uczelnię, albo wpisz adres."
+            br;
+            span.muted { "Scan this code in the Legitka app to choose the university, or type the address." }
+        }
+        div.qr data-link=(link) { (drawing) }
+        p.code.small-code id="server-address" { (server) }
+        @if !others.is_empty() {
+            p.muted { "Inne uczelnie na tym serwerze / Other universities on this server:" }
+            ul id="other-universities" {
+                @for (href, name) in &others {
+                    li { a href=(href) { (name) } }
+                }
+            }
+        }
+    }))
 }
 
 /// Which university this is (the server's default, or the one named): the

@@ -8,7 +8,7 @@
 //! as the fallback. The consumer secret and the USOS tokens never leave
 //! the server.
 
-use super::pairing::{code_page, escape, issue_code, page, public_address};
+use super::pairing::{code_page, issue_code, page, public_address};
 use crate::error::AppResult;
 use crate::registry;
 use crate::state::AppState;
@@ -23,11 +23,10 @@ use std::sync::Arc;
 fn sentence(status: StatusCode, pl: &str, en: &str) -> Response {
     (
         status,
-        page(&format!(
-            "<h1>Legitka</h1><p id=\"message\">{}<br><span class=\"muted\">{}</span></p>",
-            escape(pl),
-            escape(en)
-        )),
+        page(maud::html! {
+            h1 { "Legitka" }
+            p id="message" { (pl) br; span.muted { (en) } }
+        }),
     )
         .into_response()
 }

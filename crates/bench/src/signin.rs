@@ -1,0 +1,158 @@
+//! `--part signin`: the server's memory under a flood of sign-ins. The real
+//! server binary (release) gets 120 sign-ins at once from 120 addresses
+//! (through a trusted proxy's `X-Forwarded-For`), with password checks
+//! bounded as shipped (one per core) and, interleaved in the same run, with
+//! the bound lifted to 120 (what the server did before the bound). Reported:
+//! peak resident memory (VmHWM) once started and after the flood, resident
+//! memory 5 s after it, the answers (200 or 503 busy) and the time until
+//! the last answer.
+
+use anyhow::{Context, bail};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Round {
+    pub checks_at_once: usize,
+    pub before_mib: f64,
+    pub peak_mib: f64,
+    pub after_mib: f64,
+    pub ok: usize,
+    pub busy: usize,
+    pub secs: f64,
+}
+
+fn target(bin: &str) -> std::path::PathBuf {
+    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    std::path::Path::new(&dir).join("release").join(bin)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn status_kib(pid: u32, field: &str) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .with_context(|| format!("{field} in /proc/{pid}/status"))?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("a number")?
+        .parse()?;
+    Ok(kib)
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_for(url: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if reqwest::get(url).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{url} did not answer")
+}
+
+async fn round(
+    dir: &std::path::Path,
+    issuer: &str,
+    checks_at_once: usize,
+    n: usize,
+) -> anyhow::Result<Round> {
+    let port = free_port()?;
+    let db = dir.join(format!(
+        "signin-{checks_at_once}-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let server = Killed(
+        Command::new(target("legitka-server"))
+            .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+            .env("APP_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("APP_ISSUER_URL", issuer)
+            .env("APP_ISSUER_SECRET_FILE", dir.join("bridge.secret"))
+            .env("APP_TRUSTED_PROXIES", "127.0.0.1")
+            .env("APP_RATE_SIGN_IN_PER_ADDRESS", "1000")
+            .env("APP_RATE_SIGN_IN_PER_ACCOUNT", "1000")
+            .env("APP_PASSWORD_CHECKS_AT_ONCE", checks_at_once.to_string())
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the release server (cargo build --release -p legitka-server)")?,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{base}/health")).await?;
+    let pid = server.0.id();
+    let before_mib = status_kib(pid, "VmHWM:")? / 1024.0;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let answers = futures_util::future::join_all((0..n).map(|i| {
+        http.post(format!("{base}/api/v1/session"))
+            .header("x-forwarded-for", format!("198.51.100.{}", i % 250 + 1))
+            .json(&serde_json::json!({"username": "anna", "password": "legitka"}))
+            .send()
+    }))
+    .await;
+    let secs = started.elapsed().as_secs_f64();
+    let (mut ok, mut busy) = (0, 0);
+    for a in answers {
+        match a?.status().as_u16() {
+            200 => ok += 1,
+            503 => busy += 1,
+            other => bail!("a sign-in answered {other}"),
+        }
+    }
+    let peak_mib = status_kib(pid, "VmHWM:")? / 1024.0;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after_mib = status_kib(pid, "VmRSS:")? / 1024.0;
+    Ok(Round {
+        checks_at_once,
+        before_mib,
+        peak_mib,
+        after_mib,
+        ok,
+        busy,
+        secs,
+    })
+}
+
+/// Five rounds each way, interleaved; returns every round.
+pub async fn run(n: usize) -> anyhow::Result<Vec<Round>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("bridge.secret"), "b".repeat(64))?;
+    let issuer_port = free_port()?;
+    let _issuer = Killed(
+        Command::new(target("legitka-emulators"))
+            .args(["--issuer-port", &issuer_port.to_string()])
+            .arg("--secret-file")
+            .arg(dir.path().join("bridge.secret"))
+            .arg("--data")
+            .arg(dir.path().join("issuer.db"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the issuer stand-in (cargo build --release -p legitka-emulators)")?,
+    );
+    let issuer = format!("http://127.0.0.1:{issuer_port}");
+    wait_for(&format!("{issuer}/")).await.ok();
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let mut rounds = Vec::new();
+    for _ in 0..5 {
+        for checks in [cores, n] {
+            rounds.push(round(dir.path(), &issuer, checks, n).await?);
+        }
+    }
+    Ok(rounds)
+}
