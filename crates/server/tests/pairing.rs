@@ -143,7 +143,7 @@ async fn the_setup_page_and_the_api_name_the_university(db: Db) {
         page.contains("<h1>Politechnika &lt;Przykładowa&gt;</h1>"),
         "{page}"
     );
-    let link = format!("legitka://setup?server={}", app.base);
+    let link = legitka_wire::shell::setup_link(&app.base, None);
     assert!(page.contains(&format!("data-link=\"{link}\"")), "{page}");
     assert!(page.contains("<svg"), "no QR code");
 }

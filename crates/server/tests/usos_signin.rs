@@ -27,11 +27,10 @@ async fn a_student_signs_in_through_usos_and_the_app_gets_a_session(db: Db) {
     let code = code_on(&page);
     // The link that opens the app names this server and the code.
     assert!(
-        page.contains(&format!(
-            "legitka://pair?server={}&amp;university=uwu&amp;code={}",
-            app.base,
-            code.replace('-', "")
-        )),
+        page.contains(
+            &legitka_wire::shell::pair_link(&app.base, Some("uwu"), &code.replace('-', ""))
+                .replace('&', "&amp;")
+        ),
         "{page}"
     );
     assert!(page.contains("Anna Nowak"));
@@ -212,8 +211,8 @@ async fn one_server_names_each_of_its_universities_and_how_to_sign_in(db: Db) {
     );
     assert!(
         usos_page.contains(&format!(
-            "data-link=\"legitka://setup?server={}&amp;university=uwu\"",
-            app.base
+            "data-link=\"{}\"",
+            legitka_wire::shell::setup_link(&app.base, Some("uwu")).replace('&', "&amp;")
         )),
         "{usos_page}"
     );

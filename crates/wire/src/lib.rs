@@ -719,7 +719,8 @@ pub mod shell {
     /// (`university`: one of several the server serves).
     pub fn setup_link(server: &str, university: Option<&str>) -> String {
         format!(
-            "{LINK_SCHEME}setup?server={server}{}",
+            "{LINK_SCHEME}setup?server={}{}",
+            query_value(server),
             university_param(university)
         )
     }
@@ -727,13 +728,30 @@ pub mod shell {
     /// The pairing link: scanning it signs in at `server` with `code`.
     pub fn pair_link(server: &str, university: Option<&str>, code: &str) -> String {
         format!(
-            "{LINK_SCHEME}pair?server={server}{}&code={code}",
-            university_param(university)
+            "{LINK_SCHEME}pair?server={}{}&code={}",
+            query_value(server),
+            university_param(university),
+            query_value(code)
         )
     }
 
     fn university_param(university: Option<&str>) -> String {
-        university.map_or_else(String::new, |u| format!("&university={u}"))
+        university.map_or_else(String::new, |u| format!("&university={}", query_value(u)))
+    }
+
+    /// A value in a link's query, percent-encoded: every byte but RFC
+    /// 3986's unreserved characters, so an address with `&`, `?` or `#`
+    /// stays one value (the app reads it back decoded).
+    fn query_value(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
     }
 
     /// What follows the scheme when `input` is a Legitka link (the scheme
@@ -1013,22 +1031,27 @@ mod tests {
         use super::shell::{link_rest, pair_link, setup_link};
         assert_eq!(
             link_rest(&setup_link("https://u.example", None)),
-            Some("setup?server=https://u.example")
+            Some("setup?server=https%3A%2F%2Fu.example")
         );
         assert_eq!(
             link_rest(&setup_link("https://u.example", Some("uwu"))),
-            Some("setup?server=https://u.example&university=uwu")
+            Some("setup?server=https%3A%2F%2Fu.example&university=uwu")
         );
         assert_eq!(
             link_rest(&format!(
                 " {} ",
                 pair_link("http://127.0.0.1:8080", None, "WXYZ6789")
             )),
-            Some("pair?server=http://127.0.0.1:8080&code=WXYZ6789")
+            Some("pair?server=http%3A%2F%2F127.0.0.1%3A8080&code=WXYZ6789")
         );
         assert_eq!(
             link_rest(&pair_link("http://127.0.0.1:8080", Some("uwu"), "WXYZ6789")),
-            Some("pair?server=http://127.0.0.1:8080&university=uwu&code=WXYZ6789")
+            Some("pair?server=http%3A%2F%2F127.0.0.1%3A8080&university=uwu&code=WXYZ6789")
+        );
+        // An address with query characters stays one value.
+        assert_eq!(
+            link_rest(&setup_link("https://u.example/l?a=1&b=2#x", None)),
+            Some("setup?server=https%3A%2F%2Fu.example%2Fl%3Fa%3D1%26b%3D2%23x")
         );
         // The scheme in any case; anything else is not a link.
         assert_eq!(
