@@ -533,3 +533,78 @@ async fn a_student_beyond_the_stream_cap_loses_their_oldest_stream(db: Db) {
         .unwrap();
     assert!(text.ends_with("event: ended\ndata: replaced\n\n"), "{text}");
 }
+
+/// The real binary, stopped as systemd stops it (SIGTERM) with live
+/// streams open: the streams hear why, and the process exits within its
+/// drain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_stops_the_binary_with_streams_open_within_its_drain() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bridge.secret"), "s".repeat(64)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_legitka-server"))
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .env(
+            "APP_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("s.db").display()),
+        )
+        // Nothing listens there: the stop does not wait on the issuer.
+        .env("APP_ISSUER_URL", "http://127.0.0.1:9")
+        .env("APP_ISSUER_SECRET_FILE", dir.path().join("bridge.secret"))
+        .env("APP_SHUTDOWN_DRAIN_SECS", "3")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/health")).await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let http = reqwest::Client::new();
+    let signed: serde_json::Value = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": "anna", "password": "legitka"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signed["access_token"].as_str().unwrap().to_owned();
+    let stream = http
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let at = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let text = tokio::time::timeout(Duration::from_secs(3), stream.text())
+        .await
+        .expect("the stream held the stop")
+        .unwrap();
+    assert!(text.ends_with("event: ended\ndata: stopping\n\n"), "{text}");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            at.elapsed() < Duration::from_secs(6),
+            "still running after the drain"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
