@@ -303,10 +303,18 @@ async fn spent_again(state: &AppState, mut tx: Tx, hash: &str, now: i64) -> AppR
         );
         let dropped = revoke_session(&mut tx, &session_id, now).await?;
         tx.commit().await?;
-        state.cache.forget_tokens(&dropped);
-        let _ = state.session_ends.send(session_id.into());
+        ended(state, &dropped, [session_id]);
     }
     Err(unauthorized())
+}
+
+/// After the commit that ended `sessions`: their access tokens leave the
+/// read cache, and this process's live streams of them end.
+fn ended(state: &AppState, dropped: &[String], sessions: impl IntoIterator<Item = String>) {
+    state.cache.forget_tokens(dropped);
+    for session_id in sessions {
+        let _ = state.session_ends.send(session_id.into());
+    }
 }
 
 /// Signs out: the session's refresh and access tokens all stop working.
@@ -314,8 +322,7 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
     let dropped = revoke_session(&mut tx, session_id, state.clock.now_ms()).await?;
     tx.commit().await?;
-    state.cache.forget_tokens(&dropped);
-    let _ = state.session_ends.send(session_id.into());
+    ended(state, &dropped, [session_id.to_owned()]);
     Ok(())
 }
 
@@ -326,7 +333,7 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
 pub async fn end_sessions_of(state: &AppState, student_id: &str) -> AppResult<()> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let ended: Vec<String> = sqlx::query_scalar(
+    let sessions: Vec<String> = sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1 WHERE student_id = $2 AND revoked_at IS NULL \
          RETURNING id",
     )
@@ -335,14 +342,11 @@ pub async fn end_sessions_of(state: &AppState, student_id: &str) -> AppResult<()
     .fetch_all(&mut *tx)
     .await?;
     let mut dropped = Vec::new();
-    for session_id in &ended {
+    for session_id in &sessions {
         dropped.extend(drop_access_tokens(&mut tx, session_id).await?);
     }
     tx.commit().await?;
-    state.cache.forget_tokens(&dropped);
-    for session_id in ended {
-        let _ = state.session_ends.send(session_id.into());
-    }
+    ended(state, &dropped, sessions);
     Ok(())
 }
 

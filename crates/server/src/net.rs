@@ -12,17 +12,32 @@ use std::time::Duration;
 pub fn https_or_loopback(url: &str, setting: &str) -> anyhow::Result<reqwest::Url> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| anyhow::anyhow!("{setting} {url:?} is not a URL: {e}"))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
+    let loopback = parsed.host_str().is_some_and(is_loopback_host);
     anyhow::ensure!(
         parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback),
         "{setting} must be https (plain http only on loopback): it carries personal data"
     );
     Ok(parsed)
+}
+
+/// Whether `host` — a name, or an address (IPv6 with or without its
+/// brackets) — is this machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The address a URL names as digits, if it names one (not a name).
+pub fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
+        url::Host::Ipv6(a) => Some(IpAddr::V6(a)),
+        url::Host::Domain(_) => None,
+    }
 }
 
 /// Whether `ip` is on the public internet: not loopback, a private or

@@ -26,6 +26,19 @@ both!(
     a_student_beyond_the_stream_cap_loses_their_oldest_stream,
 );
 
+/// The `/pair` form posted as a browser posts it, from `origin` if given.
+async fn post_pair(app: &common::TestApp, body: &str, origin: Option<&str>) -> reqwest::Response {
+    let mut post = app
+        .http
+        .post(format!("{}/pair", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(origin) = origin {
+        post = post.header("origin", origin);
+    }
+    post.send().await.unwrap()
+}
+
 /// Reads from `conn` until the server closes it; `false` if it is still
 /// open after `within`.
 async fn closed_within(conn: &mut TcpStream, within: Duration) -> bool {
@@ -237,14 +250,7 @@ async fn nul_characters_are_refused_before_the_database(db: Db) {
         (StatusCode::NOT_FOUND, ErrorCode::NotFound)
     );
     // The pairing page's form: the page again, with a sentence.
-    let r = app
-        .http
-        .post(format!("{}/pair", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=an%00na&password=legitka")
-        .send()
-        .await
-        .unwrap();
+    let r = post_pair(&app, "username=an%00na&password=legitka", None).await;
     assert_eq!(r.status(), StatusCode::OK);
     let page = r.text().await.unwrap();
     assert!(page.contains("Wrong username or password"), "{page}");
@@ -388,33 +394,17 @@ async fn the_pages_name_their_university_and_refuse_framing_and_cross_site_posts
         .unwrap();
     assert!(pair.contains("Uniwersytet Testowy"), "{pair}");
     // Another site's page posting the student's credentials here.
-    let post = |origin: &'static str| {
-        app.http
-            .post(format!("{}/pair", app.base))
-            .header("origin", origin)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("username=anna&password=legitka")
-            .send()
-    };
-    let page = post("https://evil.example")
+    let credentials = "username=anna&password=legitka";
+    let page = post_pair(&app, credentials, Some("https://evil.example"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
     assert!(page.contains("Open this page directly"), "{page}");
     assert!(!page.contains("pairing-code"), "{page}");
     // From the page itself: the code.
-    let own = app.base.clone();
-    let page = app
-        .http
-        .post(format!("{}/pair", app.base))
-        .header("origin", own)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=anna&password=legitka")
-        .send()
+    let page = post_pair(&app, credentials, Some(&app.base))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

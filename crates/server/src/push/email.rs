@@ -61,12 +61,8 @@ impl SmtpSettings {
     ) -> anyhow::Result<Self> {
         let host = host.trim();
         anyhow::ensure!(!host.is_empty(), "smtp: a host");
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
         anyhow::ensure!(
-            security != Security::None || loopback,
+            security != Security::None || crate::net::is_loopback_host(host),
             "smtp: security = \"none\" only to a server on this machine; use starttls or tls"
         );
         Ok(Self {
@@ -161,30 +157,7 @@ pub fn compose(
 ) -> anyhow::Result<Message> {
     let pl = legitka_wire::notice::texts(kind, status, Locale::Pl);
     let en = legitka_wire::notice::texts(kind, status, Locale::En);
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let (codes_pl, codes_en, html_pl, html_en) = match codes {
-        Some(c) => {
-            let (pl, en) = codes_text(c);
-            let html = |text: &str, qr: &str| {
-                format!(
-                    "<p><img src=\"cid:qr\" width=\"296\" height=\"296\" alt=\"{}\"></p><pre>{}</pre>",
-                    esc(qr),
-                    esc(text)
-                )
-            };
-            (
-                pl.clone(),
-                en.clone(),
-                html(&pl, "Kod QR do zeskanowania w mObywatelu"),
-                html(&en, "QR code to scan in mObywatel"),
-            )
-        }
-        None => Default::default(),
-    };
+    let (codes_pl, codes_en) = codes.map(codes_text).unwrap_or_default();
     let (more_pl, more_en) = if codes.is_some() {
         (
             "Kody są też w aplikacji Legitka.",
@@ -201,18 +174,33 @@ pub fn compose(
          ---\n\n{}\n{}\n\n{codes_en}{more_en}\n",
         pl.title, pl.body, en.title, en.body
     );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\">\
-         <p>{name},</p><h2 lang=\"pl\">{}</h2><p lang=\"pl\">{}</p>\
-         <div lang=\"pl\">{html_pl}</div><p lang=\"pl\">{more_pl}</p><hr>\
-         <h2 lang=\"en\">{}</h2><p lang=\"en\">{}</p>\
-         <div lang=\"en\">{html_en}</div><p lang=\"en\">{more_en}</p></body></html>",
-        esc(pl.title),
-        esc(pl.body),
-        esc(en.title),
-        esc(en.body),
-        name = esc(first_name),
-    );
+    // The codes in the HTML part: the inline QR image, then the words.
+    let codes_html = |text: &str, alt: &str| {
+        maud::html! {
+            @if codes.is_some() {
+                p { img src="cid:qr" width="296" height="296" alt=(alt); }
+                pre { (text) }
+            }
+        }
+    };
+    let html = maud::html! {
+        (maud::DOCTYPE)
+        html {
+            body style="font-family:sans-serif" {
+                p { (first_name) "," }
+                h2 lang="pl" { (pl.title) }
+                p lang="pl" { (pl.body) }
+                div lang="pl" { (codes_html(&codes_pl, "Kod QR do zeskanowania w mObywatelu")) }
+                p lang="pl" { (more_pl) }
+                hr;
+                h2 lang="en" { (en.title) }
+                p lang="en" { (en.body) }
+                div lang="en" { (codes_html(&codes_en, "QR code to scan in mObywatel")) }
+                p lang="en" { (more_en) }
+            }
+        }
+    }
+    .into_string();
     let builder = Message::builder()
         .from(from.clone())
         .to(to)

@@ -63,12 +63,7 @@ pub async fn register(
     // Beyond the cap, the oldest go (with what was queued for them).
     let keep = "SELECT id FROM devices WHERE student_id = $1 \
                 ORDER BY created_at DESC, id DESC LIMIT $2";
-    for table in ["deliveries", "devices"] {
-        let column = if table == "devices" {
-            "id"
-        } else {
-            "device_id"
-        };
+    for (table, column) in [("deliveries", "device_id"), ("devices", "id")] {
         let sql = sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE {column} IN (SELECT id FROM devices WHERE student_id = $1) \
              AND {column} NOT IN ({keep})"

@@ -78,12 +78,8 @@ pub fn parse_subscription(token: &str, allow_http: bool) -> Result<Subscription,
         return Err("the endpoint must name a host and no credentials".into());
     }
     // An address typed as digits is checked here (names at the connection).
-    let literal = match endpoint.host() {
-        Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
-        Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
-        _ => None,
-    };
-    if !allow_http && literal.is_some_and(|ip| !crate::net::is_public(ip)) {
+    if !allow_http && crate::net::literal_ip(&endpoint).is_some_and(|ip| !crate::net::is_public(ip))
+    {
         return Err("the endpoint must be a public internet host".into());
     }
     let p256dh = B64

@@ -89,24 +89,24 @@ async fn ends(
             return live::ENDED_TOKEN;
         }
         let wait = RECHECK.min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {
-                if !crate::auth::session_live(&state, &session_id).await.unwrap_or(true) {
-                    return live::ENDED_SESSION;
-                }
-            }
+        // Whether to ask the database if the session still stands: at each
+        // recheck, and when the news of ended sessions fell behind.
+        let ask = tokio::select! {
+            () = tokio::time::sleep(wait) => true,
             id = ended.recv() => match id {
                 Ok(id) if *id == *session_id => return live::ENDED_SESSION,
-                Ok(_) => {}
-                // Fell behind the news: ask the database.
-                Err(_) => {
-                    if !crate::auth::session_live(&state, &session_id).await.unwrap_or(true) {
-                        return live::ENDED_SESSION;
-                    }
-                }
+                Ok(_) => false,
+                Err(_) => true,
             },
             _ = stopping.changed() => return live::ENDED_STOPPING,
             () = slot.replaced.notified() => return live::ENDED_REPLACED,
+        };
+        if ask
+            && !crate::auth::session_live(&state, &session_id)
+                .await
+                .unwrap_or(true)
+        {
+            return live::ENDED_SESSION;
         }
     }
 }
