@@ -32,10 +32,16 @@ pub struct Api {
 
 impl Api {
     pub fn new() -> Self {
+        Self::with_roots(&crate::tls::for_this_platform())
+    }
+
+    /// A client trusting `roots` (see `tls`).
+    pub fn with_roots(roots: &crate::tls::Roots) -> Self {
         let builder = || {
-            reqwest::Client::builder()
+            let builder = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .user_agent(concat!("Legitka/", env!("CARGO_PKG_VERSION")))
+                .user_agent(concat!("Legitka/", env!("CARGO_PKG_VERSION")));
+            crate::tls::trusting(builder, roots)
         };
         Self {
             http: builder()

@@ -9,6 +9,7 @@ mod links;
 mod live;
 mod notify;
 mod session;
+mod tls;
 mod university;
 
 #[cfg(test)]

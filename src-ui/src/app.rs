@@ -1,7 +1,7 @@
 //! The app component: the store, start-up, and the screen switch.
 
 use crate::flows;
-use crate::hooks::use_focus_heading;
+use crate::hooks::{use_back, use_focus_heading};
 use crate::invoke;
 use crate::pages::{home::Home, settings::Settings, sign_in::SignIn, welcome::Welcome};
 use crate::state::{Action, Screen, Store};
@@ -43,6 +43,7 @@ pub fn app() -> Html {
             });
         });
     }
+    use_back(&store);
     use_focus_heading((store.screen, store.student.is_some(), store.codes.is_some()));
     let screen = match store.screen {
         Screen::Welcome => html! { <Welcome /> },

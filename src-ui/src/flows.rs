@@ -121,7 +121,7 @@ pub fn sign_out(store: &Store) {
 /// A tapped notice: a ready order shows its codes at once (the notice said
 /// that tapping spends a view); anything else shows the order's state.
 pub fn open_order(store: &Store, status: OrderStatus) {
-    store.dispatch(Action::Show(Screen::Home));
+    store.dispatch(Action::Reset(Screen::Home));
     if status != OrderStatus::Ready {
         store.dispatch(Action::HideCodes);
         reload(store);

@@ -287,6 +287,46 @@ pub fn listen<E: ShellEvent>(f: impl Fn(E) + 'static) {
     });
 }
 
+/// A plugin's listener that can be taken back.
+pub struct PluginListener(JsValue);
+
+impl PluginListener {
+    pub fn unregister(self) {
+        if let Ok(f) = js_sys::Reflect::get(&self.0, &JsValue::from_str("unregister"))
+            .and_then(JsCast::dyn_into::<js_sys::Function>)
+            && let Ok(p) = f
+                .call0(&self.0)
+                .and_then(JsCast::dyn_into::<js_sys::Promise>)
+        {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+            });
+        }
+    }
+}
+
+/// A JS function, for the life of the page, that hands `f` a plugin event's
+/// payload: made once, registered and unregistered as often as needed.
+pub fn plugin_handler<T: DeserializeOwned + 'static>(f: impl Fn(T) + 'static) -> js_sys::Function {
+    handler(None, f)
+}
+
+/// Registers `function` for a plugin's event until unregistered; `None`
+/// where there is no such plugin (desktop builds).
+pub async fn add_plugin_listener(
+    plugin: &'static str,
+    event: &'static str,
+    function: &js_sys::Function,
+) -> Option<PluginListener> {
+    let p = tauri_add_plugin_listener(plugin, event, function)
+        .and_then(JsCast::dyn_into::<js_sys::Promise>)
+        .ok()?;
+    wasm_bindgen_futures::JsFuture::from(p)
+        .await
+        .ok()
+        .map(PluginListener)
+}
+
 /// Listens to a mobile plugin's event (desktop builds lack those plugins:
 /// the registration fails quietly there).
 pub fn listen_plugin<T: DeserializeOwned + 'static>(

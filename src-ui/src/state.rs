@@ -62,6 +62,10 @@ pub struct Model {
     pub theme: Theme,
     /// A `legitka://` link the system handed over, until a screen follows it.
     pub opened_link: Option<String>,
+    /// The screens Back returns to, the nearest last. Empty on a first
+    /// screen (home, or sign-in signed out): Back leaves the app there.
+    /// The codes are never in it: once closed they are gone.
+    pub back: Vec<Screen>,
 }
 
 impl Default for Model {
@@ -80,7 +84,29 @@ impl Default for Model {
             notifications: true,
             theme: Theme::System,
             opened_link: None,
+            back: Vec::new(),
         }
+    }
+}
+
+impl Model {
+    /// Nothing for Back to close or return to: it leaves the app.
+    pub fn at_root(&self) -> bool {
+        self.codes.is_none() && self.back.is_empty()
+    }
+
+    /// Goes to `screen`; Back returns here.
+    fn go(&mut self, screen: Screen) {
+        if screen != self.screen {
+            self.back.push(self.screen);
+            self.screen = screen;
+        }
+    }
+
+    /// `screen` as a first screen: Back leaves the app from it.
+    fn start_at(&mut self, screen: Screen) {
+        self.back.clear();
+        self.screen = screen;
     }
 }
 
@@ -98,7 +124,13 @@ pub enum Action {
     Revealed(RevealedCodes),
     HideCodes,
     Online(bool),
+    /// The student opens a screen; Back returns to this one.
     Show(Screen),
+    /// A screen opened from outside (a tapped notice): the first screen.
+    Reset(Screen),
+    /// Back (the phone's button or gesture, Escape, a screen's back
+    /// button): closes the codes, else returns to the previous screen.
+    Back,
     Preferences {
         locale: Locale,
         notifications: bool,
@@ -116,29 +148,29 @@ impl Reducible for Model {
         match action {
             Action::Configured(config) => m.config = Some(config),
             Action::Choose(university) => {
-                m.screen = if university.is_some() {
-                    Screen::SignIn
+                if university.is_some() {
+                    m.go(Screen::SignIn);
                 } else {
-                    Screen::Welcome
-                };
+                    m.start_at(Screen::Welcome);
+                }
                 m.university = university;
             }
             Action::SignedIn { persisted } => {
                 // A restored session must not pull the student out of a
                 // screen they opened meanwhile (the home screen paints first).
                 if matches!(m.screen, Screen::Welcome | Screen::SignIn) {
-                    m.screen = Screen::Home;
+                    m.start_at(Screen::Home);
                 }
                 m.session_not_saved = !persisted;
                 m.restoring = false;
             }
             Action::SignedOut => {
                 m.restoring = false;
-                m.screen = if m.university.is_some() {
+                m.start_at(if m.university.is_some() {
                     Screen::SignIn
                 } else {
                     Screen::Welcome
-                };
+                });
                 m.student = None;
                 m.updated_at = None;
                 m.codes = None;
@@ -170,11 +202,20 @@ impl Reducible for Model {
                     o.reveals_left = codes.reveals_left;
                 }
                 m.codes = Some(Rc::new(codes));
+                // Over home (a reveal starts there, or at a tapped notice).
                 m.screen = Screen::Home;
             }
             Action::HideCodes => m.codes = None,
             Action::Online(online) => m.online = online,
-            Action::Show(screen) => m.screen = screen,
+            Action::Show(screen) => m.go(screen),
+            Action::Reset(screen) => m.start_at(screen),
+            Action::Back => {
+                if m.codes.is_some() {
+                    m.codes = None;
+                } else if let Some(previous) = m.back.pop() {
+                    m.screen = previous;
+                }
+            }
             Action::Preferences {
                 locale,
                 notifications,

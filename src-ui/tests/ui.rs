@@ -14,8 +14,14 @@ const MOCK: &str = r#"
 window.__calls = [];
 window.__listeners = {};
 window.__resolve = {};
+window.__plugins = {};
 window.__TAURI__ = {
   core: {
+    addPluginListener: (plugin, event, cb) => {
+      const key = plugin + ':' + event;
+      window.__plugins[key] = cb;
+      return Promise.resolve({ unregister: () => { delete window.__plugins[key]; return Promise.resolve(); } });
+    },
     invoke: (cmd, args) => {
       window.__calls.push(cmd);
       const r = window.__mock[cmd];
@@ -475,6 +481,83 @@ async fn settings_switch_the_language_and_sign_out_goes_back_to_sign_in() {
     assert!(cached.is_null(), "sign-out forgets the cached status");
 }
 
+/// Whether a plugin listens to `key` (`plugin:event`) right now.
+fn plugin_listens(key: &str) -> bool {
+    js(&format!("return '{key}' in window.__plugins;"))
+        .as_bool()
+        .unwrap()
+}
+
+/// Android's Back button, as the app plugin hands it to a listener.
+fn press_back() {
+    js("window.__plugins['app:back-button']({ canGoBack: false });");
+}
+
+fn press_escape() {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Escape");
+    let e = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .dispatch_event(&e)
+        .unwrap();
+}
+
+async fn until(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if check() {
+            return;
+        }
+        tick().await;
+    }
+    panic!("{what} never happened");
+}
+
+#[wasm_bindgen_test]
+async fn back_returns_to_the_previous_screen_and_closes_the_codes_for_good() {
+    let mut answers = signed_in(state(order("ready", 3), &[]));
+    answers["reveal"] = json!({"ok": {
+        "qrSvg": "<svg/>", "qrPayload": "MLEG1.ab", "manualCode": "ABCD-EFGH-JKLM-NPQR",
+        "activationCode": "12345678", "expiresAt": 1_800_000_000_000i64, "revealsLeft": 2}});
+    let root = mount(answers);
+    find(&root, "#status[data-status='ready']").await;
+    // Home is a first screen: Back is the system's (it leaves the app).
+    tick().await;
+    assert!(!plugin_listens("app:back-button"));
+
+    // Settings: the phone's Back returns home, and the system's Back is back.
+    click(&root, "#open-settings").await;
+    find(&root, "#language").await;
+    until("a Back listener", || plugin_listens("app:back-button")).await;
+    press_back();
+    find(&root, "#status[data-status='ready']").await;
+    until("the Back listener gone", || {
+        !plugin_listens("app:back-button")
+    })
+    .await;
+
+    // The codes: Back closes them; nothing brings them back but a reveal.
+    click(&root, "#reveal").await;
+    find(&root, "#activation-code").await;
+    until("a Back listener", || plugin_listens("app:back-button")).await;
+    press_back();
+    find(&root, "#status[data-status='ready']").await;
+    assert!(root.query_selector("#activation-code").unwrap().is_none());
+    press_escape();
+    tick().await;
+    assert!(root.query_selector("#activation-code").unwrap().is_none());
+    find(&root, "#status[data-status='ready']").await;
+
+    // Escape is a computer's Back.
+    click(&root, "#open-settings").await;
+    find(&root, "#language").await;
+    press_escape();
+    find(&root, "#status[data-status='ready']").await;
+    assert_eq!(calls().matches("reveal").count(), 1);
+}
+
 #[wasm_bindgen_test]
 async fn cancelling_asks_first_then_shows_the_new_status() {
     let mut answers = signed_in(state(order("pending", 3), &[]));
@@ -789,6 +872,16 @@ fn the_reducer_keeps_codes_only_while_ready_and_ignores_older_orders() {
             .reveals_left,
         2
     );
+    // Back closes the codes; the history never held them.
+    assert!(!m.at_root());
+    let closed = m.clone().reduce(Action::Back);
+    assert!(closed.codes.is_none() && closed.at_root());
+    assert_eq!(closed.clone().reduce(Action::Back), closed);
+    let there_and_back = closed
+        .clone()
+        .reduce(Action::Show(Screen::Settings))
+        .reduce(Action::Back);
+    assert_eq!(there_and_back, closed);
     // An older order's news does not replace the current one.
     let m = m.reduce(Action::OrderChanged(order("o1", "cancelled", 10)));
     assert_eq!(m.student.as_ref().unwrap().order.as_ref().unwrap().id, "o2");

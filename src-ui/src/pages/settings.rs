@@ -2,7 +2,7 @@
 
 use crate::flows::{set_preferences, set_theme, sign_out};
 use crate::i18n::{LANGUAGES, t, tr};
-use crate::state::{Action, Screen, Store, Theme};
+use crate::state::{Action, Store, Theme};
 use legitka_wire::Locale;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -70,7 +70,7 @@ pub fn settings() -> Html {
     };
     let back = {
         let store = store.clone();
-        Callback::from(move |_| store.dispatch(Action::Show(Screen::Home)))
+        Callback::from(move |_| store.dispatch(Action::Back))
     };
     let out = {
         let store = store.clone();
