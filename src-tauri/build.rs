@@ -5,6 +5,8 @@ const COMMANDS: &[&str] = &[
     "app_config",
     "check_university",
     "open_mobywatel",
+    "notice_permission",
+    "allow_notices",
     "first_paint",
     "restore_session",
     "sign_in",

@@ -8,7 +8,7 @@ use crate::notify::News;
 use crate::session::{self, Prefs, Shell};
 use crate::university::{Target, parse_link};
 use legitka_wire::is_university_id;
-use legitka_wire::shell::{ActionOutcome, OrderAction, RevealedCodes, SessionInfo};
+use legitka_wire::shell::{ActionOutcome, OrderAction, Permission, RevealedCodes, SessionInfo};
 use legitka_wire::{
     ActivationData, CardPhoto, ErrorCode, Locale, OrderStatus, OrderView, PairRequest,
     RevokeResponse, SecondScreen, SignInRequest, SignInResponse, StudentState, TimelineEntry,
@@ -46,7 +46,21 @@ pub fn open_mobywatel<R: Runtime>(app: AppHandle<R>) -> CommandResult<()> {
     crate::platform::open_mobywatel(&app)
 }
 
-/// Starts using a session: follows its events and registers for push.
+/// Whether the app may raise notices here (asked by the UI at the first
+/// order, not at start).
+#[tauri::command]
+pub async fn notice_permission<R: Runtime>(app: AppHandle<R>) -> Permission {
+    crate::platform::notice_permission(&app).await
+}
+
+/// Asks the OS to allow notices (the student tapped "turn on").
+#[tauri::command]
+pub async fn allow_notices<R: Runtime>(app: AppHandle<R>) -> Permission {
+    crate::platform::allow_notices(&app).await
+}
+
+/// Starts using a session: follows its events and registers for push
+/// (where notices are allowed already).
 fn follow<R: Runtime>(app: AppHandle<R>, shell: &Shell, s: crate::api::Session) {
     shell.start(s, crate::live::spawn(app.clone()));
     crate::platform::register_push(&app);

@@ -2,6 +2,7 @@
 
 use keyring_core::api::CredentialStoreApi;
 use legitka_wire::OrderView;
+use legitka_wire::shell::Permission;
 use std::sync::Arc;
 use tauri::{AppHandle, Runtime};
 
@@ -36,6 +37,16 @@ pub fn open_mobywatel<R: Runtime>(_app: &AppHandle<R>) -> crate::error::CommandR
 /// Desktop has no remote push: the live event stream brings every change
 /// while the app runs, and [`notify`] raises the notice.
 pub fn register_push<R: Runtime>(_app: &AppHandle<R>) {}
+
+/// Desktop notices need no permission.
+pub async fn notice_permission<R: Runtime>(_app: &AppHandle<R>) -> Permission {
+    Permission::NotNeeded
+}
+
+/// Desktop notices need no permission.
+pub async fn allow_notices<R: Runtime>(_app: &AppHandle<R>) -> Permission {
+    Permission::NotNeeded
+}
 
 /// Desktop has no push token to register.
 pub async fn register_push_token(

@@ -71,6 +71,8 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             university::app_config,
             university::check_university,
             commands::open_mobywatel,
+            commands::notice_permission,
+            commands::allow_notices,
             commands::first_paint,
             commands::restore_session,
             commands::sign_in,

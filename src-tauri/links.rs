@@ -19,10 +19,7 @@ pub struct Opened(Mutex<Option<String>>);
 impl Opened {
     /// Keeps the first Legitka link among `urls`; true if there was one.
     pub fn keep(&self, urls: impl IntoIterator<Item = String>) -> bool {
-        let Some(link) = urls
-            .into_iter()
-            .find(|u| legitka_wire::shell::link_rest(u).is_some())
-        else {
+        let Some(link) = urls.into_iter().find(|u| legitka_wire::shell::is_link(u)) else {
             return false;
         };
         *self.0.lock().expect("opened link lock") = Some(link);
@@ -76,6 +73,13 @@ mod tests {
         let opened = Opened::default();
         assert!(!opened.keep(["https://example.org".to_owned()]));
         assert_eq!(opened.take(), None);
+        // An https App Link of the university's (a phone hands those over too).
+        assert!(opened.keep(["https://u.example/open/pair?code=WXYZ6789".to_owned()]));
+        assert_eq!(
+            opened.take().as_deref(),
+            Some("https://u.example/open/pair?code=WXYZ6789")
+        );
+        assert!(!opened.keep(["https://u.example/other".to_owned()]));
         assert!(opened.keep([
             "--flag".to_owned(),
             "legitka://pair?server=http://127.0.0.1:8080&code=WXYZ6789".to_owned(),

@@ -2,6 +2,7 @@
 
 use crate::session::Shell;
 use keyring_core::api::CredentialStoreApi;
+use legitka_wire::shell::Permission;
 use legitka_wire::{OrderView, PushPlatform};
 use std::sync::Arc;
 use tauri::{AppHandle, Manager, Runtime};
@@ -56,26 +57,64 @@ pub fn open_mobywatel<R: Runtime>(app: &AppHandle<R>) -> crate::error::CommandRe
         })
 }
 
-/// Asks for permission, gets this phone's FCM/APNs token and registers it
-/// with the university server. Token changes come back through the UI
-/// (`push-token` plugin event → `register_push_token`).
+/// Registers this phone's FCM/APNs token with the university server if
+/// notices are allowed already; never asks (the app asks at the first
+/// order, with a sentence why: [`allow_notices`]).
 pub fn register_push<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let notifications = app.notifications();
-        if let Err(e) = notifications.request_permission().await {
-            tracing::warn!(error = %e, "notification permission");
-        }
-        match notifications.register_for_push_notifications().await {
-            Ok(token) => {
-                let shell = app.state::<Shell>();
-                if let Err(e) = shell.register_device(PUSH_PLATFORM, token).await {
-                    tracing::warn!(error = %e, "registering the push token failed");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "no push token"),
+        if notice_permission(&app).await == Permission::Granted {
+            register_token(&app).await;
         }
     });
+}
+
+async fn register_token<R: Runtime>(app: &AppHandle<R>) {
+    match app.notifications().register_for_push_notifications().await {
+        Ok(token) => {
+            let shell = app.state::<Shell>();
+            if let Err(e) = shell.register_device(PUSH_PLATFORM, token).await {
+                tracing::warn!(error = %e, "registering the push token failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "no push token"),
+    }
+}
+
+fn permission(state: tauri_plugin_notifications::PermissionState) -> Permission {
+    use tauri_plugin_notifications::PermissionState as S;
+    match state {
+        S::Granted => Permission::Granted,
+        S::Denied => Permission::Denied,
+        S::Prompt | S::PromptWithRationale => Permission::Prompt,
+    }
+}
+
+/// Whether notices are allowed (Android 13+ and iOS ask; older Android allows).
+pub async fn notice_permission<R: Runtime>(app: &AppHandle<R>) -> Permission {
+    match app.notifications().permission_state().await {
+        Ok(state) => permission(state),
+        Err(e) => {
+            tracing::warn!(error = %e, "notice permission unknown");
+            Permission::Prompt
+        }
+    }
+}
+
+/// Asks the OS (the student agreed to be asked); allowed, the push token
+/// is registered at once.
+pub async fn allow_notices<R: Runtime>(app: &AppHandle<R>) -> Permission {
+    let answer = match app.notifications().request_permission().await {
+        Ok(state) => permission(state),
+        Err(e) => {
+            tracing::warn!(error = %e, "notice permission request");
+            Permission::Denied
+        }
+    };
+    if answer == Permission::Granted {
+        register_token(app).await;
+    }
+    answer
 }
 
 /// A new FCM/APNs token, reported through the UI: registered with the server.

@@ -1,12 +1,13 @@
 //! Choosing the university: the bundled list, the setup and pairing links
-//! (`legitka://setup?server=…`, `legitka://pair?server=…&code=…`, scanned
-//! from the university's QR codes or pasted), and asking a server who it is.
+//! (`legitka://setup?server=…`, `legitka://pair?server=…&code=…` and their
+//! https forms, scanned from the university's QR codes, pasted or opened by
+//! the system), and asking a server who it is.
 
 use crate::api::normalize_server;
 use crate::error::{CommandError, CommandResult};
 use crate::session::Shell;
 use legitka_wire::shell::{AppConfig, Link, University};
-use legitka_wire::{ErrorCode, UniversityInfo, is_university_id};
+use legitka_wire::{ErrorCode, UniversityInfo};
 use reqwest::Method;
 use tauri::State;
 
@@ -71,37 +72,23 @@ impl Target {
     }
 }
 
-/// `Ok(None)` when the input is not a `legitka://` link at all; an error
-/// when it is one but broken.
+/// `Ok(None)` when the input is not a link into the app (an address, a
+/// code); an error when it is one but broken. The wire crate reads the link
+/// (the server writes it with the same crate); the server's address in it
+/// is checked here as a typed one is.
 pub fn parse_link(input: &str) -> CommandResult<Option<Target>> {
-    let Some(rest) = legitka_wire::shell::link_rest(input) else {
+    let bad = || CommandError::new(ErrorCode::BadRequest, "not a Legitka setup or pairing link");
+    let Some(link) = legitka_wire::shell::parse_link(input).map_err(|_| bad())? else {
         return Ok(None);
     };
-    let bad = || CommandError::new(ErrorCode::BadRequest, "not a Legitka setup or pairing link");
-    let (kind, query) = rest.split_once('?').ok_or_else(bad)?;
-    let url = reqwest::Url::parse(&format!("https://link.invalid/?{query}")).map_err(|_| bad())?;
-    let get = |k: &str| {
-        url.query_pairs()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let university = get("university");
-    if university.as_deref().is_some_and(|u| !is_university_id(u)) {
-        return Err(bad());
-    }
     let place = Place {
-        server: normalize_server(&get("server").ok_or_else(bad)?)?,
-        university,
+        server: normalize_server(&link.server).map_err(|_| bad())?,
+        university: link.university,
     };
-    match kind {
-        "setup" => Ok(Some(Target::Setup(place))),
-        "pair" => Ok(Some(Target::Pair {
-            place,
-            code: get("code").ok_or_else(bad)?,
-        })),
-        _ => Err(bad()),
-    }
+    Ok(Some(match link.code {
+        None => Target::Setup(place),
+        Some(code) => Target::Pair { place, code },
+    }))
 }
 
 /// Which university an address, setup link or pairing link leads to: the
@@ -185,10 +172,23 @@ mod tests {
                 code: "WXYZ6789".into()
             })
         );
+        // The https form (an App Link / Universal Link), under a path too.
+        assert_eq!(
+            parse_link("https://u.example/legitka/open/pair?code=wxyz-6789&university=uwu")
+                .unwrap(),
+            Some(Target::Pair {
+                place: Place {
+                    server: "https://u.example/legitka".into(),
+                    university: Some("uwu".into())
+                },
+                code: "WXYZ6789".into()
+            })
+        );
         for bad in [
             "legitka://setup",
             "legitka://setup?server=",
             "legitka://setup?server=ftp%3A%2F%2Fx",
+            "legitka://setup?server=u.example",
             "legitka://pair?server=https%3A%2F%2Fu.example",
             "legitka://other?server=https%3A%2F%2Fu.example",
             "legitka://setup?server=https%3A%2F%2Fu.example&university=..%2Fme",

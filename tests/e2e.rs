@@ -121,11 +121,17 @@ fn app_env(command: &mut Command, server: &str, lang: &str, data: &std::path::Pa
 }
 
 async fn launch(driver: &Driver) -> Client {
+    launch_with(driver, &[]).await
+}
+
+/// Starts the app with `args` on its command line (a link, as the system
+/// starts it when one is opened and it is not running).
+async fn launch_with(driver: &Driver, args: &[&str]) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("wry"));
     caps.insert(
         "tauri:options".into(),
-        json!({ "application": app_binary() }),
+        json!({ "application": app_binary(), "args": args }),
     );
     // tauri-driver accepts connections before WebKitWebDriver behind it is
     // up; a session request in that gap is cut off: ask again.
@@ -219,6 +225,19 @@ async fn painted(c: &Client) {
 
 /// One E2E test at a time: they share the display, the session bus and
 /// the Secret Service.
+/// The backend's test settings with its SQLite database in `dir`.
+fn settings_in(dir: &std::path::Path) -> Settings {
+    Settings::for_tests(format!("sqlite://{}", dir.join("e2e.db").display()))
+}
+
+/// The backend on loopback with its issuer stand-in, on the real clock.
+async fn backend(settings: Settings, dir: &std::path::Path) -> Stack {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Stack::start(settings, Arc::new(SystemClock), dir)
+        .await
+        .unwrap()
+}
+
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The first screen: the university, from the list or by its address.
@@ -579,8 +598,7 @@ async fn order_ready_handoff_received_in_the_real_app() {
     let _one = ONE_AT_A_TIME.lock().await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings =
-        Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
+    let mut settings = settings_in(dir.path());
     // Short access tokens: the app must renew them mid-flow and after a
     // restart, with the rotated refresh token it saved in the keystore.
     settings.access_ttl = Duration::from_secs(2);
@@ -796,6 +814,75 @@ async fn pairing_code(server: &str, username: &str) -> String {
     page[at..at + 9].to_owned()
 }
 
+/// Links into the app, as the system hands them over: the app started with
+/// a pairing link is signed in; a link to another university reaching the
+/// running app (a second instance hands it over) asks before switching;
+/// Back (Escape here; Android's button takes the same path) returns from
+/// settings and leaves nothing on a first screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn links_open_the_app_at_the_right_screen_and_back_goes_back() {
+    use legitka_wire::shell::{pair_link, setup_link};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let stack = backend(settings_in(dir.path()), dir.path()).await;
+    let server = stack.base.clone();
+    let driver = start_driver(&server, "en", dir.path());
+
+    // 1. Not running, no university chosen: opened with a pairing link.
+    let code = pairing_code(&server, "anna").await;
+    let c = launch_with(&driver, &[&pair_link(&server, None, &code)]).await;
+    assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+
+    // 2. Back in the real WebKit: settings, then Escape, is home again.
+    click(&c, "#open-settings").await;
+    wait_css(&c, "#language").await;
+    press_escape(&c).await;
+    wait_css(&c, "#student-name").await;
+
+    // 3. The same server under another name is another university to the
+    //    app: a setup link to it reaches the running app, which asks first.
+    let other = server.replace("127.0.0.1", "localhost");
+    let link = setup_link(&other, None);
+    open_in_app(&link, &server, "en", dir.path()).await;
+    // Named with its address: another server may take the same name.
+    let body = text(&c, "#switch-body").await;
+    assert_eq!(
+        body,
+        format!(
+            "This link is for Uniwersytet Testowy at {other}. \
+             Legitka is set up for Uniwersytet Testowy."
+        )
+    );
+    wait_css(&c, "#switch-signs-out").await;
+    shot(&c, "links-01-switch").await;
+    click(&c, "#switch-no").await;
+    assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+
+    // 4. Asked again, she switches: signed out here, at the other's sign-in.
+    open_in_app(&link, &server, "en", dir.path()).await;
+    click(&c, "#switch-yes").await;
+    wait_css(&c, "#username").await;
+    assert_eq!(text(&c, "#university-name").await, "Uniwersytet Testowy");
+    let chosen = c
+        .execute("return localStorage.getItem('legitka.university');", vec![])
+        .await
+        .unwrap();
+    assert!(chosen.as_str().unwrap().contains(&other), "{chosen}");
+    // A first screen: Escape leaves nothing to go back to.
+    press_escape(&c).await;
+    wait_css(&c, "#username").await;
+    c.close().await.unwrap();
+}
+
+async fn press_escape(c: &Client) {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{e00c}")
+        .await
+        .unwrap();
+}
+
 /// Shows the codes of the ready order and types them into (emulated) mObywatel.
 async fn hand_over_to_mobywatel(c: &Client, mobywatel: &str) {
     click(c, "#reveal").await;
@@ -827,12 +914,8 @@ async fn order_until_ready(c: &Client) {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_other_flow_in_polish() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
-    let stack = Stack::start(settings, Arc::new(SystemClock), dir.path())
-        .await
-        .unwrap();
+    let stack = backend(settings_in(dir.path()), dir.path()).await;
     let d = Duration::from_millis(300);
     stack.issuer.set_delays(d, d);
     let state = stack.state.clone();
@@ -1106,8 +1189,7 @@ async fn usos_sign_in_order_and_handoff_in_english_and_polish() {
     let _one = ONE_AT_A_TIME.lock().await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings =
-        Settings::for_tests(format!("sqlite://{}", dir.path().join("e2e.db").display()));
+    let mut settings = settings_in(dir.path());
     settings.usos_look_while_open = Duration::from_secs(1);
     let push = providers(&mut settings).await;
     let usos = UsosEmulator::start().await.unwrap();

@@ -237,3 +237,16 @@ error-unsupported_media_type = The app sent something the server does not unders
 error-method_not_allowed = The app asked the server for something it does not do. Update the app.
 error-busy = The university server is busy right now. Try again in a moment.
 error-device_in_use = Notices on this phone go to another student who is signed in here. Sign them out first, or sign in on your own phone.
+
+switch-title = Switch university?
+switch-body = This link is for { $new } at { $address }. Legitka is set up for { $current }.
+switch-signed-in = Switching signs you out of { $current }. Your order there stays as it is.
+switch-yes = Switch to { $new }
+switch-no = Stay with { $current }
+
+notices-ask = Get a notice the moment your mLegitymacja is ready, without keeping Legitka open. Your phone will ask you to allow notifications.
+notices-turn-on = Turn on notices
+notices-not-now = Not now
+notices-off = Notifications are off for Legitka: you will see news only when you open the app. To turn them on, open your phone's settings for Legitka (Notifications).
+notices-ok = OK
+scan-camera-off = Legitka may not use the camera. Allow it in your phone's settings for Legitka (Permissions, Camera), or type the address or code.

@@ -243,3 +243,16 @@ error-unsupported_media_type = Aplikacja wysłała coś, czego serwer nie rozumi
 error-method_not_allowed = Aplikacja poprosiła serwer o coś, czego on nie robi. Zaktualizuj aplikację.
 error-busy = Serwer uczelni jest teraz zajęty. Spróbuj ponownie za chwilę.
 error-device_in_use = Powiadomienia na tym telefonie trafiają do innej zalogowanej osoby. Najpierw ją wyloguj albo zaloguj się na swoim telefonie.
+
+switch-title = Zmienić uczelnię?
+switch-body = Ten link prowadzi do: { $new } ({ $address }). Legitka jest ustawiona na: { $current }.
+switch-signed-in = Zmiana wyloguje Cię z: { $current }. Twoje zamówienie tam zostanie bez zmian.
+switch-yes = Przejdź do: { $new }
+switch-no = Zostań przy: { $current }
+
+notices-ask = Dostań powiadomienie, gdy tylko Twoja mLegitymacja będzie gotowa, bez trzymania Legitki otwartej. Telefon zapyta o zgodę na powiadomienia.
+notices-turn-on = Włącz powiadomienia
+notices-not-now = Nie teraz
+notices-off = Powiadomienia Legitki są wyłączone: nowości zobaczysz dopiero po otwarciu aplikacji. Aby je włączyć, otwórz ustawienia telefonu dla Legitki (Powiadomienia).
+notices-ok = OK
+scan-camera-off = Legitka nie ma dostępu do aparatu. Zezwól na niego w ustawieniach telefonu dla Legitki (Uprawnienia, Aparat) albo wpisz adres lub kod.

@@ -3,7 +3,9 @@
 use crate::flows;
 use crate::hooks::{use_back, use_focus_heading};
 use crate::invoke;
-use crate::pages::{home::Home, settings::Settings, sign_in::SignIn, welcome::Welcome};
+use crate::pages::{
+    home::Home, settings::Settings, sign_in::SignIn, switch::SwitchUniversity, welcome::Welcome,
+};
 use crate::state::{Action, Screen, Store};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -44,12 +46,20 @@ pub fn app() -> Html {
         });
     }
     use_back(&store);
-    use_focus_heading((store.screen, store.student.is_some(), store.codes.is_some()));
-    let screen = match store.screen {
-        Screen::Welcome => html! { <Welcome /> },
-        Screen::SignIn => html! { <SignIn /> },
-        Screen::Home => html! { <Home /> },
-        Screen::Settings => html! { <Settings /> },
+    use_focus_heading((
+        store.screen,
+        store.student.is_some(),
+        store.codes.is_some(),
+        store.asking.is_some(),
+    ));
+    let screen = match (&store.asking, store.screen) {
+        (Some(link), _) => html! { <SwitchUniversity link={link.clone()} /> },
+        (None, screen) => match screen {
+            Screen::Welcome => html! { <Welcome /> },
+            Screen::SignIn => html! { <SignIn /> },
+            Screen::Home => html! { <Home /> },
+            Screen::Settings => html! { <Settings /> },
+        },
     };
     // Re-rendered on a language change: `lang` tells screen readers too.
     let lang = store.locale.as_str();

@@ -231,26 +231,77 @@ pub fn run_busy(
     });
 }
 
-/// Asks the server behind `input` (an address, or a scanned or pasted
-/// `legitka://` link) who it is and goes on: the university is chosen for
-/// sign-in, or (a pairing link) chosen and signed in to at once, so the
-/// university the app shows is always the one the session belongs to.
+/// Who handed the app a link: the student (typed, pasted, scanned in the
+/// app) or the system (the phone's camera, a browser, the USOS sign-in's
+/// way back), which may hand over a link the student did not mean for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum LinkFrom {
+    Student,
+    System,
+}
+
+/// Asks the server behind `input` (an address or a link) who it is and
+/// goes on: the university is chosen for sign-in, or (a pairing link)
+/// chosen and signed in to at once, so the university the app shows is
+/// always the one the session belongs to. A link from the system to
+/// another university than the chosen one is asked about first
+/// ([`switch_university`]); one to the chosen university, signed in, only
+/// reads the state again (a pairing link from a repeated USOS sign-in has
+/// done its work on the server).
 pub fn follow_link(
     store: Store,
     input: String,
+    from: LinkFrom,
     error: &UseStateHandle<Option<String>>,
     busy: &UseStateHandle<bool>,
 ) {
     run_busy(error, busy, async move {
-        match invoke::check_university(&input).await? {
-            Link::Setup { university } => choose(&store, Some(university)),
-            Link::Pair { university, code } => {
-                let server = university.server.clone();
-                choose(&store, Some(university));
-                enter(&store, &invoke::sign_in_with_code(&server, &code).await?);
+        let link = invoke::check_university(&input).await?;
+        if from == LinkFrom::System {
+            let to = link.university();
+            let chosen = store.university.as_ref();
+            if chosen.is_some_and(|u| u.server != to.server || u.id != to.id) {
+                store.dispatch(Action::Ask(Some(link)));
+                return Ok(());
+            }
+            if store.signed_in() {
+                reload(&store);
+                return Ok(());
             }
         }
-        Ok(())
+        follow(&store, link).await
+    });
+}
+
+async fn follow(store: &Store, link: Link) -> Result<(), UiError> {
+    match link {
+        Link::Setup { university } => choose(store, Some(university)),
+        Link::Pair { university, code } => {
+            let server = university.server.clone();
+            choose(store, Some(university));
+            enter(store, &invoke::sign_in_with_code(&server, &code).await?);
+        }
+    }
+    Ok(())
+}
+
+/// The student agreed to follow a link to another university: signed out
+/// of this one (its order stays as it is), then on to the other.
+pub fn switch_university(
+    store: &Store,
+    link: Link,
+    error: &UseStateHandle<Option<String>>,
+    busy: &UseStateHandle<bool>,
+) {
+    let store = store.clone();
+    run_busy(error, busy, async move {
+        if store.signed_in() {
+            let _ = invoke::sign_out().await;
+            crate::storage::forget_state();
+            store.dispatch(Action::SignedOut);
+        }
+        store.dispatch(Action::Ask(None));
+        follow(&store, link).await
     });
 }
 
@@ -264,8 +315,13 @@ pub fn scan_and_follow(
     Callback::from(move |_| {
         let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
         wasm_bindgen_futures::spawn_local(async move {
+            // The camera is asked for here, as the scanner opens.
+            if !invoke::camera_allowed().await.unwrap_or(false) {
+                error.set(Some(t("scan-camera-off")));
+                return;
+            }
             match invoke::scan_qr().await {
-                Ok(content) => follow_link(store, content, &error, &busy),
+                Ok(content) => follow_link(store, content, LinkFrom::Student, &error, &busy),
                 Err(_) => error.set(Some(t("scan-failed"))),
             }
         });
@@ -304,7 +360,7 @@ pub fn sign_in_with_usos(
     })
 }
 
-/// A whole `legitka://` link rather than a typed code or address.
+/// A link into the app rather than a typed code or address.
 pub fn is_link(input: &str) -> bool {
-    legitka_wire::shell::link_rest(input).is_some()
+    legitka_wire::shell::is_link(input)
 }

@@ -2,7 +2,7 @@
 
 use legitka_wire::shell::events::ShellEvent;
 pub use legitka_wire::shell::{
-    ActionOutcome, AppConfig, Link, OrderAction, RevealedCodes, SessionInfo, University,
+    ActionOutcome, AppConfig, Link, OrderAction, Permission, RevealedCodes, SessionInfo, University,
 };
 use legitka_wire::{ErrorCode, Locale, OrderView, StudentState, TimelineEntry};
 use serde::de::DeserializeOwned;
@@ -99,6 +99,28 @@ struct ScanArgs {
 #[derive(Deserialize)]
 struct Scanned {
     content: String,
+}
+
+/// Whether the app may raise notices (desktop: needs no permission).
+pub async fn notice_permission() -> Result<Permission, UiError> {
+    call("notice_permission", NoArgs {}).await
+}
+
+/// Asks the OS to allow notices; its answer.
+pub async fn allow_notices() -> Result<Permission, UiError> {
+    call("allow_notices", NoArgs {}).await
+}
+
+#[derive(Deserialize)]
+struct CameraPermission {
+    camera: String,
+}
+
+/// Phones: the camera, asked for as the scanner opens; whether it may be used.
+pub async fn camera_allowed() -> Result<bool, UiError> {
+    call::<CameraPermission>("plugin:barcode-scanner|request_permissions", NoArgs {})
+        .await
+        .map(|p| p.camera == "granted")
 }
 
 /// Phones: reads a QR code with the camera (the barcode scanner plugin).

@@ -3,7 +3,7 @@
 //! next model. Remembering things on the device, the theme's stylesheet,
 //! calls to the shell — the effects — live in `flows`.
 
-use crate::invoke::{AppConfig, RevealedCodes, University};
+use crate::invoke::{AppConfig, Link, RevealedCodes, University};
 use legitka_wire::{Locale, OrderStatus, OrderView, StudentState};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -66,6 +66,9 @@ pub struct Model {
     /// screen (home, or sign-in signed out): Back leaves the app there.
     /// The codes are never in it: once closed they are gone.
     pub back: Vec<Screen>,
+    /// A link the system handed over that leads to another university
+    /// than the chosen one: the student is asked before it is followed.
+    pub asking: Option<Rc<Link>>,
 }
 
 impl Default for Model {
@@ -85,6 +88,7 @@ impl Default for Model {
             theme: Theme::System,
             opened_link: None,
             back: Vec::new(),
+            asking: None,
         }
     }
 }
@@ -92,7 +96,13 @@ impl Default for Model {
 impl Model {
     /// Nothing for Back to close or return to: it leaves the app.
     pub fn at_root(&self) -> bool {
-        self.codes.is_none() && self.back.is_empty()
+        self.codes.is_none() && self.back.is_empty() && self.asking.is_none()
+    }
+
+    /// Signed in, on a signed-in screen (a cached home shows before the
+    /// session is restored; `restoring` tells that apart).
+    pub fn signed_in(&self) -> bool {
+        matches!(self.screen, Screen::Home | Screen::Settings)
     }
 
     /// Goes to `screen`; Back returns here.
@@ -138,6 +148,8 @@ pub enum Action {
     Theme(Theme),
     /// The system handed over a link; `None`: a screen took it.
     LinkOpened(Option<String>),
+    /// Ask before following a link to another university; `None`: answered.
+    Ask(Option<Link>),
 }
 
 impl Reducible for Model {
@@ -210,7 +222,9 @@ impl Reducible for Model {
             Action::Show(screen) => m.go(screen),
             Action::Reset(screen) => m.start_at(screen),
             Action::Back => {
-                if m.codes.is_some() {
+                if m.asking.is_some() {
+                    m.asking = None;
+                } else if m.codes.is_some() {
                     m.codes = None;
                 } else if let Some(previous) = m.back.pop() {
                     m.screen = previous;
@@ -225,6 +239,7 @@ impl Reducible for Model {
             }
             Action::Theme(theme) => m.theme = theme,
             Action::LinkOpened(link) => m.opened_link = link,
+            Action::Ask(link) => m.asking = link.map(Rc::new),
         }
         Rc::new(m)
     }

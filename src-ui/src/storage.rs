@@ -39,6 +39,18 @@ struct Prefs {
     notifications: bool,
 }
 
+/// The student answered the app's question about notices (or saw that
+/// they are off): it is not asked again.
+const NOTICES_ASKED: &str = "legitka.notices-asked";
+
+pub fn notices_asked() -> bool {
+    read::<bool>(NOTICES_ASKED).unwrap_or(false)
+}
+
+pub fn save_notices_asked() {
+    write(NOTICES_ASKED, &true);
+}
+
 /// Also read by `splash.js`, which applies the theme before the wasm runs.
 const THEME: &str = "legitka.theme";
 

@@ -559,6 +559,74 @@ async fn back_returns_to_the_previous_screen_and_closes_the_codes_for_good() {
 }
 
 #[wasm_bindgen_test]
+async fn a_link_to_another_university_asks_before_switching() {
+    let mut answers = signed_in(state(order("in_progress", 3), &[]));
+    answers["check_university"] = json!({"ok": {"kind": "pair", "code": "WXYZ2345",
+        "university": {"name": "Politechnika Testowa", "server": "https://legitka.pt.example"}}});
+    answers["take_opened_link"] = json!({"ok": null});
+    answers["sign_out"] = json!({"ok": null});
+    answers["sign_in_with_code"] =
+        json!({"ok": {"server": "https://legitka.pt.example", "persisted": true}});
+    let root = mount(answers);
+    find(&root, "#status[data-status='in_progress']").await;
+
+    // The system hands over a link to another university: asked, not followed.
+    js("window.__mock.take_opened_link = \
+        {ok: 'https://legitka.pt.example/open/pair?code=WXYZ2345'};");
+    emit("link-opened", json!(null));
+    let body = find(&root, "#switch-body").await.text_content().unwrap();
+    assert!(
+        body.contains("Politechnika Testowa at https://legitka.pt.example")
+            && body.contains("Uniwersytet Demo"),
+        "{body}"
+    );
+    find(&root, "#switch-signs-out").await;
+    focused_heading("Switch university?").await;
+    // Staying (or Back) changes nothing.
+    click(&root, "#switch-no").await;
+    find(&root, "#status[data-status='in_progress']").await;
+    emit("link-opened", json!(null));
+    find(&root, "#switch-yes").await;
+    press_escape();
+    find(&root, "#status[data-status='in_progress']").await;
+    assert!(!calls().contains("sign_out") && !calls().contains("sign_in_with_code"));
+
+    // Switching: signed out here, signed in there.
+    emit("link-opened", json!(null));
+    click(&root, "#switch-yes").await;
+    until("signed in at the other university", || {
+        calls().contains("sign_in_with_code")
+    })
+    .await;
+    let calls = calls();
+    assert!(
+        calls.find("sign_out") < calls.find("sign_in_with_code"),
+        "{calls}"
+    );
+    find(&root, "#status").await;
+    let saved = js("return window.localStorage.getItem('legitka.university');")
+        .as_string()
+        .unwrap();
+    assert!(saved.contains("Politechnika Testowa"), "{saved}");
+}
+
+#[wasm_bindgen_test]
+async fn a_link_to_the_chosen_university_is_followed_without_asking() {
+    let mut answers = signed_in(state(serde_json::Value::Null, &[]));
+    answers["restore_session"] = json!({"ok": null});
+    answers["check_university"] = json!({"ok": {"kind": "pair", "code": "WXYZ2345",
+        "university": {"name": "Uniwersytet Demo", "server": "http://127.0.0.1:8080"}}});
+    answers["take_opened_link"] =
+        json!({"ok": "legitka://pair?server=http%3A%2F%2F127.0.0.1%3A8080&code=WXYZ2345"});
+    answers["sign_in_with_code"] =
+        json!({"ok": {"server": "http://127.0.0.1:8080", "persisted": true}});
+    // The app is started with the link (a cold start): signed in at once.
+    let root = mount(answers);
+    find(&root, "#status[data-status='none']").await;
+    assert!(root.query_selector("#switch-yes").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
 async fn cancelling_asks_first_then_shows_the_new_status() {
     let mut answers = signed_in(state(order("pending", 3), &[]));
     answers["order_action"] =
@@ -768,14 +836,84 @@ async fn a_pasted_pairing_link_signs_in_from_the_first_screen() {
 }
 
 #[wasm_bindgen_test]
+async fn notices_are_asked_about_at_the_first_order_not_at_start() {
+    let mut answers = signed_in(state(serde_json::Value::Null, &[]));
+    answers["app_config"] = config(true);
+    answers["place_order"] = json!({"ok": order("pending", 3)});
+    answers["notice_permission"] = json!({"ok": "prompt"});
+    answers["allow_notices"] = json!({"ok": "granted"});
+    let root = mount(answers.clone());
+    click(&root, "#terms").await;
+    tick().await;
+    // Nothing asked at start …
+    assert!(!calls().contains("notice_permission"), "{}", calls());
+    click(&root, "#order").await;
+    // … but at the order, with a sentence why; the OS asks only on "turn on".
+    let ask = find(&root, "#notices-ask").await.text_content().unwrap();
+    assert!(
+        ask.contains("the moment your mLegitymacja is ready"),
+        "{ask}"
+    );
+    assert!(!calls().contains("allow_notices"));
+    click(&root, "#notices-on").await;
+    until("the OS asked", || calls().contains("allow_notices")).await;
+    until("the question gone", || {
+        root.query_selector("#notices-ask").unwrap().is_none()
+    })
+    .await;
+
+    // Asked once: the next order asks nothing.
+    let root = mount_keeping_storage(answers);
+    click(&root, "#terms").await;
+    tick().await;
+    click(&root, "#order").await;
+    find(&root, "#status").await;
+    tick().await;
+    tick().await;
+    assert!(root.query_selector("#notices-ask").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn refused_notices_say_where_to_turn_them_on() {
+    let mut answers = signed_in(state(serde_json::Value::Null, &[]));
+    answers["app_config"] = config(true);
+    answers["place_order"] = json!({"ok": order("pending", 3)});
+    answers["notice_permission"] = json!({"ok": "prompt"});
+    answers["allow_notices"] = json!({"ok": "denied"});
+    let root = mount(answers);
+    click(&root, "#terms").await;
+    tick().await;
+    set_server_state(state(order("pending", 3), &[]));
+    click(&root, "#order").await;
+    click(&root, "#notices-on").await;
+    let off = find(&root, "#notices-off").await.text_content().unwrap();
+    assert!(off.contains("settings for Legitka"), "{off}");
+    // The app works on: the order is placed and shown.
+    find(&root, "#status[data-status='pending']").await;
+    click(&root, "#notices-ok").await;
+    until("the note gone", || {
+        root.query_selector("#notices-off").unwrap().is_none()
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn phones_scan_the_setup_qr_and_open_mobywatel() {
     let root = mount_first_launch(json!({
         "app_config": config(true),
         "restore_session": {"ok": null},
+        "plugin:barcode-scanner|request_permissions": {"ok": {"camera": "denied"}},
         "plugin:barcode-scanner|scan": {"ok": {"content": "legitka://setup?server=http://127.0.0.1:8080", "format": "QR_CODE"}},
         "check_university": {"ok": {"kind": "setup",
             "university": {"name": "Uniwersytet Demo", "server": "http://127.0.0.1:8080"}}},
     }));
+    // The camera is asked for as the scanner opens; refused, the student
+    // is told where to allow it, and typing still works.
+    click(&root, "#scan-setup").await;
+    let said = find(&root, "#error").await.text_content().unwrap();
+    assert!(said.contains("settings for Legitka"), "{said}");
+    assert!(!calls().contains("plugin:barcode-scanner|scan"));
+    js("window.__mock['plugin:barcode-scanner|request_permissions'] = {ok: {camera: 'granted'}};");
     click(&root, "#scan-setup").await;
     find(&root, "#username").await;
     // On sign-in, pairing can scan too.

@@ -91,6 +91,9 @@ pub struct Settings {
     /// Universities that run USOS, each signing its students in through
     /// its USOS API installation (`[[usos]]` tables in the settings file).
     pub usos: Vec<UsosUniversity>,
+    /// Android App Links / iOS Universal Links on this server's domain
+    /// (`[app_links]`); off without it.
+    pub app_links: Option<crate::routes::well_known::AppLinks>,
 }
 
 /// The file/environment shape; every key has a default except the key.
@@ -140,6 +143,8 @@ struct Raw {
     webpush_contact: Option<String>,
     #[serde(default)]
     smtp: Option<RawSmtp>,
+    #[serde(default)]
+    app_links: Option<crate::routes::well_known::AppLinks>,
     webpush_allow_http: bool,
     push_workers: usize,
     usos_workers: usize,
@@ -398,6 +403,7 @@ impl Settings {
             apns,
             web_push,
             smtp,
+            app_links: raw.app_links.map(|a| a.check()).transpose()?,
             push_workers: raw.push_workers,
             usos_workers: raw.usos_workers,
             usos_look_while_open: Duration::from_secs(raw.usos_look_while_open_secs.max(1)),
@@ -460,6 +466,7 @@ impl Settings {
             apns: None,
             web_push: None,
             smtp: None,
+            app_links: None,
             push_workers: 4,
             usos_workers: 4,
             usos_look_while_open: Duration::from_secs(10),

@@ -721,7 +721,7 @@ pub mod shell {
         format!(
             "{LINK_SCHEME}setup?server={}{}",
             query_value(server),
-            university_param(university)
+            university_param('&', university)
         )
     }
 
@@ -730,13 +730,44 @@ pub mod shell {
         format!(
             "{LINK_SCHEME}pair?server={}{}&code={}",
             query_value(server),
-            university_param(university),
+            university_param('&', university),
             query_value(code)
         )
     }
 
-    fn university_param(university: Option<&str>) -> String {
-        university.map_or_else(String::new, |u| format!("&university={}", query_value(u)))
+    /// The setup link as an https App Link / Universal Link: a phone with
+    /// the app opens it in the app (the university's domain vouches for
+    /// the app in `/.well-known/`), one without it shows the setup page.
+    pub fn setup_app_link(server: &str, university: Option<&str>) -> String {
+        format!(
+            "{}{SETUP_PATH}{}",
+            server.trim_end_matches('/'),
+            university_param('?', university)
+        )
+    }
+
+    /// The pairing link as an https App Link / Universal Link: without the
+    /// app, the page shows the code to type.
+    pub fn pair_app_link(server: &str, university: Option<&str>, code: &str) -> String {
+        format!(
+            "{}{PAIR_PATH}?code={}{}",
+            server.trim_end_matches('/'),
+            query_value(code),
+            university_param('&', university)
+        )
+    }
+
+    /// Where on the server the https links into the app live: everything
+    /// under [`APP_LINK_PREFIX`] opens the app on a phone that has it, so
+    /// the server's other pages (the `/pair` sign-in form) stay in the browser.
+    pub const APP_LINK_PREFIX: &str = "/open/";
+    pub const SETUP_PATH: &str = "/open/setup";
+    pub const PAIR_PATH: &str = "/open/pair";
+
+    fn university_param(sep: char, university: Option<&str>) -> String {
+        university.map_or_else(String::new, |u| {
+            format!("{sep}university={}", query_value(u))
+        })
     }
 
     /// A value in a link's query, percent-encoded: every byte but RFC
@@ -754,14 +785,131 @@ pub mod shell {
         out
     }
 
-    /// What follows the scheme when `input` is a Legitka link (the scheme
-    /// in any case, as URI schemes are); `None` for anything else.
+    /// What follows the scheme when `input` is a `legitka://` link (the
+    /// scheme in any case, as URI schemes are); `None` for anything else.
     pub fn link_rest(input: &str) -> Option<&str> {
         let input = input.trim();
         let scheme = input.get(..LINK_SCHEME.len())?;
         scheme
             .eq_ignore_ascii_case(LINK_SCHEME)
             .then(|| &input[LINK_SCHEME.len()..])
+    }
+
+    /// Whether `input` is a link into the app (whole or broken) rather than
+    /// an address or a code to type.
+    pub fn is_link(input: &str) -> bool {
+        link_rest(input).is_some() || matches!(parse_link(input), Ok(Some(_)))
+    }
+
+    /// What a link into the app names, as written in it: the server's
+    /// address (its form is the app's to check), which of the server's
+    /// universities, and for a pairing link its code.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct LinkTarget {
+        pub server: String,
+        pub university: Option<String>,
+        /// `Some` for a pairing link: eight letters and digits, in capitals.
+        pub code: Option<String>,
+    }
+
+    /// A link into the app that is broken: a part missing or not allowed.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct BrokenLink;
+
+    /// Reads a link into the app: `legitka://setup?server=…[&university=…]`,
+    /// `legitka://pair?server=…[&university=…]&code=…`, or their https
+    /// forms, `https://<server>/open/setup[?university=…]` and
+    /// `https://<server>/open/pair?code=…[&university=…]` (a server may live
+    /// under a path). `Ok(None)` when `input` is no such link (an address, a
+    /// code); `Err` when it is one but broken. Every part is checked: the
+    /// university is an id, the code eight letters and digits, nothing
+    /// else in the query, no user name in an https address.
+    pub fn parse_link(input: &str) -> Result<Option<LinkTarget>, BrokenLink> {
+        let input = input.trim();
+        if let Some(rest) = link_rest(input) {
+            let (kind, query) = rest.split_once('?').ok_or(BrokenLink)?;
+            let mut q = Query::read(query, &["server", "university", "code"])?;
+            let server = q.take("server").ok_or(BrokenLink)?;
+            return target(kind, server, q).map(Some);
+        }
+        let Some((scheme, rest)) = input.split_once("://") else {
+            return Ok(None);
+        };
+        if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+            return Ok(None);
+        }
+        let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (base, kind) = if let Some(base) = path.strip_suffix(SETUP_PATH) {
+            (base, "setup")
+        } else if let Some(base) = path.strip_suffix(PAIR_PATH) {
+            (base, "pair")
+        } else {
+            return Ok(None);
+        };
+        let host = base.split('/').next().unwrap_or_default();
+        if host.is_empty() || host.contains('@') || base.chars().any(char::is_whitespace) {
+            return Err(BrokenLink);
+        }
+        let q = Query::read(query, &["university", "code"])?;
+        target(kind, format!("{scheme}://{base}"), q).map(Some)
+    }
+
+    fn target(kind: &str, server: String, mut q: Query) -> Result<LinkTarget, BrokenLink> {
+        let university = q.take("university");
+        if university
+            .as_deref()
+            .is_some_and(|u| !crate::is_university_id(u))
+        {
+            return Err(BrokenLink);
+        }
+        let code = match kind {
+            "setup" if q.take("code").is_none() => None,
+            "pair" => {
+                let code: String = q
+                    .take("code")
+                    .ok_or(BrokenLink)?
+                    .chars()
+                    .filter(|c| !matches!(c, '-' | ' '))
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
+                if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(BrokenLink);
+                }
+                Some(code)
+            }
+            _ => return Err(BrokenLink),
+        };
+        Ok(LinkTarget {
+            server,
+            university,
+            code,
+        })
+    }
+
+    /// A link's query: each allowed name at most once, values decoded and
+    /// trimmed, empty ones as missing.
+    struct Query(Vec<(String, String)>);
+
+    impl Query {
+        fn read(query: &str, allowed: &[&str]) -> Result<Self, BrokenLink> {
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+                if !allowed.contains(&name.as_ref()) || pairs.iter().any(|(n, _)| *n == name) {
+                    return Err(BrokenLink);
+                }
+                if value.contains(char::is_control) {
+                    return Err(BrokenLink);
+                }
+                pairs.push((name.into_owned(), value.trim().to_owned()));
+            }
+            Ok(Self(pairs))
+        }
+
+        fn take(&mut self, name: &str) -> Option<String> {
+            let i = self.0.iter().position(|(n, _)| n == name)?;
+            Some(self.0.remove(i).1).filter(|v| !v.is_empty())
+        }
     }
 
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -793,6 +941,20 @@ pub mod shell {
         pub terms_url: Option<String>,
     }
 
+    /// Whether the app may raise notices on this device (the OS's answer,
+    /// or on desktop that none is needed).
+    #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Permission {
+        Granted,
+        /// Not asked yet: the app may ask, with a sentence why.
+        Prompt,
+        /// Refused: only the phone's settings can change it.
+        Denied,
+        /// Desktop: notices need no permission.
+        NotNeeded,
+    }
+
     /// What a scanned or pasted `legitka://` link asks for.
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
     #[serde(rename_all = "camelCase", tag = "kind")]
@@ -804,6 +966,15 @@ pub mod shell {
             university: University,
             code: String,
         },
+    }
+
+    impl Link {
+        /// The university the link leads to.
+        pub fn university(&self) -> &University {
+            match self {
+                Self::Setup { university } | Self::Pair { university, .. } => university,
+            }
+        }
     }
 
     /// What the shell tells its UI without being asked: each event's name
@@ -1066,6 +1237,94 @@ mod tests {
             "legitk",
         ] {
             assert_eq!(link_rest(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn every_link_the_server_writes_reads_back_whole() {
+        use super::shell::*;
+        let target = |server: &str, university: Option<&str>, code: Option<&str>| LinkTarget {
+            server: server.into(),
+            university: university.map(Into::into),
+            code: code.map(Into::into),
+        };
+        for server in [
+            "https://u.example",
+            "https://u.example/legitka",
+            "http://127.0.0.1:8080",
+        ] {
+            for university in [None, Some("uwu")] {
+                let setup = target(server, university, None);
+                let pair = target(server, university, Some("WXYZ6789"));
+                assert_eq!(
+                    parse_link(&setup_link(server, university)),
+                    Ok(Some(setup.clone()))
+                );
+                assert_eq!(
+                    parse_link(&setup_app_link(server, university)),
+                    Ok(Some(setup))
+                );
+                assert_eq!(
+                    parse_link(&pair_link(server, university, "WXYZ6789")),
+                    Ok(Some(pair.clone()))
+                );
+                assert_eq!(
+                    parse_link(&pair_app_link(server, university, "WXYZ6789")),
+                    Ok(Some(pair))
+                );
+                assert!(is_link(&pair_app_link(server, university, "WXYZ6789")));
+            }
+        }
+        // The server's address with query characters in a legitka:// link.
+        assert_eq!(
+            parse_link(&setup_link("https://u.example/l?a=1&b=2#x", None))
+                .unwrap()
+                .unwrap()
+                .server,
+            "https://u.example/l?a=1&b=2#x"
+        );
+        // A code as people write it: grouped, in small letters.
+        assert_eq!(
+            parse_link("https://u.example/open/pair?code=wxyz-6789#top")
+                .unwrap()
+                .unwrap()
+                .code
+                .as_deref(),
+            Some("WXYZ6789")
+        );
+        // Not links: addresses, other pages, codes.
+        for other in [
+            "https://u.example",
+            "https://u.example/show",
+            "https://u.example/pair",
+            "https://u.example/setup",
+            "u.example/open/setup",
+            "ABCD-2345",
+            "",
+        ] {
+            assert_eq!(parse_link(other), Ok(None), "{other:?}");
+            assert!(!is_link(other), "{other:?}");
+        }
+        // Links, broken: every part is checked.
+        for broken in [
+            "legitka://setup",
+            "legitka://setup?server=",
+            "legitka://pair?server=https%3A%2F%2Fu.example",
+            "legitka://other?server=https%3A%2F%2Fu.example",
+            "legitka://setup?server=https%3A%2F%2Fu.example&university=..%2Fme",
+            "legitka://setup?server=https%3A%2F%2Fu.example&server=https%3A%2F%2Fevil.example",
+            "legitka://setup?server=https%3A%2F%2Fu.example&code=WXYZ6789",
+            "legitka://setup?server=https%3A%2F%2Fu.example&next=x",
+            "legitka://pair?server=https%3A%2F%2Fu.example&code=WXYZ678",
+            "legitka://pair?server=https%3A%2F%2Fu.example&code=WXYZ678%C4%85",
+            "legitka://setup?server=https%3A%2F%2Fu.example%0A",
+            "https://evil.example@u.example/open/setup",
+            "https:///open/setup",
+            "https://u.example/open/pair",
+            "https://u.example/open/pair?code=WXYZ6789&server=https%3A%2F%2Fevil.example",
+            "https://u.example/open/setup?university=UWU",
+        ] {
+            assert_eq!(parse_link(broken), Err(BrokenLink), "{broken:?}");
         }
     }
 }

@@ -1,11 +1,9 @@
-use crate::flows::{follow_link, reload};
-use crate::state::{Action, Screen, Store};
+use crate::flows::{LinkFrom, follow_link};
+use crate::state::{Action, Store};
 use yew::prelude::*;
 
-/// Follows a link the system handed over, once, on the screen that shows
-/// its outcome (`error`, `busy`: that screen's). Signed in, a pairing link
-/// from a repeated USOS sign-in has done its work on the server (USOS's
-/// new token is kept there): the state is read again.
+/// Opens a link the system handed over, once, on the screen that shows
+/// its outcome (`error`, `busy`: that screen's); see [`follow_link`].
 #[hook]
 pub fn use_opened_link(
     store: &Store,
@@ -17,12 +15,7 @@ pub fn use_opened_link(
     use_effect_with(link, move |link| {
         if let Some(link) = link.clone() {
             store.dispatch(Action::LinkOpened(None));
-            if store.screen == Screen::Home && store.student.is_some() {
-                error.set(None);
-                reload(&store);
-            } else {
-                follow_link(store, link, &error, &busy);
-            }
+            follow_link(store, link, LinkFrom::System, &error, &busy);
         }
     });
 }

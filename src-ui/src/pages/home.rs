@@ -1,7 +1,7 @@
 use crate::flows::{reload, run_busy, sign_in_with_usos};
 use crate::hooks::{use_opened_link, use_ticking};
 use crate::i18n::{t, tr};
-use crate::invoke::{self, OrderAction, UiError};
+use crate::invoke::{self, OrderAction, Permission, UiError};
 use crate::pages::ready::Ready;
 use crate::state::{Action, Screen, Store};
 use crate::text::{
@@ -80,6 +80,8 @@ pub fn home() -> Html {
     let usos_opened = use_state(|| false);
     // The one-time code for showing the codes on a computer, once asked for.
     let second = use_state(|| None::<SecondScreen>);
+    // Notices: asked about at the first order, with a sentence why.
+    let notice_ask = use_state(|| None::<Permission>);
 
     let Some(state) = store.student.clone() else {
         return html! { <main class="page" aria-busy="true"><p class="muted">{ t("loading") }</p></main> };
@@ -88,11 +90,18 @@ pub fn home() -> Html {
         return html! { <Ready {codes} /> };
     }
 
-    let order = action(&store, &error, &busy, true, || async {
-        invoke::place_order(&invoke::new_idempotency_key())
-            .await
-            .map(Action::OrderChanged)
-    });
+    let order = {
+        let placed = action(&store, &error, &busy, true, || async {
+            invoke::place_order(&invoke::new_idempotency_key())
+                .await
+                .map(Action::OrderChanged)
+        });
+        let notice_ask = notice_ask.clone();
+        Callback::from(move |e: MouseEvent| {
+            placed.emit(e);
+            ask_about_notices(&notice_ask);
+        })
+    };
     let reveal = action(&store, &error, &busy, false, || async {
         invoke::reveal().await.map(Action::Revealed)
     });
@@ -200,6 +209,9 @@ pub fn home() -> Html {
                     <p id="usos-checked" class="muted small">{ minutes_ago("home-usos-checked", at) }</p>
                 }
             </section>
+            if let Some(p) = *notice_ask {
+                { notice_card(p, &notice_ask) }
+            }
             if let Some(msg) = (*error).clone() {
                 <p id="error" class="error" role="alert">{ msg.clone() }</p>
                 // USOS dropped the sign-in: signing in there again renews it.
@@ -275,6 +287,63 @@ fn minutes_ago(message: &str, at: i64) -> String {
 
 /// A button's work: call the shell, apply the result, or say what went wrong
 /// and read the state again.
+/// Once an order is placed: on a phone where notices are not allowed yet,
+/// the student is asked whether they want them (once; the OS asks only
+/// if they agree), or told they are off and where to turn them on.
+fn ask_about_notices(notice_ask: &UseStateHandle<Option<Permission>>) {
+    if crate::storage::notices_asked() {
+        return;
+    }
+    let notice_ask = notice_ask.clone();
+    spawn_local(async move {
+        if let Ok(p @ (Permission::Prompt | Permission::Denied)) = invoke::notice_permission().await
+        {
+            notice_ask.set(Some(p));
+        }
+    });
+}
+
+fn notice_card(p: Permission, notice_ask: &UseStateHandle<Option<Permission>>) -> Html {
+    let dismiss = {
+        let notice_ask = notice_ask.clone();
+        Callback::from(move |_: MouseEvent| {
+            crate::storage::save_notices_asked();
+            notice_ask.set(None);
+        })
+    };
+    let turn_on = {
+        let notice_ask = notice_ask.clone();
+        Callback::from(move |_: MouseEvent| {
+            crate::storage::save_notices_asked();
+            let notice_ask = notice_ask.clone();
+            spawn_local(async move {
+                match invoke::allow_notices().await {
+                    Ok(Permission::Denied) => notice_ask.set(Some(Permission::Denied)),
+                    _ => notice_ask.set(None),
+                }
+            });
+        })
+    };
+    match p {
+        Permission::Prompt => html! {
+            <section id="notices-ask" class="banner" aria-label={t("notices-turn-on")}>
+                <p>{ t("notices-ask") }</p>
+                <div class="row">
+                    <button id="notices-on" class="primary" onclick={turn_on}>{ t("notices-turn-on") }</button>
+                    <button id="notices-not-now" class="secondary" onclick={dismiss}>{ t("notices-not-now") }</button>
+                </div>
+            </section>
+        },
+        Permission::Denied => html! {
+            <section id="notices-off" class="banner" role="status">
+                <p>{ t("notices-off") }</p>
+                <button id="notices-ok" class="secondary" onclick={dismiss}>{ t("notices-ok") }</button>
+            </section>
+        },
+        Permission::Granted | Permission::NotNeeded => html! {},
+    }
+}
+
 fn action<F: Future<Output = Result<Action, UiError>> + 'static>(
     store: &Store,
     error: &UseStateHandle<Option<String>>,

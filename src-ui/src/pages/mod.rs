@@ -4,4 +4,5 @@ pub mod home;
 pub mod ready;
 pub mod settings;
 pub mod sign_in;
+pub mod switch;
 pub mod welcome;

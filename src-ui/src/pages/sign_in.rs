@@ -1,6 +1,6 @@
 use crate::components::{brand, help};
 use crate::flows::{
-    choose, enter, follow_link, is_link, run_busy, scan_and_follow, sign_in_with_usos,
+    LinkFrom, choose, enter, follow_link, is_link, run_busy, scan_and_follow, sign_in_with_usos,
 };
 use crate::hooks::use_opened_link;
 use crate::i18n::t;
@@ -67,7 +67,7 @@ pub fn sign_in() -> Html {
             }
             // A pasted pairing link names its university: it becomes the chosen one.
             if pairing && is_link(&code) {
-                follow_link(store.clone(), code, &error, &busy);
+                follow_link(store.clone(), code, LinkFrom::Student, &error, &busy);
                 return;
             }
             let (store, with_code) = (store.clone(), pairing);

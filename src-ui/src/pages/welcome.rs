@@ -4,7 +4,7 @@
 //! address is caught here; a pairing QR signs in at once.
 
 use crate::components::brand;
-use crate::flows::{follow_link, scan_and_follow, set_preferences};
+use crate::flows::{LinkFrom, follow_link, scan_and_follow, set_preferences};
 use crate::hooks::use_opened_link;
 use crate::i18n::{other_language, t};
 use crate::state::Store;
@@ -30,7 +30,15 @@ pub fn welcome() -> Html {
     let pick = |u: &University| {
         let (store, error, busy) = (store.clone(), error.clone(), busy.clone());
         let link = setup_link(&u.server, u.id.as_deref());
-        Callback::from(move |_| follow_link(store.clone(), link.clone(), &error, &busy))
+        Callback::from(move |_| {
+            follow_link(
+                store.clone(),
+                link.clone(),
+                LinkFrom::Student,
+                &error,
+                &busy,
+            )
+        })
     };
     let onsubmit = {
         let (store, error, busy, address) =
@@ -45,7 +53,7 @@ pub fn welcome() -> Html {
                 error.set(Some(t("welcome-address-missing")));
                 return;
             }
-            follow_link(store.clone(), value, &error, &busy);
+            follow_link(store.clone(), value, LinkFrom::Student, &error, &busy);
         })
     };
     let scan = scan_and_follow(&store, &error, &busy);

@@ -10,6 +10,7 @@ mod session;
 mod student;
 mod university;
 mod usos;
+pub mod well_known;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -90,6 +91,13 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/pair", get(pairing::pair_page).post(pairing::create_code))
         .route("/setup", get(university::setup_page))
+        .route(legitka_wire::shell::SETUP_PATH, get(university::setup_page))
+        .route(legitka_wire::shell::PAIR_PATH, get(pairing::open_pair))
+        .route("/.well-known/assetlinks.json", get(well_known::assetlinks))
+        .route(
+            "/.well-known/apple-app-site-association",
+            get(well_known::apple_app_site_association),
+        )
         .route(
             "/show",
             get(second_screen::show_form).post(second_screen::show),

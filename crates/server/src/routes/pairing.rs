@@ -135,6 +135,17 @@ pub(super) fn public_address(state: &AppState) -> String {
     )
 }
 
+/// The path this server lives under on its host (`""` at the root).
+pub(super) fn public_path(state: &AppState) -> String {
+    let address = public_address(state);
+    let after_scheme = address
+        .split_once("://")
+        .map_or(address.as_str(), |(_, r)| r);
+    after_scheme
+        .split_once('/')
+        .map_or_else(String::new, |(_, path)| format!("/{path}"))
+}
+
 pub(super) fn qr_svg(payload: &str) -> AppResult<String> {
     Ok(legitka_wire::qr::inline_svg(payload, 240).map_err(|e| anyhow::anyhow!("QR: {e}"))?)
 }
@@ -184,9 +195,8 @@ pub async fn create_code(
     }
     let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
     let code = issue_code(&state, &student.id).await?;
-    let server = public_address(&state);
     code_page(
-        &server,
+        &state,
         None,
         &code,
         &student.summary.first_name,
@@ -264,15 +274,23 @@ pub(super) async fn take(
 /// link as a QR code and a button (the app opens on this phone), and the
 /// code as text to type.
 pub(super) fn code_page(
-    server: &str,
+    state: &AppState,
     university: Option<&str>,
     code: &str,
     first_name: &str,
     last_name: &str,
 ) -> AppResult<Html<String>> {
-    let link = legitka_wire::shell::pair_link(server, university, code);
-    // The server and the code in one scan.
-    let drawing = qr(&link)?;
+    let server = public_address(state);
+    let link = legitka_wire::shell::pair_link(&server, university, code);
+    // The server and the code in one scan: with links into the app set
+    // up, one a phone's own camera opens (the app, or the page that says
+    // what to do without it); the button is for the phone showing the page.
+    let scanned = if super::well_known::enabled(state) {
+        legitka_wire::shell::pair_app_link(&server, university, code)
+    } else {
+        link.clone()
+    };
+    let drawing = qr(&scanned)?;
     let shown = format!("{}-{}", &code[..4], &code[4..]);
     Ok(page(html! {
         h1 { (first_name) " " (last_name) }
@@ -282,9 +300,61 @@ pub(super) fn code_page(
             span.muted { "Scan it in the Legitka app or type it. Valid 5 minutes, once." }
         }
         p { a.button id="open-app" href=(link) { "Otwórz aplikację Legitka / Open the Legitka app" } }
-        div.qr { (drawing) }
+        div.qr data-link=(scanned) { (drawing) }
         p.code id="pairing-code" { (shown) }
     }))
+}
+
+#[derive(Deserialize)]
+pub struct Opened {
+    code: Option<String>,
+    university: Option<String>,
+}
+
+/// `/open/pair?code=…`: a pairing link on a phone without the app (or a
+/// computer): the code to type, and the `legitka://` link for an app that
+/// is installed but not linked to this domain.
+pub async fn open_pair(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<Opened>,
+) -> AppResult<Html<String>> {
+    let code = q.code.as_deref().map(normalize).unwrap_or_default();
+    let university = q.university.filter(|u| !u.is_empty());
+    if code.len() != 8
+        || university
+            .as_deref()
+            .is_some_and(|u| !legitka_wire::is_university_id(u))
+    {
+        return Err(AppError::client(
+            ErrorCode::NotFound,
+            "not a pairing link: sign in again at /pair",
+        ));
+    }
+    let link =
+        legitka_wire::shell::pair_link(&public_address(&state), university.as_deref(), &code);
+    let shown = format!("{}-{}", &code[..4], &code[4..]);
+    Ok(page(html! {
+        h1 { "Legitka" }
+        p {
+            "Otwórz aplikację Legitka albo wpisz w niej ten kod. Ważny 5 minut, jednorazowy."
+            br;
+            span.muted { "Open the Legitka app or type this code in it. Valid 5 minutes, once." }
+        }
+        p { a.button id="open-app" href=(link) { "Otwórz aplikację Legitka / Open the Legitka app" } }
+        p.code id="pairing-code" { (shown) }
+        (install_note())
+    }))
+}
+
+/// What a phone without the app is told.
+pub(super) fn install_note() -> Markup {
+    html! {
+        p.muted id="install" {
+            "Nie masz aplikacji? Zainstaluj Legitkę z Google Play lub App Store."
+            br;
+            "No app yet? Install Legitka from Google Play or the App Store."
+        }
+    }
 }
 
 /// The app trades a pairing code for a session. The code is taken in one

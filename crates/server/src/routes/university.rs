@@ -70,7 +70,13 @@ pub async fn setup_page(
     let university = find(&state, &which)?;
     let server = public_address(&state);
     // The setup link: a scan points the app at this very university.
-    let link = legitka_wire::shell::setup_link(&server, university.id.as_deref());
+    // With links into the app set up, the poster's QR is one a phone's own
+    // camera opens (the app, or this page); else only the app's scanner reads it.
+    let link = if super::well_known::enabled(&state) {
+        legitka_wire::shell::setup_app_link(&server, university.id.as_deref())
+    } else {
+        legitka_wire::shell::setup_link(&server, university.id.as_deref())
+    };
     let drawing = qr(&link)?;
     let others: Vec<(String, String)> = universities(&state)
         .into_iter()
@@ -92,6 +98,7 @@ pub async fn setup_page(
         }
         div.qr data-link=(link) { (drawing) }
         p.code.small-code id="server-address" { (server) }
+        (super::pairing::install_note())
         @if !others.is_empty() {
             p.muted { "Inne uczelnie na tym serwerze / Other universities on this server:" }
             ul id="other-universities" {

@@ -162,9 +162,8 @@ pub async fn callback(
     }
     tracing::info!(university, student_id, "signed in through USOS");
     let code = issue_code(&state, &student_id).await?;
-    let server = public_address(&state);
     Ok(code_page(
-        &server,
+        &state,
         Some(&university),
         &code,
         &user.first_name,
