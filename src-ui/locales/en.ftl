@@ -250,3 +250,7 @@ notices-not-now = Not now
 notices-off = Notifications are off for Legitka: you will see news only when you open the app. To turn them on, open your phone's settings for Legitka (Notifications).
 notices-ok = OK
 scan-camera-off = Legitka may not use the camera. Allow it in your phone's settings for Legitka (Permissions, Camera), or type the address or code.
+
+error-not_in_register = You are not in your university's student register. If you study there, ask the dean's office to check your record.
+error-account_locked = Your university has locked this account. Its IT helpdesk can unlock it.
+error-sign_in_unavailable = Your university's sign-in is not answering. Try again in a few minutes.

@@ -256,3 +256,7 @@ notices-not-now = Nie teraz
 notices-off = Powiadomienia Legitki są wyłączone: nowości zobaczysz dopiero po otwarciu aplikacji. Aby je włączyć, otwórz ustawienia telefonu dla Legitki (Powiadomienia).
 notices-ok = OK
 scan-camera-off = Legitka nie ma dostępu do aparatu. Zezwól na niego w ustawieniach telefonu dla Legitki (Uprawnienia, Aparat) albo wpisz adres lub kod.
+
+error-not_in_register = Nie ma Cię w rejestrze studentów uczelni. Jeśli tu studiujesz, poproś dziekanat o sprawdzenie Twoich danych.
+error-account_locked = Uczelnia zablokowała to konto. Odblokuje je uczelniany dział IT.
+error-sign_in_unavailable = Logowanie uczelni nie odpowiada. Spróbuj za kilka minut.

@@ -70,7 +70,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         ErrorCode::NotFound | ErrorCode::NoOrder => StatusCode::NOT_FOUND,
-        ErrorCode::NotEligible => StatusCode::FORBIDDEN,
+        ErrorCode::NotEligible | ErrorCode::NotInRegister | ErrorCode::AccountLocked => {
+            StatusCode::FORBIDDEN
+        }
         ErrorCode::OrderExists
         | ErrorCode::AlreadyActivated
         | ErrorCode::NotReady
@@ -81,7 +83,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Internal | ErrorCode::BadResponse => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ServerUnreachable => StatusCode::BAD_GATEWAY,
-        ErrorCode::UniversityUnavailable | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::UniversityUnavailable | ErrorCode::Busy | ErrorCode::SignInUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

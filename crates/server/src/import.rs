@@ -22,7 +22,10 @@ pub const OPTIONAL_COLUMNS: &str = "email,photo_ref,birth_date";
 #[derive(Deserialize)]
 struct Row {
     username: String,
-    password_hash: String,
+    /// Empty (or no column) where students sign in through the
+    /// university's directory: the registry then keeps no passwords.
+    #[serde(default)]
+    password_hash: Option<String>,
     first_name: String,
     last_name: String,
     pesel: Option<String>,
@@ -111,13 +114,33 @@ fn opt_date(
         .transpose()
 }
 
-fn check(row: Row) -> Result<NewStudent, String> {
+/// Whether the registry keeps passwords (`identity = "password"`) or not
+/// (a directory checks them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passwords {
+    Kept,
+    Elsewhere,
+}
+
+fn check(row: Row, passwords: Passwords) -> Result<NewStudent, String> {
     let username = row.username.trim().to_owned();
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_whitespace) {
         return Err("username must be 1–100 characters without spaces".into());
     }
-    let password_hash = row.password_hash.trim().to_owned();
-    crate::auth::hash_ok(&password_hash).map_err(|why| format!("password_hash: {why}"))?;
+    let password_hash = opt(row.password_hash).unwrap_or_default();
+    match passwords {
+        Passwords::Kept => {
+            crate::auth::hash_ok(&password_hash).map_err(|why| format!("password_hash: {why}"))?
+        }
+        Passwords::Elsewhere if !password_hash.is_empty() => {
+            return Err(
+                "password_hash: leave it empty: students sign in through the \
+                 university's directory, and the registry keeps no passwords"
+                    .into(),
+            );
+        }
+        Passwords::Elsewhere => {}
+    }
     let first_name = row.first_name.trim().to_owned();
     let last_name = row.last_name.trim().to_owned();
     if first_name.is_empty() || last_name.is_empty() {
@@ -191,7 +214,7 @@ fn check(row: Row) -> Result<NewStudent, String> {
 }
 
 /// Reads and checks every row. Any bad row → all of them are reported.
-pub fn parse(input: impl Read) -> Result<Vec<NewStudent>, Vec<BadRow>> {
+pub fn parse(input: impl Read, passwords: Passwords) -> Result<Vec<NewStudent>, Vec<BadRow>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)
         .from_reader(input);
@@ -218,7 +241,7 @@ pub fn parse(input: impl Read) -> Result<Vec<NewStudent>, Vec<BadRow>> {
                 let row = rec
                     .deserialize::<Row>(Some(&headers))
                     .map_err(|e| format!("missing or malformed column: {e}"));
-                (line, row.and_then(check))
+                (line, row.and_then(|row| check(row, passwords)))
             }
         };
         match result {
@@ -240,7 +263,12 @@ pub async fn import_students(
     state: &AppState,
     input: impl Read,
 ) -> Result<ImportReport, ImportError> {
-    let students = parse(input).map_err(ImportError::BadRows)?;
+    let passwords = if state.identity.uses_registry_passwords() {
+        Passwords::Kept
+    } else {
+        Passwords::Elsewhere
+    };
+    let students = parse(input, passwords).map_err(ImportError::BadRows)?;
     let mut report = ImportReport::default();
     let mut tx = state.db.begin().await.map_err(AppError::from)?;
     for s in &students {
@@ -265,6 +293,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn with_a_directory_the_registry_keeps_no_passwords() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$9HUdYJbstjG2t99XVBZK0A$xG5UoGZPCV6eZQg/JqApHf/KSA+XcBXsNWyfmqVdsDc";
+        let row = |user: &str, hash: &str| {
+            format!("{user},\"{hash}\",Jan,Nowak,,1,true,true,,,,,first_cycle\n")
+        };
+        // Left empty: fine with a directory, refused where passwords are kept.
+        let empty = format!("{COLUMNS}\n{}", row("jan", ""));
+        let students = parse(empty.as_bytes(), Passwords::Elsewhere).expect("no passwords");
+        assert_eq!(students[0].password_hash.expose(), "");
+        assert!(parse(empty.as_bytes(), Passwords::Kept).is_err());
+        // A hash given with a directory: refused, not kept.
+        let given = format!("{COLUMNS}\n{}", row("jan", hash));
+        let rows = parse(given.as_bytes(), Passwords::Elsewhere).unwrap_err();
+        assert!(rows[0].reason.contains("leave it empty"), "{:?}", rows[0]);
+        // Or no column at all.
+        let columns = COLUMNS.replace("password_hash,", "");
+        let csv = format!("{columns}\njan,Jan,Nowak,,1,true,true,,,,,first_cycle\n");
+        assert_eq!(
+            parse(csv.as_bytes(), Passwords::Elsewhere).unwrap().len(),
+            1
+        );
+    }
+
+    #[test]
     fn an_email_column_is_optional_and_checked() {
         let hash = "$argon2id$v=19$m=19456,t=2,p=1$9HUdYJbstjG2t99XVBZK0A$xG5UoGZPCV6eZQg/JqApHf/KSA+XcBXsNWyfmqVdsDc";
         let row = |user: &str, email: &str| {
@@ -275,20 +327,20 @@ mod tests {
             row("jan", "jan.nowak@student.uczelnia.example"),
             row("ola", "")
         );
-        let students = parse(csv.as_bytes()).expect("good rows");
+        let students = parse(csv.as_bytes(), Passwords::Kept).expect("good rows");
         assert_eq!(
             students[0].email.as_deref(),
             Some("jan.nowak@student.uczelnia.example")
         );
         assert_eq!(students[1].email, None);
         let bad = format!("{COLUMNS},email\n{}", row("ela", "not an address"));
-        let rows = parse(bad.as_bytes()).unwrap_err();
+        let rows = parse(bad.as_bytes(), Passwords::Kept).unwrap_err();
         assert_eq!(rows.len(), 1);
         assert!(rows[0].reason.contains("email"), "{:?}", rows[0]);
         // Without the column at all, as before.
         let csv = format!("{COLUMNS}\n{}", row("jan", "").trim_end_matches(",\n"));
         assert_eq!(
-            parse(csv.as_bytes()).expect("no email column")[0].email,
+            parse(csv.as_bytes(), Passwords::Kept).expect("no email column")[0].email,
             None
         );
     }
@@ -308,7 +360,7 @@ mod tests {
             row("ola", "", true, "ola_2.PNG", "2001-02-28"),
             row("ela", "", false, "", ""),
         );
-        let students = parse(csv.as_bytes()).expect("good rows");
+        let students = parse(csv.as_bytes(), Passwords::Kept).expect("good rows");
         assert_eq!(students[0].photo_ref.as_deref(), Some("100200.jpg"));
         assert_eq!(students[0].birth_date.as_deref(), Some("2002-07-08"));
         assert_eq!(students[1].birth_date.as_deref(), Some("2001-02-28"));
@@ -332,7 +384,7 @@ mod tests {
             ),
         ] {
             let csv = format!("{COLUMNS},{OPTIONAL_COLUMNS}\n{bad}");
-            let rows = parse(csv.as_bytes()).unwrap_err();
+            let rows = parse(csv.as_bytes(), Passwords::Kept).unwrap_err();
             assert!(rows[0].reason.contains(why), "{bad}: {:?}", rows[0]);
         }
     }

@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod identity;
 pub mod import;
 pub mod issuer;
 pub mod net;

@@ -4,7 +4,9 @@
 //! the proxy forwards (`routes::client::ClientIp`). Sign-in is limited per
 //! account *and* address, with a ten times softer cap per account from
 //! anywhere: a stranger guessing at a student's password from one place
-//! cannot lock the student out.
+//! cannot lock the student out. A sign-in counts once the university's
+//! system has answered it: one its directory could not answer (down, too
+//! slow) costs the student nothing.
 
 use crate::error::{AppError, AppResult};
 use governor::clock::{Clock, DefaultClock};
@@ -44,7 +46,16 @@ pub enum Bucket {
 
 pub struct Limits {
     buckets: [DefaultKeyedRateLimiter<String>; 5],
+    /// Sign-in keys that ran out, until when: refused before any password
+    /// is checked (sign-ins are counted only after their answer).
+    blocked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+const SIGN_IN: [Bucket; 3] = [
+    Bucket::SignInAddress,
+    Bucket::SignInAccount,
+    Bucket::SignInAccountAnywhere,
+];
 
 impl Limits {
     pub fn new(s: RateSettings) -> Self {
@@ -61,6 +72,7 @@ impl Limits {
                 limiter(s.reveal_per_address),
                 limiter(s.sign_in_per_account.saturating_mul(10)),
             ],
+            blocked: Default::default(),
         }
     }
 
@@ -77,14 +89,53 @@ impl Limits {
         })
     }
 
-    /// A sign-in attempt for `account` from `address`: the address's
-    /// limit, the account's from this address, and the account's softer
-    /// cap from anywhere.
-    pub fn check_sign_in(&self, account: &str, address: std::net::IpAddr) -> AppResult<()> {
+    /// The keys a sign-in for `account` from `address` counts against:
+    /// the address's limit, the account's from this address, and the
+    /// account's softer cap from anywhere.
+    fn sign_in_keys(account: &str, address: std::net::IpAddr) -> [(Bucket, String); 3] {
         let account = account.trim().to_lowercase();
-        self.check(Bucket::SignInAddress, &address.to_string())?;
-        self.check(Bucket::SignInAccount, &format!("{account}|{address}"))?;
-        self.check(Bucket::SignInAccountAnywhere, &account)
+        let [a, b, c] = SIGN_IN;
+        [
+            (a, address.to_string()),
+            (b, format!("{account}|{address}")),
+            (c, account),
+        ]
+    }
+
+    /// Before a sign-in is tried: refused while one of its keys has run out.
+    pub fn sign_in_open(&self, account: &str, address: std::net::IpAddr) -> AppResult<()> {
+        let now = std::time::Instant::now();
+        let blocked = self.blocked.lock().expect("sign-in blocks");
+        for (bucket, key) in Self::sign_in_keys(account, address) {
+            if let Some(until) = blocked.get(&format!("{}|{key}", bucket as usize))
+                && *until > now
+            {
+                return Err(AppError::RateLimited {
+                    retry_after_secs: whole_seconds_up(*until - now),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A sign-in the university's system answered (rightly or wrongly):
+    /// counted; past a limit it is refused however it went, and its keys
+    /// stay closed until the limit recovers.
+    pub fn count_sign_in(&self, account: &str, address: std::net::IpAddr) -> AppResult<()> {
+        for (bucket, key) in Self::sign_in_keys(account, address) {
+            if let Err(e) = self.check(bucket, &key) {
+                if let AppError::RateLimited { retry_after_secs } = &e {
+                    let until = std::time::Instant::now()
+                        + std::time::Duration::from_secs(*retry_after_secs);
+                    self.blocked
+                        .lock()
+                        .expect("sign-in blocks")
+                        .insert(format!("{}|{key}", bucket as usize), until);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Forgets keys whose limits have fully recovered (bounded memory).
@@ -92,6 +143,11 @@ impl Limits {
         for b in &self.buckets {
             b.retain_recent();
         }
+        let now = std::time::Instant::now();
+        self.blocked
+            .lock()
+            .expect("sign-in blocks")
+            .retain(|_, until| *until > now);
     }
 }
 

@@ -94,6 +94,9 @@ pub struct Settings {
     /// Android App Links / iOS Universal Links on this server's domain
     /// (`[app_links]`); off without it.
     pub app_links: Option<crate::routes::well_known::AppLinks>,
+    /// How students of this server's own registry sign in (`identity`:
+    /// `password` or `ldap` with `[ldap]`).
+    pub identity: crate::identity::IdentitySettings,
 }
 
 /// The file/environment shape; every key has a default except the key.
@@ -145,6 +148,9 @@ struct Raw {
     smtp: Option<RawSmtp>,
     #[serde(default)]
     app_links: Option<crate::routes::well_known::AppLinks>,
+    identity: String,
+    #[serde(default)]
+    ldap: Option<crate::identity::ldap::LdapSettings>,
     webpush_allow_http: bool,
     push_workers: usize,
     usos_workers: usize,
@@ -212,6 +218,7 @@ impl Settings {
             .set_default("database_url", "sqlite://legitka.db")?
             .set_default("eligibility", "els-required")?
             .set_default("issuer", "bridge")?
+            .set_default("identity", "password")?
             .set_default("issuer_workers", 4)?
             .set_default("session_ttl_days", 30)?
             .set_default("access_ttl_minutes", 15)?
@@ -404,6 +411,19 @@ impl Settings {
             web_push,
             smtp,
             app_links: raw.app_links.map(|a| a.check()).transpose()?,
+            identity: match (raw.identity.as_str(), raw.ldap) {
+                ("password", None) => crate::identity::IdentitySettings::Password,
+                ("ldap", Some(ldap)) => {
+                    // Checked (and its files read) now, not at the first sign-in.
+                    crate::identity::ldap::Directory::new(ldap.clone())?;
+                    crate::identity::IdentitySettings::Ldap(ldap)
+                }
+                ("password", Some(_)) => {
+                    anyhow::bail!("[ldap] is set but identity is \"password\"")
+                }
+                ("ldap", None) => anyhow::bail!("identity = \"ldap\" needs an [ldap] table"),
+                (other, _) => anyhow::bail!("unknown identity {other:?} (password or ldap)"),
+            },
             push_workers: raw.push_workers,
             usos_workers: raw.usos_workers,
             usos_look_while_open: Duration::from_secs(raw.usos_look_while_open_secs.max(1)),
@@ -467,6 +487,7 @@ impl Settings {
             web_push: None,
             smtp: None,
             app_links: None,
+            identity: Default::default(),
             push_workers: 4,
             usos_workers: 4,
             usos_look_while_open: Duration::from_secs(10),

@@ -20,6 +20,8 @@ pub struct AppState {
     pub feed: ChangeFeed,
     pub settings: Arc<Settings>,
     pub limits: Arc<Limits>,
+    /// How students prove who they are (`identity` in the settings).
+    pub identity: Arc<crate::identity::Identity>,
     pub cache: Arc<ReadCache>,
     /// Seals what the server keeps secret at rest (activation data, USOS tokens).
     pub secrets: SecretBox,
@@ -62,6 +64,7 @@ impl AppState {
             Arc::clone(&usos),
         );
         let limits = Arc::new(Limits::new(settings.rates));
+        let identity = Arc::new(crate::identity::Identity::new(&settings.identity)?);
         let state = Self {
             db,
             clock,
@@ -69,6 +72,7 @@ impl AppState {
             feed,
             settings: Arc::new(settings),
             limits,
+            identity,
             cache,
             secrets,
             usos,

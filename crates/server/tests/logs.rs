@@ -1,11 +1,14 @@
 //! Secrets never reach the logs: with every target at TRACE (sqlx, hyper,
 //! our own spans), a whole order — import, sign-in, order, ready, reveal,
 //! wrong and right activation — leaves no activation code, manual code, QR
-//! payload or full PESEL in what was logged.
+//! payload or full PESEL in what was logged; nor does a sign-in through the
+//! university's directory leave a password (right or wrong, the student's
+//! or the service account's).
 
 mod common;
 
-use common::{Db, postgres_available, spawn_app};
+use common::ldap::{Person, SERVICE_PASSWORD, Slapd};
+use common::{Db, postgres_available, spawn_app, spawn_app_with};
 use legitka_server::import::import_students;
 use legitka_server::pesel::Pesel;
 use legitka_wire::ActivationData;
@@ -76,12 +79,42 @@ async fn whole_flow(db: Db) -> Vec<String> {
         .await
         .unwrap();
 
+    // A sign-in through the directory, wrong then right.
+    let slapd = Slapd::start(&[Person {
+        uid: "anna",
+        given: "Anna",
+        sn: "Nowak",
+        password: "katalogowe-haslo-anny-4711",
+        locked: false,
+    }]);
+    let ldap = slapd.settings_at(slapd.url());
+    let directory = spawn_app_with(db, move |s| {
+        s.identity = legitka_server::identity::IdentitySettings::Ldap(ldap)
+    })
+    .await;
+    for (password, status) in [
+        ("bledne-haslo-anny-0815", reqwest::StatusCode::UNAUTHORIZED),
+        ("katalogowe-haslo-anny-4711", reqwest::StatusCode::OK),
+    ] {
+        let r = directory
+            .http
+            .post(directory.url("/session"))
+            .json(&json!({"username": "anna", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status);
+    }
+
     let demo_pesels: Vec<String> =
         sqlx::query_scalar("SELECT pesel FROM students WHERE pesel IS NOT NULL")
             .fetch_all(&app.state.db.pool)
             .await
             .unwrap();
     let mut secrets = vec![
+        "bledne-haslo-anny-0815".to_owned(),
+        "katalogowe-haslo-anny-4711".to_owned(),
+        SERVICE_PASSWORD.to_owned(),
         data.activation_code,
         data.manual_code.clone(),
         data.manual_code.replace('-', ""),

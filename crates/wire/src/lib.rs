@@ -239,6 +239,13 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The endpoint exists but not with this method.
     MethodNotAllowed,
+    /// The university knows the student, but its student register does not
+    /// list them (not yet imported, or not a student).
+    NotInRegister,
+    /// The university's directory has locked the account.
+    AccountLocked,
+    /// The university's sign-in service (its directory) is not answering.
+    SignInUnavailable,
 }
 
 /// The one error shape of the API (and of the app shell's commands).

@@ -184,16 +184,25 @@ pub async fn create_code(
             Some("Podaj login i hasło. / Enter your username and password."),
         ));
     }
-    state.limits.check_sign_in(&username, client)?;
-    let student = registry::by_username(&state.db.pool, &username).await?;
-    let hash = student.as_ref().map(|s| s.password_hash.expose().clone());
-    if !auth::verify_password(f.password, hash).await? {
-        return Ok(form(
-            &state.settings.university_name,
-            Some("Nieprawidłowy login lub hasło. / Wrong username or password."),
-        ));
-    }
-    let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
+    let student = match crate::identity::sign_in(&state, &username, f.password, client).await {
+        Ok(student) => student,
+        Err(AppError::Client { code, .. }) => {
+            let said = match code {
+                ErrorCode::NotInRegister => {
+                    "Nie ma Cię w rejestrze studentów uczelni. / You are not in the university's student register."
+                }
+                ErrorCode::AccountLocked => {
+                    "Uczelnia zablokowała to konto: odblokuje je dział IT. / The university has locked this account: its IT helpdesk unlocks it."
+                }
+                ErrorCode::SignInUnavailable => {
+                    "Logowanie uczelni nie odpowiada. Spróbuj za kilka minut. / The university's sign-in is not answering. Try again in a few minutes."
+                }
+                _ => "Nieprawidłowy login lub hasło. / Wrong username or password.",
+            };
+            return Ok(form(&state.settings.university_name, Some(said)));
+        }
+        Err(e) => return Err(e),
+    };
     let code = issue_code(&state, &student.id).await?;
     code_page(
         &state,

@@ -1,20 +1,21 @@
 use super::ApiJson;
 use crate::auth::{self, AuthStudent};
 use crate::error::{AppError, AppResult};
-use crate::registry;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use legitka_wire::{ApiError, ErrorCode, RefreshRequest, SignInRequest, SignInResponse, TokenPair};
 
-/// Sign in with university credentials.
+/// Sign in with university credentials, checked by the university's
+/// adapter (the registry's passwords, or its directory).
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignInRequest,
     responses((status = 200, description = "the result", body = SignInResponse),
         (status = 400, description = "bad input (bad_request and the like)", body = ApiError), (status = 401, description = "wrong credentials", body = ApiError),
+        (status = 403, description = "the directory knows the student but the register does not (not_in_register), or the directory locked the account (account_locked)", body = ApiError),
         (status = 413, description = "body too large", body = ApiError), (status = 415, description = "body not JSON", body = ApiError),
         (status = 429, description = "rate limited (see Retry-After)", body = ApiError),
-        (status = 503, description = "busy checking passwords (see Retry-After)", body = ApiError)))]
+        (status = 503, description = "busy checking passwords (see Retry-After), or the university's directory is not answering (sign_in_unavailable)", body = ApiError)))]
 #[tracing::instrument(skip_all, fields(username = %req.username))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -31,17 +32,8 @@ pub async fn sign_in(
             "a username (1–200 characters) and a password (1–1000) are required",
         ));
     }
-    // Limits first: a locked-out guesser learns nothing about the password.
-    state.limits.check_sign_in(&req.username, client)?;
-    let student = registry::by_username(&state.db.pool, req.username.trim()).await?;
-    let hash = student.as_ref().map(|s| s.password_hash.expose().clone());
-    if !auth::verify_password(req.password, hash).await? {
-        return Err(AppError::client(
-            ErrorCode::InvalidCredentials,
-            "wrong username or password",
-        ));
-    }
-    let student = student.ok_or_else(|| anyhow::anyhow!("verified a missing student"))?;
+    let student =
+        crate::identity::sign_in(&state, req.username.trim(), req.password, client).await?;
     let tokens = auth::create_session(&state, &student.id).await?;
     Ok(Json(SignInResponse {
         tokens,

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod keys;
+pub mod ldap;
 pub mod usos;
 
 use legitka_server::clock::ManualClock;
