@@ -11,7 +11,7 @@ const COMMANDS: &[&str] = &[
     "restore_session",
     "sign_in",
     "sign_in_with_code",
-    "sign_in_with_usos",
+    "sign_in_in_browser",
     "take_opened_link",
     "sign_out",
     "student_state",

@@ -154,26 +154,32 @@ pub async fn sign_in_with_code<R: Runtime>(
     Ok(begin(app, &shell, server, resp).await)
 }
 
-/// Sign in with USOS: the system browser opens the server's USOS login for
-/// the university; USOS sends the student back to the server, whose page
-/// opens the app with a `legitka://pair` link (see `links`) or shows the
-/// code to type. The app never sees the student's USOS password.
+/// Sign in in the system browser: at the server's USOS login for a USOS
+/// university (`university`: its id), or at the university's own sign-in
+/// page (OpenID Connect) for the server's own registry (`None`). The
+/// server's page that ends the sign-in opens the app with a
+/// `legitka://pair` link (see `links`) or shows the code to type. The app
+/// never sees the student's password.
 #[tauri::command]
-pub fn sign_in_with_usos<R: Runtime>(
+pub fn sign_in_in_browser<R: Runtime>(
     app: AppHandle<R>,
     server: String,
-    university: String,
+    university: Option<String>,
 ) -> CommandResult<()> {
     use tauri_plugin_opener::OpenerExt;
     let server = normalize_server(&server)?;
-    if !is_university_id(&university) {
-        return Err(CommandError::new(
-            ErrorCode::BadRequest,
-            "not a university id",
-        ));
-    }
+    let start = match university {
+        Some(id) if is_university_id(&id) => format!("{server}/usos/{id}/login"),
+        Some(_) => {
+            return Err(CommandError::new(
+                ErrorCode::BadRequest,
+                "not a university id",
+            ));
+        }
+        None => format!("{server}/oidc/login"),
+    };
     app.opener()
-        .open_url(format!("{server}/usos/{university}/login"), None::<&str>)
+        .open_url(start, None::<&str>)
         .map_err(|e| CommandError::new(ErrorCode::Internal, format!("no browser to open: {e}")))
 }
 

@@ -77,7 +77,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::restore_session,
             commands::sign_in,
             commands::sign_in_with_code,
-            commands::sign_in_with_usos,
+            commands::sign_in_in_browser,
             links::take_opened_link,
             commands::sign_out,
             commands::student_state,

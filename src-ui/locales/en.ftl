@@ -254,3 +254,9 @@ scan-camera-off = Legitka may not use the camera. Allow it in your phone's setti
 error-not_in_register = You are not in your university's student register. If you study there, ask the dean's office to check your record.
 error-account_locked = Your university has locked this account. Its IT helpdesk can unlock it.
 error-sign_in_unavailable = Your university's sign-in is not answering. Try again in a few minutes.
+
+sso-sign-in-help = Your university signs you in on its own page. The browser opens: sign in there with your university account; it brings you back here.
+sso-sign-in-button = Sign in with your university account
+sso-waiting = Finish signing in in the browser. If Legitka does not open by itself, type the code the page shows.
+sso-pair-help = The page you reach after signing in shows a code valid for 5 minutes. Type it here, or paste the whole legitka:// link.
+sso-sign-in-again = Open the university's sign-in again

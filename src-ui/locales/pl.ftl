@@ -260,3 +260,9 @@ scan-camera-off = Legitka nie ma dostępu do aparatu. Zezwól na niego w ustawie
 error-not_in_register = Nie ma Cię w rejestrze studentów uczelni. Jeśli tu studiujesz, poproś dziekanat o sprawdzenie Twoich danych.
 error-account_locked = Uczelnia zablokowała to konto. Odblokuje je uczelniany dział IT.
 error-sign_in_unavailable = Logowanie uczelni nie odpowiada. Spróbuj za kilka minut.
+
+sso-sign-in-help = Uczelnia loguje Cię na swojej stronie. Otworzy się przeglądarka: zaloguj się tam kontem uczelnianym, a wrócisz tutaj.
+sso-sign-in-button = Zaloguj się kontem uczelnianym
+sso-waiting = Dokończ logowanie w przeglądarce. Jeśli Legitka nie otworzy się sama, wpisz kod ze strony.
+sso-pair-help = Strona, na którą trafisz po zalogowaniu, pokaże kod ważny 5 minut. Wpisz go tutaj albo wklej cały link legitka://.
+sso-sign-in-again = Otwórz ponownie logowanie uczelni

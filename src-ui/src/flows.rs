@@ -337,10 +337,11 @@ fn take_opened_link(store: &Store) {
     });
 }
 
-/// Sign in with USOS: the system browser opens, the student signs in at
-/// USOS, and the page it returns to hands the app its session through a
-/// `legitka://pair` link (or a code to type).
-pub fn sign_in_with_usos(
+/// Sign in in the browser (USOS, or the university's own sign-in page):
+/// the system browser opens, the student signs in there, and the page it
+/// returns to hands the app its session through a `legitka://pair` link
+/// (or a code to type).
+pub fn sign_in_in_browser(
     store: &Store,
     error: &UseStateHandle<Option<String>>,
     busy: &UseStateHandle<bool>,
@@ -352,8 +353,7 @@ pub fn sign_in_with_usos(
         let Some(u) = university.clone() else { return };
         let opened = opened.clone();
         run_busy(&error, &busy, async move {
-            let id = u.id.as_deref().unwrap_or_default();
-            invoke::sign_in_with_usos(&u.server, id).await?;
+            invoke::sign_in_in_browser(&u.server, u.id.as_deref()).await?;
             opened.set(true);
             Ok(())
         });

@@ -174,15 +174,16 @@ pub async fn sign_in_with_code(server: &str, code: &str) -> Result<SessionInfo, 
 }
 
 #[derive(Serialize)]
-struct UsosArgs<'a> {
+struct BrowserArgs<'a> {
     server: &'a str,
-    university: &'a str,
+    university: Option<&'a str>,
 }
 
-/// Opens the system browser at the server's USOS sign-in for `university`;
-/// the way back is a `legitka://pair` link ([`take_opened_link`]).
-pub async fn sign_in_with_usos(server: &str, university: &str) -> Result<(), UiError> {
-    call("sign_in_with_usos", UsosArgs { server, university }).await
+/// Opens the system browser at the server's USOS sign-in for `university`,
+/// or (`None`) at the university's own sign-in page; the way back is a
+/// `legitka://pair` link ([`take_opened_link`]).
+pub async fn sign_in_in_browser(server: &str, university: Option<&str>) -> Result<(), UiError> {
+    call("sign_in_in_browser", BrowserArgs { server, university }).await
 }
 
 /// The `legitka://` link the system handed the app, once.

@@ -151,6 +151,8 @@ struct Raw {
     identity: String,
     #[serde(default)]
     ldap: Option<crate::identity::ldap::LdapSettings>,
+    #[serde(default)]
+    oidc: Option<crate::identity::oidc::OidcSettings>,
     webpush_allow_http: bool,
     push_workers: usize,
     usos_workers: usize,
@@ -207,6 +209,38 @@ fn default_concurrency() -> usize {
 
 fn default_looks_per_minute() -> u32 {
     crate::usos::UsosLimits::default().looks_per_minute
+}
+
+/// `identity` and the one table it needs (`[ldap]` or `[oidc]`), checked
+/// (and its files read) now, not at the first sign-in.
+fn identity(
+    which: &str,
+    ldap: Option<crate::identity::ldap::LdapSettings>,
+    oidc: Option<crate::identity::oidc::OidcSettings>,
+) -> anyhow::Result<crate::identity::IdentitySettings> {
+    use crate::identity::{IdentitySettings, ldap::Directory, oidc::Provider};
+    Ok(match (which, ldap, oidc) {
+        ("password", None, None) => IdentitySettings::Password,
+        ("ldap", Some(l), None) => {
+            Directory::new(l.clone())?;
+            IdentitySettings::Ldap(l)
+        }
+        ("oidc", None, Some(o)) => {
+            Provider::new(o.clone())?;
+            IdentitySettings::Oidc(o)
+        }
+        ("password" | "ldap" | "oidc", l, o) => anyhow::bail!(
+            "identity = {which:?} needs {} (and no other identity table); found{}{}",
+            match which {
+                "ldap" => "an [ldap] table",
+                "oidc" => "an [oidc] table",
+                _ => "neither [ldap] nor [oidc]",
+            },
+            if l.is_some() { " [ldap]" } else { "" },
+            if o.is_some() { " [oidc]" } else { "" },
+        ),
+        (other, ..) => anyhow::bail!("unknown identity {other:?} (password, ldap or oidc)"),
+    })
 }
 
 impl Settings {
@@ -411,19 +445,7 @@ impl Settings {
             web_push,
             smtp,
             app_links: raw.app_links.map(|a| a.check()).transpose()?,
-            identity: match (raw.identity.as_str(), raw.ldap) {
-                ("password", None) => crate::identity::IdentitySettings::Password,
-                ("ldap", Some(ldap)) => {
-                    // Checked (and its files read) now, not at the first sign-in.
-                    crate::identity::ldap::Directory::new(ldap.clone())?;
-                    crate::identity::IdentitySettings::Ldap(ldap)
-                }
-                ("password", Some(_)) => {
-                    anyhow::bail!("[ldap] is set but identity is \"password\"")
-                }
-                ("ldap", None) => anyhow::bail!("identity = \"ldap\" needs an [ldap] table"),
-                (other, _) => anyhow::bail!("unknown identity {other:?} (password or ldap)"),
-            },
+            identity: identity(&raw.identity, raw.ldap, raw.oidc)?,
             push_workers: raw.push_workers,
             usos_workers: raw.usos_workers,
             usos_look_while_open: Duration::from_secs(raw.usos_look_while_open_secs.max(1)),

@@ -668,6 +668,9 @@ pub enum SignInMethod {
     Password,
     /// Through the university's USOS, in the system browser.
     Usos,
+    /// Through the university's own sign-in page (OpenID Connect), in the
+    /// system browser.
+    Browser,
 }
 
 /// Which university a Legitka server serves (one server may serve several:

@@ -1,4 +1,4 @@
-use crate::flows::{reload, run_busy, sign_in_with_usos};
+use crate::flows::{reload, run_busy, sign_in_in_browser};
 use crate::hooks::{use_opened_link, use_ticking};
 use crate::i18n::{t, tr};
 use crate::invoke::{self, OrderAction, Permission, UiError};
@@ -217,7 +217,7 @@ pub fn home() -> Html {
                 // USOS dropped the sign-in: signing in there again renews it.
                 if msg == error_sentence(ErrorCode::UniversitySignInNeeded) {
                     <button id="sign-in-usos" class="secondary" disabled={*busy}
-                        onclick={sign_in_with_usos(&store, &error, &busy, &usos_opened)}>
+                        onclick={sign_in_in_browser(&store, &error, &busy, &usos_opened)}>
                         { t("usos-sign-in-button") }
                     </button>
                 }

@@ -1,6 +1,6 @@
 use crate::components::{brand, help};
 use crate::flows::{
-    LinkFrom, choose, enter, follow_link, is_link, run_busy, scan_and_follow, sign_in_with_usos,
+    LinkFrom, choose, enter, follow_link, is_link, run_busy, scan_and_follow, sign_in_in_browser,
 };
 use crate::hooks::use_opened_link;
 use crate::i18n::t;
@@ -25,14 +25,19 @@ pub fn sign_in() -> Html {
     let busy = use_state(|| false);
     // Desktop has no camera: the pairing code is typed (or its link pasted).
     let pairing = use_state(|| false);
-    // The browser was opened for the USOS sign-in: the way back is a link
-    // that opens the app, or the code its page shows.
+    // The browser was opened for the sign-in (USOS, or the university's own
+    // page): the way back is a link that opens the app, or the code its
+    // page shows.
     let usos_opened = use_state(|| false);
     use_opened_link(&store, &error, &busy);
-    let usos = store
-        .university
-        .as_ref()
-        .is_some_and(|u| u.sign_in == SignInMethod::Usos);
+    // The words for the browser sign-in: USOS's, or the university's own.
+    let in_browser = match store.university.as_ref().map(|u| u.sign_in) {
+        Some(SignInMethod::Usos) => Some("usos"),
+        Some(SignInMethod::Browser) => Some("sso"),
+        Some(SignInMethod::Password) | None => None,
+    };
+    let usos = in_browser.is_some();
+    let said = move |key: &str| t(&format!("{}-{key}", in_browser.unwrap_or("usos")));
     let with_code = *pairing || *usos_opened;
 
     let onsubmit = {
@@ -106,17 +111,17 @@ pub fn sign_in() -> Html {
                 <button id="change-university" class="link" onclick={change}>{ t("sign-in-change") }</button>
             </div>
             if usos && !with_code {
-                <p id="usos-help" class="muted">{ t("usos-sign-in-help") }</p>
+                <p id="usos-help" class="muted">{ said("sign-in-help") }</p>
                 <button id="sign-in-usos" class="primary" disabled={*busy}
-                    onclick={sign_in_with_usos(&store, &error, &busy, &usos_opened)}>
-                    { t("usos-sign-in-button") }
+                    onclick={sign_in_in_browser(&store, &error, &busy, &usos_opened)}>
+                    { said("sign-in-button") }
                 </button>
                 if let Some(msg) = (*error).clone() {
                     <p id="error" class="error" role="alert">{ msg }</p>
                 }
             } else {
                 if *usos_opened {
-                    <p id="usos-waiting" class="banner" role="status">{ t("usos-waiting") }</p>
+                    <p id="usos-waiting" class="banner" role="status">{ said("waiting") }</p>
                 }
                 <form {onsubmit} novalidate=true>
                     if with_code && can_scan {
@@ -127,7 +132,7 @@ pub fn sign_in() -> Html {
                         <input id="pair-code" ref={pair_code} autocomplete="one-time-code"
                             autocapitalize="characters" aria-describedby="pair-help" />
                         <p id="pair-help" class="muted small">
-                            { if usos { t("usos-pair-help") } else { t("pair-help") } }
+                            { if usos { said("pair-help") } else { t("pair-help") } }
                         </p>
                     } else {
                         <label for="username">{ t("sign-in-username") }</label>
@@ -152,7 +157,7 @@ pub fn sign_in() -> Html {
             }}>
                 { match (with_code, usos) {
                     (false, _) => t("sign-in-with-code"),
-                    (true, true) => t("usos-sign-in-again"),
+                    (true, true) => said("sign-in-again"),
                     (true, false) => t("sign-in-with-password"),
                 } }
             </button>

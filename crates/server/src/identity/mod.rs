@@ -1,10 +1,12 @@
 //! Who the student is. The settings choose one adapter (`identity`):
 //! `password` (argon2 hashes imported with the registry: small
-//! installations and the demo) or `ldap` (the university's directory: the
-//! registry keeps no passwords). USOS universities sign in through USOS.
-//! Whichever answers, the student must be in the registry.
+//! installations and the demo), `ldap` (the university's directory) or
+//! `oidc` (its OpenID Connect provider, in the system browser); with the
+//! last two the registry keeps no passwords. USOS universities sign in
+//! through USOS. Whichever answers, the student must be in the registry.
 
 pub mod ldap;
+pub mod oidc;
 
 use crate::error::{AppError, AppResult};
 use crate::registry::{self, Student};
@@ -28,6 +30,7 @@ pub enum IdentitySettings {
     #[default]
     Password,
     Ldap(ldap::LdapSettings),
+    Oidc(oidc::OidcSettings),
 }
 
 /// The adapter, ready.
@@ -35,6 +38,7 @@ pub enum IdentitySettings {
 pub enum Identity {
     Password,
     Ldap(Box<ldap::Directory>),
+    Oidc(Box<oidc::Provider>),
 }
 
 impl Identity {
@@ -42,7 +46,16 @@ impl Identity {
         Ok(match settings {
             IdentitySettings::Password => Self::Password,
             IdentitySettings::Ldap(s) => Self::Ldap(Box::new(ldap::Directory::new(s.clone())?)),
+            IdentitySettings::Oidc(s) => Self::Oidc(Box::new(oidc::Provider::new(s.clone())?)),
         })
+    }
+
+    /// How the app signs students in: a password form, or the browser.
+    pub fn method(&self) -> legitka_wire::SignInMethod {
+        match self {
+            Self::Password | Self::Ldap(_) => legitka_wire::SignInMethod::Password,
+            Self::Oidc(_) => legitka_wire::SignInMethod::Browser,
+        }
     }
 
     /// Whether the registry holds passwords (else imports leave them out).
@@ -73,6 +86,13 @@ pub async fn sign_in(
             }
         }
         Identity::Ldap(directory) => (directory.verify(username, &password).await?, None),
+        Identity::Oidc(_) => {
+            return Err(AppError::client(
+                ErrorCode::BadRequest,
+                "this university signs its students in on its own sign-in page: \
+                 use the app's button or /oidc/login",
+            ));
+        }
     };
     // The university answered: the attempt counts, and past the limit it
     // is refused even when it was right (a guesser learns nothing).
@@ -92,10 +112,16 @@ pub async fn sign_in(
             ));
         }
     };
-    let student = match found {
-        Some(s) => Some(s),
-        None => registry::by_username(&state.db.pool, &name).await?,
-    };
+    match found {
+        Some(s) => Ok(s),
+        None => in_register(state, &name).await,
+    }
+}
+
+/// The registry's student the university's system named, or the
+/// sentence for someone it does not list.
+pub async fn in_register(state: &AppState, username: &str) -> AppResult<Student> {
+    let student = registry::by_username(&state.db.pool, username).await?;
     student.ok_or_else(|| {
         tracing::info!("a student the university knows is not in the registry");
         AppError::client(

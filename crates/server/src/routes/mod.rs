@@ -3,6 +3,7 @@
 pub mod client;
 mod devices;
 mod events;
+mod oidc;
 mod pairing;
 mod photo;
 mod second_screen;
@@ -102,6 +103,8 @@ pub fn router(state: AppState) -> Router {
             "/show",
             get(second_screen::show_form).post(second_screen::show),
         )
+        .route("/oidc/login", get(oidc::login))
+        .route("/oidc/callback", get(oidc::callback))
         .route("/usos/{university}/login", get(usos::login))
         .route("/usos/{university}/callback", get(usos::callback))
         .fallback(|| async { AppError::client(ErrorCode::NotFound, "no such endpoint") })

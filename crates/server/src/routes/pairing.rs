@@ -74,6 +74,23 @@ pub(super) fn page(body: Markup) -> Html<String> {
     )
 }
 
+/// A page with a sentence in both languages, and its status.
+pub(super) fn sentence(
+    status: axum::http::StatusCode,
+    pl: &str,
+    en: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        page(maud::html! {
+            h1 { "Legitka" }
+            p id="message" { (pl) br; span.muted { (en) } }
+        }),
+    )
+        .into_response()
+}
+
 /// A QR drawing, as markup (our own SVG, not text to escape).
 pub(super) fn qr(payload: &str) -> AppResult<Markup> {
     Ok(PreEscaped(qr_svg(payload)?))
@@ -102,7 +119,21 @@ fn form(university: &str, error: Option<&str>) -> Html<String> {
 }
 
 /// The sign-in form.
+/// The sign-in form; where the university signs students in on its own
+/// page (OpenID Connect), a way there instead.
 pub async fn pair_page(State(state): State<AppState>) -> Html<String> {
+    if matches!(*state.identity, crate::identity::Identity::Oidc(_)) {
+        return page(html! {
+            h1 { "Legitka" }
+            p id="university" { strong { (state.settings.university_name) } }
+            p {
+                "Zaloguj się kontem uczelnianym na stronie uczelni, aby połączyć aplikację."
+                br;
+                span.muted { "Sign in with your university account on the university's page to pair the app." }
+            }
+            p { a.button id="sign-in-at-university" href="/oidc/login" { "Zaloguj się / Sign in" } }
+        });
+    }
     form(&state.settings.university_name, None)
 }
 

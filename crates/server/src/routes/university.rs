@@ -18,7 +18,7 @@ pub(super) fn universities(state: &AppState) -> Vec<UniversityInfo> {
     let native = UniversityInfo {
         id: None,
         name: state.settings.university_name.clone(),
-        sign_in: SignInMethod::Password,
+        sign_in: state.identity.method(),
         help_contact: state.settings.help_contact.clone(),
         terms_url: state.settings.terms_url.clone(),
     };

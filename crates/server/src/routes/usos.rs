@@ -8,7 +8,7 @@
 //! as the fallback. The consumer secret and the USOS tokens never leave
 //! the server.
 
-use super::pairing::{code_page, issue_code, page, public_address};
+use super::pairing::{code_page, issue_code, public_address, sentence};
 use crate::error::AppResult;
 use crate::registry;
 use crate::state::AppState;
@@ -18,18 +18,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
-
-/// A page with a sentence in both languages, and its status.
-fn sentence(status: StatusCode, pl: &str, en: &str) -> Response {
-    (
-        status,
-        page(maud::html! {
-            h1 { "Legitka" }
-            p id="message" { (pl) br; span.muted { (en) } }
-        }),
-    )
-        .into_response()
-}
 
 fn unknown_university() -> Response {
     sentence(

@@ -7,6 +7,7 @@
 
 pub mod keys;
 pub mod ldap;
+pub mod oidc;
 pub mod usos;
 
 use legitka_server::clock::ManualClock;
