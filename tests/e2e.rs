@@ -11,6 +11,11 @@
 
 #[path = "../crates/server/tests/common/keys.rs"]
 mod keys;
+#[path = "../crates/server/tests/common/ldap.rs"]
+mod ldap;
+#[path = "../crates/server/tests/common/oidc.rs"]
+#[allow(dead_code)] // its tampering is the backend tests'
+mod oidc;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use legitka_emulators::apns::ApnsEmulator;
@@ -881,6 +886,118 @@ async fn press_escape(c: &Client) {
         .send_keys("\u{e00c}")
         .await
         .unwrap();
+}
+
+/// A university that signs its students in with its own accounts, in the
+/// real app: through its directory (a real OpenLDAP), then through its
+/// OpenID Connect provider (the npm `oidc-provider`) in the browser, with
+/// the way back into the app a `legitka://pair` link.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_universitys_own_accounts_sign_in_in_the_real_app() {
+    use legitka_server::identity::IdentitySettings;
+    let _one = ONE_AT_A_TIME.lock().await;
+
+    // 1. The directory: the app's password form, checked by LDAP.
+    let slapd = ldap::Slapd::start(&[
+        ldap::Person {
+            uid: "anna",
+            given: "Anna",
+            sn: "Nowak",
+            password: "haslo-z-katalogu",
+            locked: false,
+        },
+        ldap::Person {
+            uid: "bartek",
+            given: "Bartosz",
+            sn: "Lis",
+            password: "haslo-bartka",
+            locked: true,
+        },
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    settings.identity = IdentitySettings::Ldap(slapd.settings_at(slapd.url()));
+    let stack = backend(settings, dir.path()).await;
+    let driver = start_driver(&stack.base, "en", dir.path());
+    let c = launch(&driver).await;
+    choose_university(&c, None).await;
+    sign_in(&c, "bartek", "haslo-bartka").await;
+    let said = text(&c, "#error").await;
+    assert!(said.contains("locked this account"), "{said}");
+    shot(&c, "accounts-01-locked").await;
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    sign_in(&c, "anna", "haslo-z-katalogu").await;
+    assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+    // Signed out: the keystore holds no session for the next app.
+    click(&c, "#open-settings").await;
+    click(&c, "#sign-out").await;
+    wait_css(&c, "#username").await;
+    c.close().await.unwrap();
+    drop(driver);
+    drop(stack);
+
+    // 2. The provider: the browser opens at the server's /oidc/login; the
+    //    student signs in at the university's page; its link opens the app.
+    let mut op = oidc::Op::bind().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    settings.identity = IdentitySettings::Oidc(op.settings());
+    let stack = backend(settings, dir.path()).await;
+    let server = stack.base.clone();
+    op.run(&format!("{server}/oidc/callback")).await;
+    let browser = SystemBrowser::install();
+    let driver = start_driver_with(&server, "en", dir.path(), Some(&browser));
+    let c = launch(&driver).await;
+    choose_university(&c, None).await;
+    assert_eq!(
+        text(&c, "#sign-in-usos").await,
+        "Sign in with your university account"
+    );
+    assert!(c.find(Locator::Css("#password")).await.is_err());
+    shot(&c, "accounts-02-university-sign-in").await;
+    click(&c, "#sign-in-usos").await;
+    wait_css(&c, "#usos-waiting").await;
+    let login = browser.opened(0).await;
+    assert_eq!(login, format!("{server}/oidc/login"));
+    let page = through_provider(&login, "anna", "haslo-anny-oidc").await;
+    let link = app_link_on(&page);
+    assert!(link.starts_with("legitka://pair?"), "{link}");
+    open_in_app(&link, &server, "en", dir.path()).await;
+    assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+    c.close().await.unwrap();
+}
+
+/// The student in the browser at the university's provider: its sign-in
+/// page, then back to our server's page, which is returned.
+async fn through_provider(login: &str, user: &str, password: &str) -> String {
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = b.get(login).send().await.unwrap();
+    let at = page.url().clone();
+    let form = page.text().await.unwrap();
+    let action = at.join(&between(&form, "action=\"", "\"")).unwrap();
+    let back = b
+        .post(action)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("login={user}&password={password}&decision=allow"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), reqwest::StatusCode::OK);
+    back.text().await.unwrap()
 }
 
 /// Shows the codes of the ready order and types them into (emulated) mObywatel.

@@ -98,11 +98,18 @@ impl Op {
             .local_addr()
             .unwrap()
             .port();
+        // The backend's tests run from its crate, the app's E2E from the root.
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = [
+            "tests/oidc_provider.mjs",
+            "crates/server/tests/oidc_provider.mjs",
+        ]
+        .iter()
+        .map(|p| here.join(p))
+        .find(|p| p.exists())
+        .expect("tests/oidc_provider.mjs");
         let child = Command::new("node")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/oidc_provider.mjs"
-            ))
+            .arg(script)
             .env("PORT", port.to_string())
             .env("ISSUER", &self.issuer)
             .env("REDIRECT_URI", redirect_uri)
