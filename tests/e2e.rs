@@ -970,34 +970,13 @@ async fn the_universitys_own_accounts_sign_in_in_the_real_app() {
     wait_css(&c, "#usos-waiting").await;
     let login = browser.opened(0).await;
     assert_eq!(login, format!("{server}/oidc/login"));
-    let page = through_provider(&login, "anna", "haslo-anny-oidc").await;
+    let (status, page) = oidc::through_provider(&login, "anna", "haslo-anny-oidc", "allow").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
     let link = app_link_on(&page);
     assert!(link.starts_with("legitka://pair?"), "{link}");
     open_in_app(&link, &server, "en", dir.path()).await;
     assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
     c.close().await.unwrap();
-}
-
-/// The student in the browser at the university's provider: its sign-in
-/// page, then back to our server's page, which is returned.
-async fn through_provider(login: &str, user: &str, password: &str) -> String {
-    let b = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = b.get(login).send().await.unwrap();
-    let at = page.url().clone();
-    let form = page.text().await.unwrap();
-    let action = at.join(&between(&form, "action=\"", "\"")).unwrap();
-    let back = b
-        .post(action)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("login={user}&password={password}&decision=allow"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(back.status(), reqwest::StatusCode::OK);
-    back.text().await.unwrap()
 }
 
 /// Shows the codes of the ready order and types them into (emulated) mObywatel.

@@ -28,47 +28,21 @@ async fn app_with_provider(db: Db) -> (TestApp, Op) {
     (app, op)
 }
 
-fn between(text: &str, start: &str, end: &str) -> String {
-    let from = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} in {text}"))
-        + start.len();
-    let len = text[from..].find(end).unwrap();
-    text[from..from + len].to_owned()
-}
-
 /// The student's browser: from the app's `/oidc/login` through the
 /// provider's sign-in page (`decision`: allow or deny) back to our server.
-/// The last page and its status.
 async fn through_provider(
     app: &TestApp,
     login: &str,
     password: &str,
     decision: &str,
 ) -> (StatusCode, String) {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = browser
-        .get(format!("{}/oidc/login", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let at = page.url().clone();
-    let form = page.text().await.unwrap();
-    let action = at.join(&between(&form, "action=\"", "\"")).unwrap();
-    let back = browser
-        .post(action)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "login={login}&password={password}&decision={decision}"
-        ))
-        .send()
-        .await
-        .unwrap();
-    (back.status(), back.text().await.unwrap())
+    common::oidc::through_provider(
+        &format!("{}/oidc/login", app.base),
+        login,
+        password,
+        decision,
+    )
+    .await
 }
 
 async fn exchange(app: &TestApp, code: &str) -> reqwest::Response {

@@ -145,6 +145,73 @@ impl Op {
     }
 }
 
+/// The student's browser from `start` (the server's `/oidc/login`) through
+/// the provider's sign-in page, answering it with `user`, `password` and
+/// `decision` (allow or deny), to wherever it ends: that page and its
+/// status. Redirects are followed and cookies kept by hand (a jar of
+/// names and values is all the provider needs).
+pub async fn through_provider(
+    start: &str,
+    user: &str,
+    password: &str,
+    decision: &str,
+) -> (reqwest::StatusCode, String) {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar: std::collections::BTreeMap<String, String> = Default::default();
+    let mut url = reqwest::Url::parse(start).unwrap();
+    let mut form: Option<String> = None;
+    let mut answered = false;
+    for _ in 0..20 {
+        let cookies: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = match form.take() {
+            Some(body) => browser
+                .post(url.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body),
+            None => browser.get(url.clone()),
+        };
+        let response = request
+            .header("cookie", cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() {
+                    jar.remove(name.trim());
+                } else {
+                    jar.insert(name.trim().to_owned(), value.to_owned());
+                }
+            }
+        }
+        if response.status().is_redirection() {
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            url = url.join(&location).unwrap();
+            continue;
+        }
+        let status = response.status();
+        let page = response.text().await.unwrap();
+        let action = page
+            .find("action=\"/interaction/")
+            .map(|at| page[at + 8..].split('"').next().unwrap().to_owned());
+        match action {
+            Some(action) if !answered => {
+                answered = true;
+                url = url.join(&action).unwrap();
+                form = Some(format!(
+                    "login={user}&password={password}&decision={decision}"
+                ));
+            }
+            _ => return (status, page),
+        }
+    }
+    panic!("the sign-in went round in circles");
+}
+
 /// The provider's signing key as a JWK set (the private key: the provider signs).
 fn jwks(pem: &str) -> String {
     use base64::Engine;
