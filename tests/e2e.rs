@@ -916,7 +916,7 @@ async fn the_universitys_own_accounts_sign_in_in_the_real_app() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings_in(dir.path());
-    settings.identity = IdentitySettings::Ldap(slapd.settings_at(slapd.url()));
+    settings.identity = IdentitySettings::Ldap(Box::new(slapd.settings_at(slapd.url())));
     let stack = backend(settings, dir.path()).await;
     let driver = start_driver(&stack.base, "en", dir.path());
     let c = launch(&driver).await;

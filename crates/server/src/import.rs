@@ -288,6 +288,35 @@ pub async fn import_students(
     Ok(report)
 }
 
+/// Fills the registry from the university's directory (`ldap-sync`): the
+/// same checks and the same all-or-nothing transaction as a CSV file, one
+/// row per entry (a bad row's line is 1 + its entry's place, from 1).
+pub async fn import_directory(
+    state: &AppState,
+    students: &[crate::identity::ldap::DirectoryStudent],
+) -> Result<ImportReport, ImportError> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = students
+        .first()
+        .map(|s| s.columns.iter().map(|(c, _)| *c).collect())
+        .unwrap_or_default();
+    let write = |csv: &mut csv::Writer<Vec<u8>>, row: Vec<&str>| {
+        csv.write_record(row)
+            .map_err(|e| ImportError::Failed(anyhow::Error::from(e).into()))
+    };
+    write(&mut csv, header)?;
+    for s in students {
+        write(
+            &mut csv,
+            s.columns.iter().map(|(_, v)| v.as_str()).collect(),
+        )?;
+    }
+    let text = csv
+        .into_inner()
+        .map_err(|e| ImportError::Failed(anyhow::anyhow!("{e}").into()))?;
+    import_students(state, text.as_slice()).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

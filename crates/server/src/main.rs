@@ -50,6 +50,10 @@ enum Command {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Fill the registry from the university's directory (identity =
+    /// "ldap", with an [ldap.sync] table naming the attributes): the same
+    /// checks as a CSV import, all entries or none.
+    LdapSync,
     /// Extend a student's ELS for a new semester (they may then renew).
     ExtendEls {
         username: String,
@@ -156,6 +160,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("nothing was imported: {} bad row(s)", rows.len());
                     for r in rows {
                         eprintln!("  line {}: {}", r.line, r.reason);
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+                Err(ImportError::Failed(e)) => return Err(anyhow::Error::new(e)),
+            }
+        }
+        Command::LdapSync => {
+            let state = state(config, false).await?;
+            let legitka_server::identity::Identity::Ldap(directory) = &*state.identity else {
+                anyhow::bail!("ldap-sync needs identity = \"ldap\" and an [ldap] table");
+            };
+            let students = directory
+                .students()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match import::import_directory(&state, &students).await {
+                Ok(r) => println!(
+                    "synced from the directory: {} new, {} updated",
+                    r.inserted, r.updated
+                ),
+                Err(ImportError::BadRows(rows)) => {
+                    eprintln!("nothing was synced: {} bad entr(y/ies)", rows.len());
+                    for r in rows {
+                        let at = usize::try_from(r.line.saturating_sub(2)).unwrap_or(usize::MAX);
+                        let dn = students.get(at).map_or("?", |s| s.dn.as_str());
+                        eprintln!("  {dn}: {}", r.reason);
                     }
                     return Ok(ExitCode::from(2));
                 }

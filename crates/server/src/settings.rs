@@ -223,7 +223,7 @@ fn identity(
         ("password", None, None) => IdentitySettings::Password,
         ("ldap", Some(l), None) => {
             Directory::new(l.clone())?;
-            IdentitySettings::Ldap(l)
+            IdentitySettings::Ldap(Box::new(l))
         }
         ("oidc", None, Some(o)) => {
             Provider::new(o.clone())?;
@@ -563,6 +563,58 @@ mod tests {
         let bad = toml("eligibility = \"sometimes\"\n");
         let err = Settings::load(Some(bad.path()), true).unwrap_err();
         assert!(format!("{err:#}").contains("sometimes"), "{err:#}");
+    }
+
+    #[test]
+    fn the_identity_tables_as_the_operations_guide_writes_them() {
+        // As `main` does first: the HTTP client needs a TLS provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let secret = secret.display();
+        let ldap = toml(&format!(
+            "identity = \"ldap\"\n[ldap]\nurl = \"ldap://ldap.uczelnia.example\"\nstarttls = true\n\
+             base_dn = \"ou=students,dc=uczelnia,dc=example\"\n\
+             bind_dn = \"cn=legitka,ou=services,dc=uczelnia,dc=example\"\nbind_password_file = \"{secret}\"\n\
+             [ldap.sync]\npesel = \"schacPersonalUniqueID\"\ndefault_study_level = \"first_cycle\"\n"
+        ));
+        let s = Settings::load(Some(ldap.path()), true).unwrap();
+        assert!(
+            matches!(&s.identity, crate::identity::IdentitySettings::Ldap(l) if l.sync.is_some())
+        );
+        let oidc = toml(&format!(
+            "identity = \"oidc\"\n[oidc]\nissuer = \"https://login.uczelnia.example/realms/students\"\n\
+             client_id = \"legitka\"\nclient_secret_file = \"{secret}\"\n"
+        ));
+        let s = Settings::load(Some(oidc.path()), true).unwrap();
+        assert!(matches!(
+            s.identity,
+            crate::identity::IdentitySettings::Oidc(_)
+        ));
+        for (text, says) in [
+            ("identity = \"ldap\"\n", "[ldap]"),
+            ("identity = \"kerberos\"\n", "kerberos"),
+            (
+                "[oidc]\nissuer = \"https://x\"\nclient_id = \"a\"\nclient_secret_file = \"/x\"\n",
+                "[oidc]",
+            ),
+            (
+                "identity = \"oidc\"\n[oidc]\nissuer = \"http://login.uczelnia.example\"\nclient_id = \"a\"\nclient_secret_file = \"/x\"\n",
+                "https",
+            ),
+            (
+                "identity = \"ldap\"\n[ldap]\nurl = \"ldap://ldap.uczelnia.example\"\nbase_dn = \"dc=x\"\n",
+                "starttls",
+            ),
+            (
+                "identity = \"ldap\"\n[ldap]\nurl = \"ldaps://x\"\nbase_dn = \"dc=x\"\nfiltr = \"(uid={username})\"\n",
+                "filtr",
+            ),
+        ] {
+            let err = Settings::load(Some(toml(text).path()), true).unwrap_err();
+            assert!(format!("{err:#}").contains(says), "{text}: {err:#}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ both!(
     what_the_directory_refuses_is_said_plainly,
     a_username_cannot_change_the_search,
     a_directory_that_is_down_or_silent_locks_nobody_out,
+    the_registry_is_filled_from_the_directory,
 );
 
 const PEOPLE: &[Person<'static>] = &[
@@ -48,7 +49,10 @@ const PEOPLE: &[Person<'static>] = &[
 ];
 
 async fn app_with_directory(db: Db, ldap: LdapSettings) -> TestApp {
-    spawn_app_with(db, move |s| s.identity = IdentitySettings::Ldap(ldap)).await
+    spawn_app_with(db, move |s| {
+        s.identity = IdentitySettings::Ldap(Box::new(ldap))
+    })
+    .await
 }
 
 async fn sign_in(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
@@ -202,4 +206,111 @@ async fn a_directory_that_is_down_or_silent_locks_nobody_out(db: Db) {
         )
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// A student the directory describes in full: the attributes the rules
+/// need, mapped in `[ldap.sync]` (inetOrgPerson has no PESEL or ELS
+/// attributes: a university's own schema would; these stand in).
+fn feliks(pesel: &str) -> String {
+    format!(
+        "
+dn: uid=feliks,{students}
+objectClass: inetOrgPerson
+uid: feliks
+cn: Feliks Sowa
+givenName: Feliks
+sn: Sowa
+userPassword: haslo-feliksa
+carLicense: {pesel}
+employeeNumber: 654321
+mail: feliks.sowa@student.uczelnia.example
+jpegPhoto:: /9j/4AAQSkZJRg==
+employeeType: TRUE
+roomNumber: ELS/2026/7
+title: 20991231000000Z
+businessCategory: second_cycle
+",
+        students = common::ldap::STUDENTS
+    )
+}
+
+fn mapping() -> legitka_server::identity::ldap::SyncMapping {
+    serde_json::from_value(json!({
+        "pesel": "carLicense",
+        "album_number": "employeeNumber",
+        "email": "mail",
+        "has_photo": "jpegPhoto",
+        "active": "employeeType",
+        "els_number": "roomNumber",
+        "els_valid_until": "title",
+        "study_level": "businessCategory",
+        "default_study_level": "first_cycle",
+    }))
+    .unwrap()
+}
+
+async fn the_registry_is_filled_from_the_directory(db: Db) {
+    use legitka_server::identity::Identity;
+    use legitka_server::import::{ImportError, import_directory};
+    let pesel = legitka_server::pesel::Pesel::with_check_digit("0421081234").unwrap();
+    let slapd = Slapd::start_with(PEOPLE, &feliks(pesel.expose()));
+    let mut settings = slapd.settings_at(slapd.url());
+    settings.sync = Some(mapping());
+    let app = app_with_directory(db, settings).await;
+    let Identity::Ldap(directory) = &*app.state.identity else {
+        unreachable!()
+    };
+    let students = directory.students().await.unwrap();
+    assert_eq!(students.len(), 4, "{students:?}");
+    let report = import_directory(&app.state, &students).await.unwrap();
+    assert_eq!(
+        (report.inserted, report.updated),
+        (2, 2),
+        "feliks and zofia are new"
+    );
+
+    // Feliks signs in with his directory password and may order: every
+    // rule the registry checks was read from the directory.
+    let r = sign_in(&app, "feliks", "haslo-feliksa").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session: SignInResponse = r.json().await.unwrap();
+    let me = app.me(&session.tokens.access_token).await;
+    assert_eq!(me.student.album_number.as_deref(), Some("654321"));
+    assert!(me.eligible, "{:?}", me.checks);
+    // Zofia is in the register now; no employeeType: not an active student.
+    let r = sign_in(&app, "zofia", "haslo-zofii").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session: SignInResponse = r.json().await.unwrap();
+    let me = app.me(&session.tokens.access_token).await;
+    assert!(!me.eligible);
+    // No password reached the registry.
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM students WHERE username = 'feliks'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(hash, "");
+
+    // A bad value anywhere: nothing changes, and the entry is named.
+    let slapd = Slapd::start_with(PEOPLE, &feliks("12345678901"));
+    let mut settings = slapd.settings_at(slapd.url());
+    settings.sync = Some(mapping());
+    let app = app_with_directory(db, settings).await;
+    let Identity::Ldap(directory) = &*app.state.identity else {
+        unreachable!()
+    };
+    let students = directory.students().await.unwrap();
+    match import_directory(&app.state, &students).await {
+        Err(ImportError::BadRows(rows)) => {
+            assert_eq!(rows.len(), 1, "{rows:?}");
+            let entry = &students[usize::try_from(rows[0].line).unwrap() - 2];
+            assert!(entry.dn.starts_with("uid=feliks,"), "{}", entry.dn);
+            assert!(rows[0].reason.contains("PESEL"), "{}", rows[0].reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        error_of(sign_in(&app, "feliks", "haslo-feliksa").await).await,
+        (StatusCode::FORBIDDEN, ErrorCode::NotInRegister)
+    );
 }

@@ -36,6 +36,56 @@ pub struct LdapSettings {
     /// Connecting, and each operation, give up after this long.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// `[ldap.sync]`: which attributes fill the registry (`ldap-sync`).
+    #[serde(default)]
+    pub sync: Option<SyncMapping>,
+}
+
+/// Which directory attribute fills which registry column (`ldap-sync`).
+/// Each names an attribute; unset optional ones leave the column empty.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncMapping {
+    /// Which entries are students (default: everyone `user_filter` finds).
+    pub filter: Option<String>,
+    #[serde(default = "given_name")]
+    pub first_name: String,
+    #[serde(default = "surname")]
+    pub last_name: String,
+    pub pesel: Option<String>,
+    pub album_number: Option<String>,
+    pub email: Option<String>,
+    pub birth_date: Option<String>,
+    /// A flag attribute (TRUE/true/1/yes) that says the student is active;
+    /// unset: everyone found is.
+    pub active: Option<String>,
+    /// An attribute whose presence means the registry has a photo (e.g. `jpegPhoto`).
+    pub has_photo: Option<String>,
+    pub els_number: Option<String>,
+    /// Dates as `YYYY-MM-DD` or LDAP generalized time (`20270331000000Z`).
+    pub els_valid_until: Option<String>,
+    pub els_issued_at: Option<String>,
+    pub data_changed_at: Option<String>,
+    /// first_cycle, second_cycle, long_cycle, doctoral or postgraduate.
+    pub study_level: Option<String>,
+    /// The level for entries without one.
+    pub default_study_level: Option<String>,
+}
+
+fn given_name() -> String {
+    "givenName".to_owned()
+}
+
+fn surname() -> String {
+    "sn".to_owned()
+}
+
+/// One student as the directory describes them: where, and the registry's
+/// columns (CSV header names) with their values.
+#[derive(Debug)]
+pub struct DirectoryStudent {
+    pub dn: String,
+    pub columns: Vec<(&'static str, String)>,
 }
 
 fn default_filter() -> String {
@@ -227,6 +277,132 @@ impl Directory {
     }
 }
 
+impl Directory {
+    /// Every student the sync mapping's filter finds, as registry columns
+    /// (read as the service account).
+    pub async fn students(&self) -> AppResult<Vec<DirectoryStudent>> {
+        let mapping = self.settings.sync.clone().ok_or_else(|| {
+            AppError::client(
+                legitka_wire::ErrorCode::BadRequest,
+                "no [ldap.sync] table in the settings: which attributes fill the registry?",
+            )
+        })?;
+        let filter = mapping
+            .filter
+            .clone()
+            .unwrap_or_else(|| self.settings.user_filter.replace("{username}", "*"));
+        let m = &mapping;
+        let wanted: Vec<(&'static str, Option<&String>)> = vec![
+            ("username", Some(&self.settings.username_attribute)),
+            ("first_name", Some(&m.first_name)),
+            ("last_name", Some(&m.last_name)),
+            ("pesel", m.pesel.as_ref()),
+            ("album_number", m.album_number.as_ref()),
+            ("email", m.email.as_ref()),
+            ("birth_date", m.birth_date.as_ref()),
+            ("active", m.active.as_ref()),
+            ("has_photo", m.has_photo.as_ref()),
+            ("els_number", m.els_number.as_ref()),
+            ("els_valid_until", m.els_valid_until.as_ref()),
+            ("els_issued_at", m.els_issued_at.as_ref()),
+            ("data_changed_at", m.data_changed_at.as_ref()),
+            ("study_level", m.study_level.as_ref()),
+        ];
+        let attributes: Vec<&str> = wanted
+            .iter()
+            .filter_map(|(_, a)| a.map(String::as_str))
+            .collect();
+        let work = async {
+            let mut conn = LdapConnSettings::new()
+                .set_conn_timeout(self.timeout())
+                .set_starttls(self.settings.starttls);
+            if let Some(tls) = &self.tls {
+                conn = conn.set_config(tls.clone());
+            }
+            let (driver, mut ldap) = LdapConnAsync::with_settings(conn, &self.settings.url)
+                .await
+                .map_err(|e| unavailable(&e.to_string()))?;
+            ldap3::drive!(driver);
+            if let (Some(dn), Some(pw)) = (&self.settings.bind_dn, &self.service_password) {
+                ldap.simple_bind(dn, pw.expose())
+                    .await
+                    .and_then(ldap3::LdapResult::success)
+                    .map_err(|e| unavailable(&format!("the service account's bind: {e}")))?;
+            }
+            let (entries, _) = ldap
+                .search(&self.settings.base_dn, Scope::Subtree, &filter, attributes)
+                .await
+                .and_then(ldap3::SearchResult::success)
+                .map_err(|e| unavailable(&format!("search: {e}")))?;
+            let _ = ldap.unbind().await;
+            Ok::<_, AppError>(entries)
+        };
+        let entries = tokio::time::timeout(self.timeout() * 12, work)
+            .await
+            .map_err(|_| unavailable("the directory did not answer in time"))??;
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                let entry = SearchEntry::construct(e);
+                let first = |attribute: Option<&String>| {
+                    attribute
+                        .and_then(|a| entry.attrs.get(a))
+                        .and_then(|v| v.first())
+                        .cloned()
+                };
+                let columns = wanted
+                    .iter()
+                    .map(|(column, attribute)| {
+                        let value = match *column {
+                            "active" => match attribute {
+                                None => "true".to_owned(),
+                                Some(_) => flag(first(*attribute).as_deref()).to_owned(),
+                            },
+                            "has_photo" => {
+                                let present = attribute.is_some_and(|a| {
+                                    entry.attrs.contains_key(a.as_str())
+                                        || entry.bin_attrs.contains_key(a.as_str())
+                                });
+                                if present { "true" } else { "false" }.to_owned()
+                            }
+                            "els_valid_until" | "els_issued_at" | "data_changed_at"
+                            | "birth_date" => first(*attribute).map(day).unwrap_or_default(),
+                            "study_level" => first(*attribute)
+                                .or_else(|| mapping.default_study_level.clone())
+                                .unwrap_or_default(),
+                            _ => first(*attribute).unwrap_or_default(),
+                        };
+                        (*column, value)
+                    })
+                    .collect();
+                DirectoryStudent {
+                    dn: entry.dn,
+                    columns,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A directory flag as the registry's `true`/`false`.
+fn flag(value: Option<&str>) -> &'static str {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "tak") => "true",
+        _ => "false",
+    }
+}
+
+/// A date as `YYYY-MM-DD`: from LDAP generalized time (`20270331000000Z`)
+/// or as it is.
+fn day(value: String) -> String {
+    let v = value.trim();
+    if v.len() >= 8 && v.as_bytes()[..8].iter().all(u8::is_ascii_digit) {
+        format!("{}-{}-{}", &v[..4], &v[4..6], &v[6..8])
+    } else {
+        v.to_owned()
+    }
+}
+
 /// In a `PasswordPolicyResponseValue`, `error [1] accountLocked (1)`:
 /// context tag 1 (0x81), length 1, value 1.
 fn says_locked(value: &[u8]) -> bool {
@@ -244,6 +420,15 @@ fn unavailable(why: &str) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_values_become_registry_values() {
+        assert_eq!(day("20270331000000Z".into()), "2027-03-31");
+        assert_eq!(day("2027-03-31".into()), "2027-03-31");
+        assert_eq!(flag(Some("TRUE")), "true");
+        assert_eq!(flag(Some("0")), "false");
+        assert_eq!(flag(None), "false");
+    }
 
     #[test]
     fn the_policy_response_says_locked() {
@@ -265,6 +450,7 @@ mod tests {
             bind_dn: None,
             bind_password_file: None,
             timeout_secs: 5,
+            sync: None,
         };
         assert!(
             Directory::new(base.clone()).is_err(),

@@ -29,7 +29,7 @@ pub enum Verdict {
 pub enum IdentitySettings {
     #[default]
     Password,
-    Ldap(ldap::LdapSettings),
+    Ldap(Box<ldap::LdapSettings>),
     Oidc(oidc::OidcSettings),
 }
 
@@ -45,7 +45,7 @@ impl Identity {
     pub fn new(settings: &IdentitySettings) -> anyhow::Result<Self> {
         Ok(match settings {
             IdentitySettings::Password => Self::Password,
-            IdentitySettings::Ldap(s) => Self::Ldap(Box::new(ldap::Directory::new(s.clone())?)),
+            IdentitySettings::Ldap(s) => Self::Ldap(Box::new(ldap::Directory::new((**s).clone())?)),
             IdentitySettings::Oidc(s) => Self::Oidc(Box::new(oidc::Provider::new(s.clone())?)),
         })
     }

@@ -56,13 +56,18 @@ fn run(command: &mut Command) {
 
 impl Slapd {
     pub fn start(people: &[Person<'_>]) -> Self {
+        Self::start_with(people, "")
+    }
+
+    /// As [`Slapd::start`], with more entries (LDIF) in the directory.
+    pub fn start_with(people: &[Person<'_>], more: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir_all(d.join("slapd.d")).unwrap();
         std::fs::create_dir_all(d.join("data")).unwrap();
         Self::write_certificates(d);
         std::fs::write(d.join("config.ldif"), config(d)).unwrap();
-        std::fs::write(d.join("data.ldif"), data(people)).unwrap();
+        std::fs::write(d.join("data.ldif"), data(people) + more).unwrap();
         let slapadd = |n: &str, file: &str| {
             run(Command::new("slapadd")
                 .args(["-n", n, "-F"])
@@ -132,6 +137,7 @@ impl Slapd {
             bind_dn: Some(SERVICE_DN.to_owned()),
             bind_password_file: Some(self.service_password_file()),
             timeout_secs: 1,
+            sync: None,
         }
     }
 
