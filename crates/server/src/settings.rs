@@ -100,7 +100,10 @@ pub struct Settings {
 }
 
 /// The file/environment shape; every key has a default except the key.
+/// An unknown key is refused by name: a typo (`databse_url`) must not
+/// quietly leave the default in place.
 #[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
 struct Raw {
     university_name: String,
     help_contact: Option<String>,
@@ -162,6 +165,7 @@ struct Raw {
 }
 
 #[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
 struct RawSmtp {
     host: String,
     #[serde(default = "default_smtp_port")]
@@ -186,6 +190,7 @@ fn default_smtp_security() -> String {
 }
 
 #[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
 struct RawUsos {
     id: String,
     name: String,
@@ -563,6 +568,18 @@ mod tests {
         let bad = toml("eligibility = \"sometimes\"\n");
         let err = Settings::load(Some(bad.path()), true).unwrap_err();
         assert!(format!("{err:#}").contains("sometimes"), "{err:#}");
+
+        // A typo is refused by its name, at the top and in a table.
+        for (text, key) in [
+            ("databse_url = \"sqlite://x.db\"\n", "databse_url"),
+            (
+                "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"a@b.example\"\nsecurty = \"none\"\n",
+                "securty",
+            ),
+        ] {
+            let err = Settings::load(Some(toml(text).path()), true).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{text}: {err:#}");
+        }
     }
 
     #[test]

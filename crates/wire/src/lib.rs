@@ -1157,7 +1157,7 @@ mod tests {
         assert_eq!(PushPlatform::WebPush.as_str(), "web_push");
         assert_eq!(Reason::RevealLimitReached.as_str(), "reveal_limit_reached");
         assert_eq!(OrderStatus::ALL.len(), 9);
-        assert_eq!(ErrorCode::ALL.len(), 26);
+        assert_eq!(ErrorCode::ALL.len(), 29);
     }
 
     #[test]
