@@ -976,6 +976,10 @@ async fn the_universitys_own_accounts_sign_in_in_the_real_app() {
     assert!(link.starts_with("legitka://pair?"), "{link}");
     open_in_app(&link, &server, "en", dir.path()).await;
     assert_eq!(text(&c, "#student-name").await, "Anna Nowak");
+    // Signed out: the keystore holds no session for the next test's app.
+    click(&c, "#open-settings").await;
+    click(&c, "#sign-out").await;
+    wait_css(&c, "#sign-in-usos").await;
     c.close().await.unwrap();
 }
 
