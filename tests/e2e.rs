@@ -894,7 +894,7 @@ async fn press_escape(c: &Client) {
 /// the way back into the app a `legitka://pair` link.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_universitys_own_accounts_sign_in_in_the_real_app() {
-    use legitka_server::identity::IdentitySettings;
+    use legitka_server::settings::IdentitySettings;
     let _one = ONE_AT_A_TIME.lock().await;
 
     // 1. The directory: the app's password form, checked by LDAP.

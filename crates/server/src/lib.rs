@@ -3,6 +3,7 @@
 //! `main.rs` is thin; everything testable lives here.
 
 pub mod admin;
+pub mod app_links;
 pub mod auth;
 pub mod cache;
 pub mod calendar;

@@ -93,10 +93,19 @@ pub struct Settings {
     pub usos: Vec<UsosUniversity>,
     /// Android App Links / iOS Universal Links on this server's domain
     /// (`[app_links]`); off without it.
-    pub app_links: Option<crate::routes::well_known::AppLinks>,
+    pub app_links: Option<crate::app_links::AppLinks>,
     /// How students of this server's own registry sign in (`identity`:
     /// `password` or `ldap` with `[ldap]`).
-    pub identity: crate::identity::IdentitySettings,
+    pub identity: IdentitySettings,
+}
+
+/// `identity` and its section in the settings.
+#[derive(Clone, Debug, Default)]
+pub enum IdentitySettings {
+    #[default]
+    Password,
+    Ldap(Box<crate::identity::ldap::LdapSettings>),
+    Oidc(crate::identity::oidc::OidcSettings),
 }
 
 /// The file/environment shape; every key has a default except the key.
@@ -150,7 +159,7 @@ struct Raw {
     #[serde(default)]
     smtp: Option<RawSmtp>,
     #[serde(default)]
-    app_links: Option<crate::routes::well_known::AppLinks>,
+    app_links: Option<crate::app_links::AppLinks>,
     identity: String,
     #[serde(default)]
     ldap: Option<crate::identity::ldap::LdapSettings>,
@@ -222,8 +231,8 @@ fn identity(
     which: &str,
     ldap: Option<crate::identity::ldap::LdapSettings>,
     oidc: Option<crate::identity::oidc::OidcSettings>,
-) -> anyhow::Result<crate::identity::IdentitySettings> {
-    use crate::identity::{IdentitySettings, ldap::Directory, oidc::Provider};
+) -> anyhow::Result<IdentitySettings> {
+    use crate::identity::{ldap::Directory, oidc::Provider};
     Ok(match (which, ldap, oidc) {
         ("password", None, None) => IdentitySettings::Password,
         ("ldap", Some(l), None) => {
@@ -597,18 +606,13 @@ mod tests {
              [ldap.sync]\npesel = \"schacPersonalUniqueID\"\ndefault_study_level = \"first_cycle\"\n"
         ));
         let s = Settings::load(Some(ldap.path()), true).unwrap();
-        assert!(
-            matches!(&s.identity, crate::identity::IdentitySettings::Ldap(l) if l.sync.is_some())
-        );
+        assert!(matches!(&s.identity, IdentitySettings::Ldap(l) if l.sync.is_some()));
         let oidc = toml(&format!(
             "identity = \"oidc\"\n[oidc]\nissuer = \"https://login.uczelnia.example/realms/students\"\n\
              client_id = \"legitka\"\nclient_secret_file = \"{secret}\"\n"
         ));
         let s = Settings::load(Some(oidc.path()), true).unwrap();
-        assert!(matches!(
-            s.identity,
-            crate::identity::IdentitySettings::Oidc(_)
-        ));
+        assert!(matches!(s.identity, IdentitySettings::Oidc(_)));
         for (text, says) in [
             ("identity = \"ldap\"\n", "[ldap]"),
             ("identity = \"kerberos\"\n", "kerberos"),

@@ -89,7 +89,7 @@ async fn whole_flow(db: Db) -> Vec<String> {
     }]);
     let ldap = slapd.settings_at(slapd.url());
     let directory = spawn_app_with(db, move |s| {
-        s.identity = legitka_server::identity::IdentitySettings::Ldap(Box::new(ldap))
+        s.identity = legitka_server::settings::IdentitySettings::Ldap(Box::new(ldap))
     })
     .await;
     for (password, status) in [

@@ -9,7 +9,7 @@ mod common;
 use common::oidc::{Op, Tamper};
 use common::usos::code_on;
 use common::{Db, TestApp, error_of, spawn_app_with};
-use legitka_server::identity::IdentitySettings;
+use legitka_server::settings::IdentitySettings;
 use legitka_wire::{ErrorCode, SignInMethod, SignInResponse, UniversityInfo};
 use reqwest::StatusCode;
 use serde_json::json;

@@ -191,7 +191,7 @@ async fn links_on_the_universitys_domain_open_the_app_or_say_what_to_do(db: Db) 
         .join(":");
     let app = spawn_app_with(db, |s| {
         s.public_url = Some("https://legitka.uczelnia.example".to_owned());
-        s.app_links = Some(legitka_server::routes::well_known::AppLinks {
+        s.app_links = Some(legitka_server::app_links::AppLinks {
             android_package: Some("pl.legitka.app".to_owned()),
             android_sha256_cert_fingerprints: vec![fingerprint.clone()],
             apple_app_ids: vec!["ABCDE12345.pl.legitka.app".to_owned()],

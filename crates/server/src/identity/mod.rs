@@ -10,7 +10,7 @@ pub mod oidc;
 
 use crate::error::{AppError, AppResult};
 use crate::registry::{self, Student};
-use crate::state::AppState;
+use crate::settings::IdentitySettings;
 use legitka_wire::ErrorCode;
 
 /// What the university's system said of a username and password.
@@ -22,15 +22,6 @@ pub enum Verdict {
     /// The directory has locked the account (too many wrong passwords,
     /// or an administrator).
     Locked,
-}
-
-/// `identity` and its section in the settings.
-#[derive(Clone, Debug, Default)]
-pub enum IdentitySettings {
-    #[default]
-    Password,
-    Ldap(Box<ldap::LdapSettings>),
-    Oidc(oidc::OidcSettings),
 }
 
 /// The adapter, ready.
@@ -69,15 +60,17 @@ impl Identity {
 /// the attempt once the university's system has answered it; one it could
 /// not answer costs nothing. Nothing of the password is logged.
 pub async fn sign_in(
-    state: &AppState,
+    identity: &Identity,
+    pool: &sqlx::AnyPool,
+    limits: &crate::ratelimit::Limits,
     username: &str,
     password: String,
     client: std::net::IpAddr,
 ) -> AppResult<Student> {
-    state.limits.sign_in_open(username, client)?;
-    let (verdict, found) = match &*state.identity {
+    limits.sign_in_open(username, client)?;
+    let (verdict, found) = match identity {
         Identity::Password => {
-            let student = registry::by_username(&state.db.pool, username).await?;
+            let student = registry::by_username(pool, username).await?;
             let hash = student.as_ref().map(|s| s.password_hash.expose().clone());
             if crate::auth::verify_password(password, hash).await? {
                 (Verdict::Known(username.to_owned()), student)
@@ -96,7 +89,7 @@ pub async fn sign_in(
     };
     // The university answered: the attempt counts, and past the limit it
     // is refused even when it was right (a guesser learns nothing).
-    state.limits.count_sign_in(username, client)?;
+    limits.count_sign_in(username, client)?;
     let name = match verdict {
         Verdict::Known(name) => name,
         Verdict::Wrong => {
@@ -114,14 +107,14 @@ pub async fn sign_in(
     };
     match found {
         Some(s) => Ok(s),
-        None => in_register(state, &name).await,
+        None => in_register(pool, &name).await,
     }
 }
 
 /// The registry's student the university's system named, or the
 /// sentence for someone it does not list.
-pub async fn in_register(state: &AppState, username: &str) -> AppResult<Student> {
-    let student = registry::by_username(&state.db.pool, username).await?;
+pub async fn in_register(pool: &sqlx::AnyPool, username: &str) -> AppResult<Student> {
+    let student = registry::by_username(pool, username).await?;
     student.ok_or_else(|| {
         tracing::info!("a student the university knows is not in the registry");
         AppError::client(

@@ -114,7 +114,7 @@ pub async fn callback(
         }) => return Ok(provider_unavailable()),
         Err(e) => return Err(e),
     };
-    let student = match crate::identity::in_register(&state, &name).await {
+    let student = match crate::identity::in_register(&state.db.pool, &name).await {
         Ok(s) => s,
         Err(AppError::Client {
             code: ErrorCode::NotInRegister,

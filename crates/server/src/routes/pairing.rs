@@ -215,7 +215,16 @@ pub async fn create_code(
             Some("Podaj login i hasło. / Enter your username and password."),
         ));
     }
-    let student = match crate::identity::sign_in(&state, &username, f.password, client).await {
+    let student = match crate::identity::sign_in(
+        &state.identity,
+        &state.db.pool,
+        &state.limits,
+        &username,
+        f.password,
+        client,
+    )
+    .await
+    {
         Ok(student) => student,
         Err(AppError::Client { code, .. }) => {
             let said = match code {
@@ -325,7 +334,7 @@ pub(super) fn code_page(
     // The server and the code in one scan: with links into the app set
     // up, one a phone's own camera opens (the app, or the page that says
     // what to do without it); the button is for the phone showing the page.
-    let scanned = if super::well_known::enabled(state) {
+    let scanned = if state.settings.app_links.is_some() {
         legitka_wire::shell::pair_app_link(&server, university, code)
     } else {
         link.clone()

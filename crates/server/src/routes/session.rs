@@ -32,8 +32,15 @@ pub async fn sign_in(
             "a username (1–200 characters) and a password (1–1000) are required",
         ));
     }
-    let student =
-        crate::identity::sign_in(&state, req.username.trim(), req.password, client).await?;
+    let student = crate::identity::sign_in(
+        &state.identity,
+        &state.db.pool,
+        &state.limits,
+        req.username.trim(),
+        req.password,
+        client,
+    )
+    .await?;
     let tokens = auth::create_session(&state, &student.id).await?;
     Ok(Json(SignInResponse {
         tokens,

@@ -72,7 +72,7 @@ pub async fn setup_page(
     // The setup link: a scan points the app at this very university.
     // With links into the app set up, the poster's QR is one a phone's own
     // camera opens (the app, or this page); else only the app's scanner reads it.
-    let link = if super::well_known::enabled(&state) {
+    let link = if state.settings.app_links.is_some() {
         legitka_wire::shell::setup_app_link(&server, university.id.as_deref())
     } else {
         legitka_wire::shell::setup_link(&server, university.id.as_deref())
