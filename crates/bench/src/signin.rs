@@ -86,6 +86,7 @@ async fn round(
             .env("APP_RATE_SIGN_IN_PER_ADDRESS", "1000")
             .env("APP_RATE_SIGN_IN_PER_ACCOUNT", "1000")
             .env("APP_PASSWORD_CHECKS_AT_ONCE", checks_at_once.to_string())
+            .env("APP_METRICS_BIND", "127.0.0.1:0")
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

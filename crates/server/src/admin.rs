@@ -122,13 +122,7 @@ pub async fn show(state: &AppState, username: &str) -> AppResult<String> {
     let s = crate::registry::by_username(&state.db.pool, username)
         .await?
         .ok_or_else(|| unknown(username))?;
-    let pesel: Option<String> = sqlx::query_scalar("SELECT pesel FROM students WHERE id = $1")
-        .bind(&s.id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let masked = pesel
-        .as_deref()
-        .map_or_else(|| "none".to_owned(), crate::pesel::masked);
+    let masked = s.card.pesel_masked.as_deref().unwrap_or("none");
     let checks = eligibility::evaluate(&s.facts, state.settings.eligibility, state.clock.now_ms());
     let mut out = String::new();
     let _ = writeln!(

@@ -350,6 +350,74 @@ pub async fn end_sessions_of(state: &AppState, student_id: &str) -> AppResult<()
     Ok(())
 }
 
+/// Sessions that ended (signed out, revoked or run out) before `cutoff`
+/// are no longer kept, with their tokens; expired access tokens, and
+/// one-time codes (pairing, second screen) past their time, go at once.
+/// The devices of such sessions must be gone first
+/// (`push::store::prune`). Returns the rows removed.
+pub async fn prune(db: &crate::db::Db, now: i64, cutoff: i64) -> AppResult<u64> {
+    let ended = "(SELECT id FROM sessions WHERE revoked_at < $1 OR refresh_expires_at < $1)";
+    let mut tx = db.begin().await?;
+    let mut removed = crate::db::each_with(
+        &mut tx,
+        &[
+            "DELETE FROM access_tokens WHERE expires_at < $1",
+            "DELETE FROM pairing_codes WHERE expires_at < $1",
+            "DELETE FROM screen_codes WHERE expires_at < $1",
+        ],
+        now,
+    )
+    .await?;
+    removed += crate::db::each_with(
+        &mut tx,
+        &[
+            &format!("DELETE FROM access_tokens WHERE session_id IN {ended}"),
+            &format!("DELETE FROM spent_refresh_tokens WHERE session_id IN {ended}"),
+            "DELETE FROM sessions WHERE revoked_at < $1 OR refresh_expires_at < $1",
+        ],
+        cutoff,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Everything of a student's sign-ins, for `erase` (their devices must be
+/// gone first): sessions, tokens, one-time codes. Returns the access
+/// tokens' hashes and the sessions, for [`forget`] after the commit.
+pub async fn erase_student(
+    tx: &mut crate::db::Tx,
+    student_id: &str,
+) -> AppResult<(Vec<String>, Vec<String>)> {
+    let tokens: Vec<String> = sqlx::query_scalar(
+        "SELECT token_hash FROM access_tokens WHERE session_id IN \
+         (SELECT id FROM sessions WHERE student_id = $1)",
+    )
+    .bind(student_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let sessions: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions WHERE student_id = $1")
+        .bind(student_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let statements = [
+        "DELETE FROM access_tokens WHERE session_id IN (SELECT id FROM sessions WHERE student_id = $1)",
+        "DELETE FROM spent_refresh_tokens WHERE session_id IN \
+         (SELECT id FROM sessions WHERE student_id = $1)",
+        "DELETE FROM sessions WHERE student_id = $1",
+        "DELETE FROM pairing_codes WHERE student_id = $1",
+        "DELETE FROM screen_codes WHERE student_id = $1",
+    ];
+    crate::db::each_with(tx, &statements, student_id).await?;
+    Ok((tokens, sessions))
+}
+
+/// After a commit that removed sessions: this process forgets their
+/// tokens at once and ends their live streams.
+pub fn forget(state: &AppState, tokens: &[String], sessions: Vec<String>) {
+    ended(state, tokens, sessions);
+}
+
 /// Whether a session still stands (not signed out, revoked or expired).
 pub async fn session_live(state: &AppState, session_id: &str) -> AppResult<bool> {
     let live: Option<i64> = sqlx::query_scalar(

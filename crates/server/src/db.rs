@@ -1,5 +1,6 @@
 //! The database: SQLite by default (a file, WAL, created on first start) or
-//! PostgreSQL for multi-instance deployments, with the same migrations.
+//! PostgreSQL for multi-instance deployments, with the same migrations,
+//! run by `migrate` (or `serve --migrate`), never quietly on connect.
 //! Only this crate knows SQL; queries are written in the dialect both
 //! accept (`$n` placeholders, TEXT ids, BIGINT times and flags).
 
@@ -13,6 +14,17 @@ pub enum Backend {
     Postgres,
 }
 
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The schema's migrations: how many of this version's are applied, and
+/// how many applied ones this version does not know (a newer version ran).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    pub applied: usize,
+    pub known: usize,
+    pub unknown: usize,
+}
+
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
@@ -22,7 +34,19 @@ pub struct Db {
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl Db {
+    /// Opens an existing database (a missing SQLite file is an error, so a
+    /// mistyped path never starts on an empty database).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, false).await
+    }
+
+    /// Opens the database, creating an SQLite file that is not there yet
+    /// (`migrate`, `serve --migrate`).
+    pub async fn connect_creating(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, true).await
+    }
+
+    async fn open(url: &str, create: bool) -> anyhow::Result<Self> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -34,11 +58,21 @@ impl Db {
                 redact(url)
             );
         };
-        if let Some(dir) = sqlite_path(url)
-            .and_then(|p| std::path::Path::new(p).parent())
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        if let Some(path) = sqlite_path(url) {
+            let path = std::path::Path::new(path);
+            if create {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+            } else {
+                anyhow::ensure!(
+                    path.exists(),
+                    "no database at {}: run `legitka-server migrate` to create it \
+                     (or check database_url)",
+                    path.display()
+                );
+            }
         }
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
@@ -57,14 +91,66 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect(&with_create_mode(url))
+            .connect(&if create {
+                with_create_mode(url)
+            } else {
+                url.to_owned()
+            })
             .await
             .with_context(|| format!("connecting to {}", redact(url)))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
+        Ok(Self { pool, backend })
+    }
+
+    /// Brings the schema up to this version's (`migrate`, `serve --migrate`).
+    /// Returns how many migrations ran.
+    pub async fn migrate(&self) -> anyhow::Result<usize> {
+        let before = self.schema().await?.applied;
+        MIGRATOR
+            .run(&self.pool)
             .await
             .context("running migrations")?;
-        Ok(Self { pool, backend })
+        Ok(self.schema().await?.applied - before)
+    }
+
+    /// How the database's schema compares with this version's migrations.
+    pub async fn schema(&self) -> anyhow::Result<Schema> {
+        let known: std::collections::BTreeSet<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        let table = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations' \
+                 AND table_schema = current_schema()"
+            }
+        };
+        let exists: i64 = sqlx::query_scalar(table).fetch_one(&self.pool).await?;
+        let applied: Vec<i64> = if exists > 0 {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            vec![]
+        };
+        let applied: std::collections::BTreeSet<i64> = applied.into_iter().collect();
+        Ok(Schema {
+            applied: applied.intersection(&known).count(),
+            known: known.len(),
+            unknown: applied.difference(&known).count(),
+        })
+    }
+
+    /// Refuses a schema this version cannot run on, saying what to do.
+    pub async fn require_current(&self) -> anyhow::Result<()> {
+        let s = self.schema().await?;
+        anyhow::ensure!(
+            s.applied == s.known,
+            "the database schema is behind this version ({} of {} migrations applied): \
+             run `legitka-server migrate` (or start with `serve --migrate`)",
+            s.applied,
+            s.known
+        );
+        Ok(())
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock up
@@ -101,6 +187,23 @@ pub fn redact(url: &str) -> String {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_owned(),
     }
+}
+
+/// Runs each statement with `value` bound as `$1`, in order, inside `tx`
+/// (a group of deletes that must go together). Returns the rows touched.
+pub async fn each_with<'v, V>(tx: &mut Tx, statements: &[&str], value: V) -> sqlx::Result<u64>
+where
+    V: 'v + sqlx::Encode<'v, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send,
+{
+    let mut touched = 0;
+    for sql in statements {
+        touched += sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .bind(value.clone())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    }
+    Ok(touched)
 }
 
 /// True when the error is a unique-constraint violation (a lost race or a duplicate).

@@ -69,7 +69,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<usize> {
                 std::fs::write(&path, silhouette(i)?)?;
             }
         }
-        if registry::insert_if_absent(&state.db.pool, &s).await? {
+        if registry::insert_if_absent(&state.db.pool, &state.secrets, &s).await? {
             added += 1;
         }
     }

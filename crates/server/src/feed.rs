@@ -206,6 +206,7 @@ impl LiveStreams {
     /// A place for a new stream of `student`, ending their oldest one if
     /// they are at the cap.
     pub fn open(self: &Arc<Self>, student: &str) -> StreamSlot {
+        metrics::gauge!(LIVE_STREAMS_METRIC).increment(1.0);
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let replaced = Arc::new(Notify::new());
         let mut open = self.open.lock().expect("live streams lock");
@@ -233,8 +234,12 @@ impl LiveStreams {
     }
 }
 
+/// The metric of live streams open in this process (`ops::metrics` describes it).
+pub const LIVE_STREAMS_METRIC: &str = "legitka_live_streams";
+
 impl Drop for StreamSlot {
     fn drop(&mut self) {
+        metrics::gauge!(LIVE_STREAMS_METRIC).decrement(1.0);
         let mut open = self.streams.open.lock().expect("live streams lock");
         if let Some(list) = open.get_mut(&self.student) {
             list.retain(|(id, _)| *id != self.id);

@@ -272,7 +272,7 @@ pub async fn import_students(
     let mut report = ImportReport::default();
     let mut tx = state.db.begin().await.map_err(AppError::from)?;
     for s in &students {
-        if crate::registry::upsert(&mut tx, s).await? {
+        if crate::registry::upsert(&mut tx, &state.secrets, s).await? {
             report.inserted += 1;
         } else {
             report.updated += 1;

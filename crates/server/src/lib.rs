@@ -17,6 +17,7 @@ pub mod identity;
 pub mod import;
 pub mod issuer;
 pub mod net;
+pub mod ops;
 pub mod orders;
 pub mod outbox;
 pub mod peers;

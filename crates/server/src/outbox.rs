@@ -50,6 +50,24 @@ pub enum ExecutionOutcome {
     Moot,
 }
 
+impl ExecutionOutcome {
+    /// Its name in the metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Delivered => "delivered",
+            Self::Retrying { .. } => "retrying",
+            Self::DeadLettered => "dead_lettered",
+            Self::TokenDropped => "token_dropped",
+            Self::DeviceGone => "device_gone",
+            Self::Moot => "moot",
+        }
+    }
+}
+
+/// The metric counting outbox steps (`ops::metrics` describes it).
+pub const STEPS_METRIC: &str = "legitka_outbox_steps_total";
+
 /// A claimed job: its id, how often it was tried, and its own columns.
 pub struct Job {
     pub id: String,
@@ -203,8 +221,22 @@ impl<H: Handler> Outbox<H> {
         .transpose()
     }
 
-    /// One job, start to end. Returns what happened.
+    /// One job, start to end. Returns what happened (and counts it in
+    /// the metrics, by queue and outcome).
     pub async fn try_execute_task(&self) -> AppResult<ExecutionOutcome> {
+        let outcome = self.execute().await?;
+        if outcome != ExecutionOutcome::Empty {
+            metrics::counter!(
+                STEPS_METRIC,
+                "queue" => self.handler.queue().name,
+                "outcome" => outcome.name()
+            )
+            .increment(1);
+        }
+        Ok(outcome)
+    }
+
+    async fn execute(&self) -> AppResult<ExecutionOutcome> {
         let now = self.clock.now_ms();
         let Some(job) = self.claim(now).await? else {
             return Ok(ExecutionOutcome::Empty);
@@ -336,6 +368,84 @@ impl<H: Handler> Outbox<H> {
             }
         }
     }
+}
+
+/// A job an outbox gave up on, as `dead-letters list` shows it.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub id: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub dead_at: i64,
+}
+
+/// The newest dead letters of `queue`, at most `limit`.
+pub async fn dead_letters(db: &Db, queue: &Queue, limit: i64) -> AppResult<Vec<DeadLetter>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT id, attempts, last_error, dead_at FROM {} ORDER BY dead_at DESC, id LIMIT $1",
+        queue.dead_table
+    ));
+    let rows = sqlx::query(sql).bind(limit).fetch_all(&db.pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                id: r.try_get("id")?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+                dead_at: r.try_get("dead_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts dead letters back in their outbox, due at once with their attempts
+/// counted afresh: one by id, or all. Returns how many.
+pub async fn requeue(db: &Db, queue: &Queue, id: Option<&str>, now: i64) -> AppResult<u64> {
+    let which = if id.is_some() { "WHERE id = $2" } else { "" };
+    let mut tx = db.begin().await?;
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {t} (id, {c}, attempts, next_attempt_at) \
+         SELECT id, {c}, 0, $1 FROM {dead} {which}",
+        t = queue.table,
+        dead = queue.dead_table,
+        c = queue.columns,
+    ));
+    let mut insert = sqlx::query(sql).bind(now);
+    if let Some(id) = id {
+        insert = insert.bind(id);
+    }
+    let moved = insert.execute(&mut *tx).await?.rows_affected();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {} {}",
+        queue.dead_table,
+        if id.is_some() { "WHERE id = $1" } else { "" }
+    ));
+    let mut delete = sqlx::query(sql);
+    if let Some(id) = id {
+        delete = delete.bind(id);
+    }
+    delete.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Drops dead letters: one by id, or all that died before `before`.
+pub async fn purge(db: &Db, queue: &Queue, id: Option<&str>, before: i64) -> AppResult<u64> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {} WHERE {}",
+        queue.dead_table,
+        if id.is_some() {
+            "id = $1"
+        } else {
+            "dead_at < $1"
+        }
+    ));
+    let query = sqlx::query(sql);
+    let query = match id {
+        Some(id) => query.bind(id),
+        None => query.bind(before),
+    };
+    Ok(query.execute(&db.pool).await?.rows_affected())
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The student registry the university feeds us.
 
+use crate::crypto::SecretBox;
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::orders::eligibility::{RegistryFacts, StudyLevel};
 use legitka_wire::StudentSummary;
@@ -58,7 +60,7 @@ pub struct NewStudent {
 
 fn from_row(r: &AnyRow) -> AppResult<Student> {
     let level: String = r.try_get("study_level")?;
-    let pesel: Option<String> = r.try_get("pesel")?;
+    let pesel: Option<String> = r.try_get("pesel_sealed")?;
     let album: Option<String> = r.try_get("album_number")?;
     let els: Option<String> = r.try_get("els_number")?;
     Ok(Student {
@@ -83,12 +85,8 @@ fn from_row(r: &AnyRow) -> AppResult<Student> {
                 .ok_or_else(|| anyhow::anyhow!("unknown study level {level:?} in the registry"))?,
         },
         card: CardData {
-            birth_date: pesel
-                .as_deref()
-                .and_then(|p| crate::pesel::Pesel::parse(p).ok())
-                .map(|p| p.birth_date().to_string())
-                .or(r.try_get("birth_date")?),
-            pesel_masked: pesel.as_deref().map(crate::pesel::masked),
+            birth_date: r.try_get("birth_date")?,
+            pesel_masked: r.try_get("pesel_masked")?,
             els_number: els,
             photo_ref: r.try_get("photo_ref")?,
         },
@@ -112,16 +110,33 @@ pub async fn by_id(pool: &AnyPool, id: &str) -> AppResult<Option<Student>> {
 }
 
 const INSERT_STUDENT: &str = "INSERT INTO students (id, username, password_hash, first_name, \
-     last_name, pesel, album_number, active, has_photo, els_number, els_valid_until, \
-     els_issued_at, data_changed_at, study_level, email, photo_ref, birth_date) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+     last_name, pesel_sealed, album_number, active, has_photo, els_number, els_valid_until, \
+     els_issued_at, data_changed_at, study_level, email, photo_ref, birth_date, pesel_masked) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
      ON CONFLICT (username) ";
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
-/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as $1…$17.
-fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query<'q> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+/// `INSERT_STUDENT` + `on_conflict`, with the student's fields bound as
+/// $1…$18: the PESEL sealed, its masked form beside it, and the birth date
+/// the PESEL's when it has one.
+fn insert_student<'q>(
+    on_conflict: &str,
+    id: String,
+    s: &'q NewStudent,
+    secrets: &SecretBox,
+) -> AppResult<Query<'q>> {
+    let sealed = s
+        .pesel
+        .as_ref()
+        .map(|p| secrets.seal(p.expose().as_bytes()))
+        .transpose()?;
+    let birth_date = s
+        .pesel
+        .as_ref()
+        .map(|p| p.birth_date().to_string())
+        .or_else(|| s.birth_date.clone());
+    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
         "{INSERT_STUDENT}{on_conflict}"
     )))
     .bind(id)
@@ -129,7 +144,7 @@ fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query
     .bind(s.password_hash.expose())
     .bind(&s.first_name)
     .bind(&s.last_name)
-    .bind(s.pesel.as_ref().map(|p| p.expose().to_owned()))
+    .bind(sealed)
     .bind(&s.album_number)
     .bind(i64::from(s.active))
     .bind(i64::from(s.has_photo))
@@ -140,12 +155,17 @@ fn insert_student<'q>(on_conflict: &str, id: String, s: &'q NewStudent) -> Query
     .bind(s.study_level.as_str())
     .bind(&s.email)
     .bind(&s.photo_ref)
-    .bind(&s.birth_date)
+    .bind(birth_date)
+    .bind(s.pesel.as_ref().map(|p| crate::pesel::masked(p.expose()))))
 }
 
 /// Inserts a student unless the username exists. Returns whether it was inserted.
-pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool> {
-    let done = insert_student("DO NOTHING", uuid::Uuid::new_v4().to_string(), s)
+pub async fn insert_if_absent(
+    pool: &AnyPool,
+    secrets: &SecretBox,
+    s: &NewStudent,
+) -> AppResult<bool> {
+    let done = insert_student("DO NOTHING", uuid::Uuid::new_v4().to_string(), s, secrets)?
         .execute(pool)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -153,7 +173,11 @@ pub async fn insert_if_absent(pool: &AnyPool, s: &NewStudent) -> AppResult<bool>
 
 /// Inserts or updates a student by username inside an import transaction.
 /// Returns whether the student is new.
-pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
+pub async fn upsert(
+    tx: &mut crate::db::Tx,
+    secrets: &SecretBox,
+    s: &NewStudent,
+) -> AppResult<bool> {
     let existed: Option<String> = sqlx::query_scalar("SELECT id FROM students WHERE username = $1")
         .bind(&s.username)
         .fetch_optional(&mut **tx)
@@ -162,13 +186,14 @@ pub async fn upsert(tx: &mut crate::db::Tx, s: &NewStudent) -> AppResult<bool> {
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     insert_student(
-        "DO UPDATE SET password_hash = $3, first_name = $4, last_name = $5, pesel = $6, \
+        "DO UPDATE SET password_hash = $3, first_name = $4, last_name = $5, pesel_sealed = $6, \
          album_number = $7, active = $8, has_photo = $9, els_number = $10, \
          els_valid_until = $11, els_issued_at = $12, data_changed_at = $13, study_level = $14, \
-         email = $15, photo_ref = $16, birth_date = $17",
+         email = $15, photo_ref = $16, birth_date = $17, pesel_masked = $18",
         id,
         s,
-    )
+        secrets,
+    )?
     .execute(&mut **tx)
     .await?;
     Ok(existed.is_none())
@@ -221,6 +246,63 @@ pub async fn upsert_external(
             .fetch_one(pool)
             .await?;
     Ok(id)
+}
+
+/// The registry's sealed column (`rotate-key` re-seals it).
+pub const SEALED: crate::crypto::SealedColumn = crate::crypto::SealedColumn {
+    table: "students",
+    key: "id",
+    column: "pesel_sealed",
+};
+
+/// Empties a student's record for `erase`: names, PESEL, numbers, contact,
+/// photo, password — all gone; the row stays (as `erased-<id>`, never able
+/// to sign in) so their orders' history stays whole and names no one.
+pub async fn erase(tx: &mut crate::db::Tx, student_id: &str, now: i64) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE students SET username = $2, password_hash = '!', first_name = '', \
+         last_name = '', pesel_sealed = NULL, pesel_masked = NULL, album_number = NULL, \
+         els_number = NULL, email = NULL, photo_ref = NULL, birth_date = NULL, \
+         external_id = NULL, active = 0, erased_at = $3 WHERE id = $1",
+    )
+    .bind(student_id)
+    .bind(format!("erased-{student_id}"))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Seals the PESELs a registry from before sealing keeps in the clear
+/// (`migrate` runs it after the schema's migrations): each becomes its
+/// sealed form, its masked form and, where the registry had none, the
+/// birth date it carries. Returns how many were sealed.
+pub async fn seal_plain_pesels(db: &Db, secrets: &SecretBox) -> anyhow::Result<usize> {
+    let rows = sqlx::query(
+        "SELECT id, pesel_sealed FROM students \
+         WHERE pesel_sealed IS NOT NULL AND pesel_masked IS NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut tx = db.begin().await?;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let plain: String = row.try_get("pesel_sealed")?;
+        let pesel = crate::pesel::Pesel::parse(&plain)
+            .map_err(|e| anyhow::anyhow!("student {id}: the stored PESEL is not valid: {e}"))?;
+        sqlx::query(
+            "UPDATE students SET pesel_sealed = $1, pesel_masked = $2, \
+             birth_date = COALESCE(birth_date, $3) WHERE id = $4",
+        )
+        .bind(secrets.seal(pesel.expose().as_bytes())?)
+        .bind(crate::pesel::masked(pesel.expose()))
+        .bind(pesel.birth_date().to_string())
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
 }
 
 #[cfg(test)]

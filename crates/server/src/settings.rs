@@ -97,6 +97,56 @@ pub struct Settings {
     /// How students of this server's own registry sign in (`identity`:
     /// `password` or `ldap` with `[ldap]`).
     pub identity: IdentitySettings,
+    /// Keys sealed values may still be sealed with (`rotate-key` re-seals
+    /// them with `activation_key`); they open, never seal.
+    pub previous_activation_keys: Vec<Secret<String>>,
+    /// Log lines as text or JSON (`log_format`).
+    pub log_format: LogFormat,
+    /// Where `/metrics` is served (`metrics_bind`; `off` for nowhere).
+    pub metrics_bind: Option<SocketAddr>,
+    /// The most a request may take (the live stream aside).
+    pub request_timeout: Duration,
+    /// How long what is only kept for a while is kept after it ends:
+    /// delivered notices, ended sessions, idempotency keys, finished
+    /// sign-ins, dead letters.
+    pub retention: Duration,
+    /// Bring the schema up to date at start (`serve --migrate`); otherwise
+    /// a schema behind this version is refused.
+    pub migrate_on_start: bool,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object a line (for a log collector).
+    Json,
+}
+
+impl LogFormat {
+    fn parse(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => anyhow::bail!("log_format: {other:?} is neither text nor json"),
+        }
+    }
+
+    /// Only `log_format`, read before anything else (so that the settings'
+    /// own errors are logged in it); a bad value is reported by `load`.
+    pub fn peek(file: Option<&Path>) -> Self {
+        let mut b = config::Config::builder();
+        if let Some(f) = file {
+            b = b.add_source(config::File::from(f).required(false));
+        }
+        b.add_source(config::Environment::with_prefix("APP"))
+            .build()
+            .ok()
+            .and_then(|c| c.get_string("log_format").ok())
+            .and_then(|f| Self::parse(&f).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// `identity` and its section in the settings.
@@ -121,6 +171,15 @@ struct Raw {
     bind: SocketAddr,
     database_url: String,
     activation_key: Option<String>,
+    activation_key_file: Option<std::path::PathBuf>,
+    /// Comma-separated, or one a line in `previous_activation_keys_file`.
+    previous_activation_keys: String,
+    previous_activation_keys_file: Option<std::path::PathBuf>,
+    log_format: String,
+    /// An address, or `off`.
+    metrics_bind: String,
+    request_timeout_secs: u64,
+    retention_days: u64,
     eligibility: String,
     /// Which issuer adapter: `bridge` (the USOS gateway comes next).
     issuer: String,
@@ -290,12 +349,19 @@ impl Settings {
             .set_default("webpush_allow_http", false)?
             .set_default("push_workers", 4)?
             .set_default("usos_workers", 4)?
-            .set_default("usos_look_while_open_secs", 10)?;
+            .set_default("usos_look_while_open_secs", 10)?
+            .set_default("previous_activation_keys", "")?
+            .set_default("log_format", "text")?
+            .set_default("metrics_bind", "127.0.0.1:9464")?
+            .set_default("request_timeout_secs", 30)?
+            .set_default("retention_days", 30)?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
         let raw: Raw = b
-            .add_source(config::Environment::with_prefix("APP").try_parsing(true))
+            // Values stay strings until their field asks for a number: a key
+            // of digits only must not be read as one (and come back changed).
+            .add_source(config::Environment::with_prefix("APP"))
             .build()
             .and_then(config::Config::try_deserialize)
             .context("reading settings")?;
@@ -401,18 +467,58 @@ impl Settings {
                 anyhow::bail!("the issuer bridge needs issuer_url and issuer_secret_file together")
             }
         };
-        let activation_key = match (raw.activation_key, demo) {
-            (Some(k), _) => k,
-            (None, true) => {
+        let read_secret = |file: &Path| {
+            std::fs::read_to_string(file)
+                .map(|k| k.trim().to_owned())
+                .with_context(|| format!("reading {}", file.display()))
+        };
+        let activation_key = match (raw.activation_key, raw.activation_key_file, demo) {
+            (Some(_), Some(_), _) => {
+                anyhow::bail!("set activation_key or activation_key_file, not both")
+            }
+            (Some(k), None, _) => k,
+            (None, Some(file), _) => read_secret(&file)?,
+            (None, None, true) => {
                 tracing::warn!("no activation key set: using the demo key (demo data only)");
                 DEMO_ACTIVATION_KEY.to_owned()
             }
-            (None, false) => anyhow::bail!(
-                "set activation_key (APP_ACTIVATION_KEY): 64 hex digits that encrypt activation data"
+            (None, None, false) => anyhow::bail!(
+                "set activation_key_file (APP_ACTIVATION_KEY_FILE) or activation_key: \
+                 64 hex digits that encrypt activation data"
             ),
         };
+        let mut previous: Vec<String> = raw
+            .previous_activation_keys
+            .split(',')
+            .map(|k| k.trim().to_owned())
+            .collect();
+        if let Some(file) = &raw.previous_activation_keys_file {
+            previous.extend(read_secret(file)?.lines().map(|k| k.trim().to_owned()));
+        }
+        let previous_activation_keys: Vec<Secret<String>> = previous
+            .into_iter()
+            .filter(|k| !k.is_empty())
+            .map(Secret::new)
+            .collect();
+        // Checked now, with the key's name, not at the first seal.
+        crate::crypto::SecretBox::with_previous(
+            &Secret::new(activation_key.clone()),
+            &previous_activation_keys,
+        )
+        .context("activation_key")?;
         let days = |d: u64| Duration::from_secs(d * 24 * 3600);
         Ok(Self {
+            previous_activation_keys,
+            log_format: LogFormat::parse(&raw.log_format)?,
+            metrics_bind: match raw.metrics_bind.trim() {
+                "off" | "" => None,
+                addr => Some(addr.parse().map_err(|_| {
+                    anyhow::anyhow!("metrics_bind: {addr:?} is not an address:port (or off)")
+                })?),
+            },
+            request_timeout: Duration::from_secs(raw.request_timeout_secs.max(1)),
+            retention: days(raw.retention_days.max(1)),
+            migrate_on_start: false,
             bind: raw.bind,
             database_url: raw.database_url,
             activation_key: Secret::new(activation_key),
@@ -494,6 +600,14 @@ impl Settings {
         })
     }
 
+    /// The settings as they take effect, for `check-config`: every secret
+    /// masked (they are `Secret`s), the database URL's password too.
+    pub fn effective(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = crate::db::redact(&self.database_url);
+        format!("{shown:#?}")
+    }
+
     /// Settings for tests: loopback, port 0, a given database, no issuer.
     pub fn for_tests(database_url: impl Into<String>) -> Self {
         Self {
@@ -532,6 +646,12 @@ impl Settings {
             help_contact: None,
             terms_url: None,
             photos_dir: None,
+            previous_activation_keys: vec![],
+            log_format: LogFormat::Text,
+            metrics_bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            request_timeout: Duration::from_secs(30),
+            retention: Duration::from_secs(30 * 24 * 3600),
+            migrate_on_start: true,
         }
     }
 }

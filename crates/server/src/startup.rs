@@ -4,6 +4,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::db::Backend;
 use crate::issuer::bridge::Bridge;
 use crate::issuer::{self, Commands};
+use crate::ops::requests;
 use crate::outbox::Outbox;
 use crate::peers;
 use crate::push::Sender;
@@ -22,10 +23,29 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+
+/// `/metrics`: the exposition, or 500 if the database cannot be read.
+async fn scrape(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match crate::ops::metrics::render(&state.db, state.clock.now_ms()).await {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => crate::error::AppError::Unexpected(e).into_response(),
+    }
+}
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, on its own address (`metrics_bind`).
+    metrics: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -52,6 +72,15 @@ impl Application {
                 )
             })
             .clone();
+        let metrics = match settings.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding metrics_bind {addr}"))?,
+            ),
+            None => None,
+        };
+        crate::ops::metrics::install();
         crate::auth::set_password_checks_at_once(settings.password_checks_at_once);
         let state = AppState::build(settings, clock).await?;
         let mut router = routes::router(state.clone());
@@ -71,6 +100,7 @@ impl Application {
         if bridge.is_some() || gateway.is_some() {
             let commands = Commands {
                 db: state.db.clone(),
+                secrets: state.secrets.clone(),
                 issuer: bridge.map(|b| Arc::new(Bridge::new(b)) as Arc<dyn issuer::Issuer>),
                 usos: gateway
                     .clone()
@@ -105,9 +135,16 @@ impl Application {
                 tokio::spawn(watcher.run());
             }
         }
-        let router = router
-            .layer(axum::middleware::from_fn(routes::run_to_completion))
-            .layer(TraceLayer::new_for_http());
+        let limits = requests::Limits {
+            request_timeout: state.settings.request_timeout,
+            // The live stream, which no request time limit cuts.
+            streaming: Arc::from(format!(
+                "{}{}",
+                legitka_wire::API_PREFIX,
+                legitka_wire::paths::EVENTS
+            )),
+        };
+        let router = requests::around(router, limits);
         spawn_sweeper(state.clone());
         if state.db.backend == Backend::Sqlite {
             tokio::spawn(peers::follow_sqlite(
@@ -159,6 +196,7 @@ impl Application {
         }
         Ok(Self {
             listener,
+            metrics,
             router,
             state,
         })
@@ -168,6 +206,11 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -199,6 +242,23 @@ impl Application {
             drain: s.shutdown_drain,
         };
         let stopping = Arc::clone(&self.state.stopping);
+        if let Some(listener) = self.metrics {
+            let mut stopped = self.state.stopping.subscribe();
+            let router = Router::new()
+                .route("/metrics", axum::routing::get(scrape))
+                .with_state(self.state.clone());
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         crate::serve::run(self.listener, self.router, limits, stop, move || {
             let _ = stopping.send(true);
         })
@@ -206,13 +266,33 @@ impl Application {
     }
 }
 
-/// Periodic upkeep: expires activation data and cards on the clock's word,
-/// queues reminders, and lets rate-limit state for quiet keys go.
+/// How often what is kept only for a while is pruned.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Periodic upkeep: prunes personal data past its time (hourly), expires
+/// activation data and cards on the clock's word, queues reminders, and
+/// lets rate-limit state for quiet keys go.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.settings.sweep_interval);
+        let mut pruned_at: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            // What is kept only for a while goes, hourly (and at start).
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(std::time::Instant::now());
+                match crate::ops::lifecycle::prune(&state).await {
+                    Ok(p) => tracing::info!(
+                        removed = p.total(),
+                        notices = p.notices,
+                        sign_ins = p.sign_ins,
+                        idempotency_keys = p.idempotency_keys,
+                        dead_letters = p.dead_letters,
+                        "pruned what is no longer kept"
+                    ),
+                    Err(e) => tracing::error!(error = format!("{e:#}"), "pruning failed"),
+                }
+            }
             if let Err(e) = expire_due(&state).await {
                 tracing::error!(error = format!("{e:#}"), "expiring orders failed");
             }

@@ -37,11 +37,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects (and migrates) the database and wires the services; no
+    /// Connects the database (migrating it first with `migrate_on_start`;
+    /// a schema behind this version is refused) and wires the services; no
     /// listener, no background work.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url).await?;
-        let secrets = SecretBox::from_hex(&settings.activation_key)?;
+        let db = if settings.migrate_on_start {
+            let db = Db::connect_creating(&settings.database_url).await?;
+            db.migrate().await?;
+            db
+        } else {
+            Db::connect(&settings.database_url).await?
+        };
+        db.require_current().await?;
+        let secrets =
+            SecretBox::with_previous(&settings.activation_key, &settings.previous_activation_keys)?;
+        if settings.migrate_on_start {
+            crate::registry::seal_plain_pesels(&db, &secrets).await?;
+        }
         let validity =
             i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
         let cache = Arc::new(ReadCache::new(settings.read_cache_ttl));

@@ -268,7 +268,7 @@ impl UsosCommands for Gateway {
     }
 }
 
-static POLLS: Queue = Queue {
+pub static POLLS: Queue = Queue {
     name: "usos-watch",
     table: "usos_polls",
     dead_table: "dead_usos_polls",

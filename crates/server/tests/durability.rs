@@ -144,6 +144,7 @@ async fn start(env: &[(String, String)], port: u16) -> Server {
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("RUST_LOG", "error")
+        .env("APP_METRICS_BIND", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

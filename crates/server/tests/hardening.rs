@@ -547,6 +547,7 @@ async fn sigterm_stops_the_binary_with_streams_open_within_its_drain() {
         .env("APP_ISSUER_URL", "http://127.0.0.1:9")
         .env("APP_ISSUER_SECRET_FILE", dir.path().join("bridge.secret"))
         .env("APP_SHUTDOWN_DRAIN_SECS", "3")
+        .env("APP_METRICS_BIND", "127.0.0.1:0")
         .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -183,12 +183,19 @@ async fn the_submit_carries_what_the_card_shows(db: Db) {
     let app = spawn_app(db).await;
     let (_, order) = app.ready_order("anna").await;
     let card = app.issuer.card(&order.id).await.unwrap().expect("a card");
-    let (pesel, els, album): (String, i64, String) = sqlx::query_as(
-        "SELECT pesel, els_valid_until, album_number FROM students WHERE username = 'anna'",
+    let (sealed, masked, els, album): (String, String, i64, String) = sqlx::query_as(
+        "SELECT pesel_sealed, pesel_masked, els_valid_until, album_number \
+         FROM students WHERE username = 'anna'",
     )
     .fetch_one(&app.state.db.pool)
     .await
     .unwrap();
+    // At rest the PESEL is sealed, and only its last digits are in the clear.
+    let pesel = String::from_utf8(app.state.secrets.open(&sealed).unwrap()).unwrap();
+    assert_eq!(pesel.len(), 11);
+    assert!(!sealed.contains(&pesel), "{sealed}");
+    assert_eq!(masked, legitka_server::pesel::masked(&pesel));
+    assert!(!masked.contains(&pesel[..9]), "{masked}");
     assert_eq!(
         (card.first_name.as_str(), card.pesel.as_str()),
         ("Anna", pesel.as_str())

@@ -107,10 +107,15 @@ async fn whole_flow(db: Db) -> Vec<String> {
     }
 
     let demo_pesels: Vec<String> =
-        sqlx::query_scalar("SELECT pesel FROM students WHERE pesel IS NOT NULL")
+        sqlx::query_scalar("SELECT pesel_sealed FROM students WHERE pesel_sealed IS NOT NULL")
             .fetch_all(&app.state.db.pool)
             .await
-            .unwrap();
+            .unwrap()
+            .into_iter()
+            .map(|sealed: String| {
+                String::from_utf8(app.state.secrets.open(&sealed).unwrap()).unwrap()
+            })
+            .collect();
     let mut secrets = vec![
         "bledne-haslo-anny-0815".to_owned(),
         "katalogowe-haslo-anny-4711".to_owned(),

@@ -21,6 +21,8 @@ pub const BRIDGE_SECRET: &str = "legitka-test-bridge-secret";
 pub struct Stack {
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    /// `http://127.0.0.1:<port>/metrics`, when the settings serve metrics.
+    pub metrics: Option<String>,
     pub state: AppState,
     pub issuer: Arc<IssuerEmulator>,
 }
@@ -63,10 +65,12 @@ impl Stack {
         let app = Application::build_with_clock(settings, clock).await?;
         demo::seed(app.state()).await?;
         let base = format!("http://{}", app.local_addr());
+        let metrics = app.metrics_addr().map(|m| format!("http://{m}/metrics"));
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
         Ok(Self {
             base,
+            metrics,
             state,
             issuer,
         })

@@ -327,6 +327,15 @@ fn unavailable(why: &str) -> AppError {
     )
 }
 
+/// Sign-ins at the provider that were never finished, once past their time.
+pub async fn prune(db: &Db, now: i64) -> AppResult<u64> {
+    Ok(sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1")
+        .bind(now - LOGIN_TTL_MS)
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,7 +102,7 @@ pub trait Issuer: Send + Sync + 'static {
     ) -> BoxFuture<'a, Sent>;
 }
 
-static COMMANDS: Queue = Queue {
+pub static COMMANDS: Queue = Queue {
     name: "issuer",
     table: "issuer_commands",
     dead_table: "dead_issuer_commands",
@@ -112,6 +112,8 @@ static COMMANDS: Queue = Queue {
 /// The issuer outbox's handler: one command to the issuer.
 pub struct Commands {
     pub db: Db,
+    /// Opens the PESEL the card carries.
+    pub secrets: crate::crypto::SecretBox,
     /// The issuer bridge, for the native registry's orders.
     pub issuer: Option<Arc<dyn Issuer>>,
     /// USOS, for a USOS university's orders.
@@ -214,7 +216,11 @@ impl Commands {
         let Some(card) = store::card_source(&self.db, order_id).await? else {
             return Ok(Ok(None));
         };
-        let pesel = match Pesel::parse(card.pesel.as_deref().unwrap_or_default()) {
+        let Some(sealed) = card.pesel_sealed.as_deref() else {
+            return Ok(Err("the registry has no PESEL for this student".to_owned()));
+        };
+        let plain = String::from_utf8(self.secrets.open(sealed)?).map_err(anyhow::Error::from)?;
+        let pesel = match Pesel::parse(&plain) {
             Ok(p) => p,
             Err(e) => return Ok(Err(format!("the registry's PESEL: {e}"))),
         };

@@ -29,6 +29,13 @@ pub fn with_the_issuer(status: OrderStatus) -> bool {
     )
 }
 
+/// Whether an order in `status` may still need its activation data: only
+/// on its way (the issuer's data arrives in progress) and while ready.
+/// Once received (the card is active), or ended, it is cleared.
+pub fn keeps_activation(status: OrderStatus) -> bool {
+    matches!(status, OrderStatus::InProgress | OrderStatus::Ready)
+}
+
 /// The statuses an order may move to `to` from.
 pub fn statuses_before(to: OrderStatus) -> impl Iterator<Item = OrderStatus> {
     OrderStatus::ALL

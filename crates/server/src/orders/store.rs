@@ -121,8 +121,14 @@ pub async fn move_status(
     reason: Option<Reason>,
     now: i64,
 ) -> AppResult<Option<(String, OrderView)>> {
+    // Activation data that can no longer be used is not kept.
+    let clear = if rules::keeps_activation(to) {
+        ""
+    } else {
+        ", activation_secret = NULL"
+    };
     let sql = sqlx::AssertSqlSafe(format!(
-        "UPDATE orders SET status = $1, updated_at = $2, reason = $3 \
+        "UPDATE orders SET status = $1, updated_at = $2, reason = $3{clear} \
          WHERE id = $4 AND status IN ({}) RETURNING {ORDER_COLUMNS}",
         sql_list(rules::statuses_before(to))
     ));
@@ -435,7 +441,8 @@ pub struct CardSource {
     pub kind: OrderKind,
     pub first_name: String,
     pub last_name: String,
-    pub pesel: Option<String>,
+    /// Sealed: the issuer outbox opens it as the submit leaves.
+    pub pesel_sealed: Option<String>,
     pub album_number: Option<String>,
     pub els_number: Option<String>,
     pub els_valid_until: Option<i64>,
@@ -444,7 +451,7 @@ pub struct CardSource {
 /// The card source of an order still pending; `None` once it is not.
 pub async fn card_source(db: &Db, order_id: &str) -> AppResult<Option<CardSource>> {
     let row = sqlx::query(
-        "SELECT o.kind, s.first_name, s.last_name, s.pesel, s.album_number, s.els_number, \
+        "SELECT o.kind, s.first_name, s.last_name, s.pesel_sealed, s.album_number, s.els_number, \
          s.els_valid_until FROM orders o JOIN students s ON s.id = o.student_id \
          WHERE o.id = $1 AND o.status = $2",
     )
@@ -457,7 +464,7 @@ pub async fn card_source(db: &Db, order_id: &str) -> AppResult<Option<CardSource
             kind: parse_col(&row, "kind", OrderKind::parse)?,
             first_name: row.try_get("first_name")?,
             last_name: row.try_get("last_name")?,
-            pesel: row.try_get("pesel")?,
+            pesel_sealed: row.try_get("pesel_sealed")?,
             album_number: row.try_get("album_number")?,
             els_number: row.try_get("els_number")?,
             els_valid_until: row.try_get("els_valid_until")?,
@@ -557,3 +564,56 @@ pub async fn usos_status(
     }
     Ok(())
 }
+
+/// How long an idempotency key answers a repeat: a day, well beyond any
+/// app's retries.
+pub const IDEMPOTENCY_KEY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Idempotency keys past their day.
+pub async fn prune(db: &Db, now: i64) -> AppResult<u64> {
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(now - IDEMPOTENCY_KEY_TTL_MS)
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// The student's open order's status, if one is open (`erase` waits for it to end).
+pub async fn open_status(db: &Db, student_id: &str) -> AppResult<Option<OrderStatus>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT status FROM orders WHERE student_id = $1 AND status IN ({})",
+        sql_list(rules::open_statuses())
+    ));
+    let status: Option<String> = sqlx::query_scalar(sql)
+        .bind(student_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    status
+        .map(|s| {
+            OrderStatus::parse(&s).ok_or_else(|| anyhow::anyhow!("unknown status {s:?}").into())
+        })
+        .transpose()
+}
+
+/// What an order keeps of its student, for `erase`: idempotency keys go;
+/// the orders and their history stay, which then name no one.
+pub async fn erase_student(tx: &mut Tx, student_id: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE student_id = $1")
+        .bind(student_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE orders SET activation_secret = NULL WHERE student_id = $1")
+        .bind(student_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The order tables' sealed column (`rotate-key` re-seals it).
+pub const SEALED: crate::crypto::SealedColumn = crate::crypto::SealedColumn {
+    table: "orders",
+    key: "id",
+    column: "activation_secret",
+};

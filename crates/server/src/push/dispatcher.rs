@@ -19,7 +19,7 @@ pub use crate::outbox::ExecutionOutcome;
 /// The push outbox (its handler below).
 pub type Dispatcher = Outbox<Push>;
 
-static DELIVERIES: Queue = Queue {
+pub static DELIVERIES: Queue = Queue {
     name: "push",
     table: "deliveries",
     dead_table: "dead_deliveries",

@@ -96,7 +96,7 @@ impl SmtpSettings {
     }
 }
 
-static EMAILS: Queue = Queue {
+pub static EMAILS: Queue = Queue {
     name: "email",
     table: "email_deliveries",
     dead_table: "dead_email_deliveries",

@@ -225,3 +225,44 @@ pub async fn outgoing(db: &Db, notice_id: &str, device_id: &str) -> AppResult<Op
         status: OrderStatus::parse(&status).ok_or_else(|| unknown("status", status))?,
     }))
 }
+
+/// What notices leave behind once they have done their work: notices
+/// older than `cutoff` with nothing left to deliver, and the devices of
+/// sessions that ended before it (a signed-out device is forgotten at
+/// once; this catches sessions that simply ran out). Returns the rows removed.
+pub async fn prune(db: &Db, cutoff: i64) -> AppResult<u64> {
+    let mut tx = db.begin().await?;
+    let statements = [
+        "DELETE FROM devices WHERE session_id IN (SELECT id FROM sessions \
+         WHERE revoked_at < $1 OR refresh_expires_at < $1)",
+        "DELETE FROM notices WHERE created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = notices.id) \
+         AND NOT EXISTS (SELECT 1 FROM email_deliveries e WHERE e.notice_id = notices.id)",
+    ];
+    let removed = crate::db::each_with(&mut tx, &statements, cutoff).await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Everything notices kept of a student, for `erase`: devices, notices
+/// and their deliveries, pending or dead.
+pub async fn erase_student(tx: &mut Tx, student_id: &str) -> AppResult<()> {
+    let statements = [
+        "DELETE FROM deliveries WHERE notice_id IN (SELECT id FROM notices WHERE student_id = $1)",
+        "DELETE FROM dead_deliveries WHERE notice_id IN \
+         (SELECT id FROM notices WHERE student_id = $1)",
+        "DELETE FROM email_deliveries WHERE student_id = $1",
+        "DELETE FROM dead_email_deliveries WHERE student_id = $1",
+        "DELETE FROM notices WHERE student_id = $1",
+        "DELETE FROM devices WHERE student_id = $1",
+    ];
+    crate::db::each_with(tx, &statements, student_id).await?;
+    Ok(())
+}
+
+/// The e-mail outbox's sealed codes (`rotate-key` re-seals them).
+pub const SEALED: crate::crypto::SealedColumn = crate::crypto::SealedColumn {
+    table: "email_deliveries",
+    key: "id",
+    column: "sealed_codes",
+};

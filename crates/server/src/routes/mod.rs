@@ -89,7 +89,8 @@ pub fn router(state: AppState) -> Router {
         );
     Router::new()
         .nest(API_PREFIX, api)
-        .route("/health", get(|| async { "ok" }))
+        .route("/health", get(crate::ops::ready::health))
+        .route("/ready", get(crate::ops::ready::ready))
         .route("/pair", get(pairing::pair_page).post(pairing::create_code))
         .route("/setup", get(university::setup_page))
         .route(legitka_wire::shell::SETUP_PATH, get(university::setup_page))
@@ -226,7 +227,8 @@ pub async fn run_to_completion(
     ) {
         return next.run(request).await;
     }
-    match tokio::spawn(next.run(request)).await {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(request).in_current_span()).await {
         Ok(response) => response,
         Err(e) => {
             AppError::Unexpected(anyhow::anyhow!("a request's task failed: {e}")).into_response()

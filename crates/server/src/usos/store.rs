@@ -209,3 +209,39 @@ pub async fn save_why_not(
     .await?;
     Ok(())
 }
+
+/// Sign-ins at USOS that were never finished, once past their time.
+pub async fn prune(db: &Db, now: i64) -> AppResult<u64> {
+    Ok(sqlx::query("DELETE FROM usos_logins WHERE created_at < $1")
+        .bind(now - LOGIN_TTL_MS)
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
+}
+
+/// Everything USOS's side kept of a student, for `erase`: the token, what
+/// USOS last said, the watch.
+pub async fn erase_student(tx: &mut Tx, student_id: &str) -> AppResult<()> {
+    let statements = [
+        "DELETE FROM usos_tokens WHERE student_id = $1",
+        "DELETE FROM usos_state WHERE student_id = $1",
+        "DELETE FROM usos_polls WHERE student_id = $1",
+        "DELETE FROM dead_usos_polls WHERE student_id = $1",
+    ];
+    crate::db::each_with(tx, &statements, student_id).await?;
+    Ok(())
+}
+
+/// USOS's sealed columns (`rotate-key` re-seals them).
+pub const SEALED: [crate::crypto::SealedColumn; 2] = [
+    crate::crypto::SealedColumn {
+        table: "usos_logins",
+        key: "request_token",
+        column: "sealed_secret",
+    },
+    crate::crypto::SealedColumn {
+        table: "usos_tokens",
+        key: "student_id",
+        column: "sealed",
+    },
+];

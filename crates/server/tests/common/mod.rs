@@ -31,6 +31,8 @@ pub enum Db {
 
 pub struct TestApp {
     pub base: String,
+    /// Where the server's `/metrics` is.
+    pub metrics: Option<String>,
     /// The server's state, for what a test drives directly: the clock's
     /// sweeper, registry operations.
     pub state: AppState,
@@ -110,6 +112,7 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestAp
         .unwrap();
     TestApp {
         base: stack.base,
+        metrics: stack.metrics,
         state: stack.state,
         issuer: stack.issuer,
         http: reqwest::Client::new(),
