@@ -783,6 +783,22 @@ async fn order_ready_handoff_received_in_the_real_app() {
     click(&c, "#open-settings").await;
     wait_css(&c, "#sign-out").await;
     shot(&c, "07-settings").await;
+    // About: the licence texts the app carries, each library's own.
+    click(&c, "#licence-texts-open").await;
+    wait_css(&c, "#licence-texts").await;
+    let texts = text(&c, "#licence-texts").await;
+    assert!(
+        texts.contains("Apache License"),
+        "{}",
+        &texts[..texts.len().min(300)]
+    );
+    assert!(texts.contains("Permission is hereby granted"));
+    for library in ["Used by: ", "tauri 2.", "yew 0."] {
+        assert!(
+            texts.contains(library),
+            "{library} missing from the licence texts"
+        );
+    }
     click(&c, "#notifications").await;
     click(&c, "#settings-back").await;
     order_until_ready(&c).await;

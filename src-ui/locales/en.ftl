@@ -150,6 +150,8 @@ settings-licences = Open-source licences ({ $count ->
     [one] { $count } library
    *[other] { $count } libraries
 })
+settings-licence-texts = Show the licence texts
+settings-licence-texts-failed = The licence texts could not be read.
 settings-back = Back
 
 ## Statuses

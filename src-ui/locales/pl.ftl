@@ -156,6 +156,8 @@ settings-licences = Licencje open source ({ $count ->
     [few] { $count } biblioteki
    *[many] { $count } bibliotek
 })
+settings-licence-texts = Pokaż treść licencji
+settings-licence-texts-failed = Nie udało się wczytać treści licencji.
 settings-back = Wróć
 
 ## Statusy

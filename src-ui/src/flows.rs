@@ -364,3 +364,24 @@ pub fn sign_in_in_browser(
 pub fn is_link(input: &str) -> bool {
     legitka_wire::shell::is_link(input)
 }
+
+/// The libraries' licence texts, shipped beside the app
+/// (`licence-texts.txt`, written by `scripts/licences`), read when asked for.
+pub async fn licence_texts() -> Result<String, ()> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or(())?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str("licence-texts.txt"))
+        .await
+        .map_err(|_| ())?
+        .dyn_into()
+        .map_err(|_| ())?;
+    if !response.ok() {
+        return Err(());
+    }
+    JsFuture::from(response.text().map_err(|_| ())?)
+        .await
+        .map_err(|_| ())?
+        .as_string()
+        .ok_or(())
+}

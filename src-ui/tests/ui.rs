@@ -475,6 +475,15 @@ async fn settings_switch_the_language_and_sign_out_goes_back_to_sign_in() {
         assert!(licences.contains(library), "{library} missing");
     }
     assert!(shipped.iter().any(|(l, _)| *l == "Apache-2.0 OR MIT"));
+    // The texts are a file beside the app, read when asked for.
+    assert!(root.query_selector("#licence-texts").unwrap().is_none());
+    click(&root, "#licence-texts-open").await;
+    let texts = find(&root, "#licence-texts").await.text_content().unwrap();
+    assert!(texts.contains("Apache License"), "{}", &texts[..200]);
+    assert!(
+        texts.contains("yew 0.23"),
+        "the UI's own libraries are there"
+    );
     click(&root, "#sign-out").await;
     find(&root, "#username").await;
     let cached = js("return window.localStorage.getItem('legitka.last-state');");

@@ -23,6 +23,34 @@ pub fn licence_groups() -> Vec<(&'static str, Vec<&'static str>)> {
     groups
 }
 
+/// The licence texts, read from the app's files when the student asks.
+#[function_component(LicenceTexts)]
+fn licence_texts() -> Html {
+    let texts = use_state(|| None::<Result<String, ()>>);
+    let open = {
+        let texts = texts.clone();
+        Callback::from(move |_| {
+            let texts = texts.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                texts.set(Some(crate::flows::licence_texts().await));
+            });
+        })
+    };
+    match &*texts {
+        None => html! {
+            <button id="licence-texts-open" class="link" onclick={open}>
+                { t("settings-licence-texts") }
+            </button>
+        },
+        Some(Ok(text)) => html! {
+            <pre id="licence-texts" class="licence-texts" lang="en" tabindex="0">{ text.clone() }</pre>
+        },
+        Some(Err(())) => html! {
+            <p class="error" role="alert">{ t("settings-licence-texts-failed") }</p>
+        },
+    }
+}
+
 fn licences() -> Html {
     let groups = licence_groups();
     let count: usize = groups.iter().map(|(_, l)| l.len()).sum();
@@ -109,6 +137,7 @@ pub fn settings() -> Html {
                 <h2>{ t("settings-about") }</h2>
                 <p class="muted small">{ tr("settings-about-text", &[("version", env!("CARGO_PKG_VERSION").into())]) }</p>
                 { licences() }
+                <LicenceTexts />
             </section>
         </main>
     }
