@@ -1,9 +1,9 @@
 //! Demo students: one eligible, the others ineligible for different reasons.
 //! Every demo password is [`DEMO_PASSWORD`].
 
-use crate::auth::hash_password;
 use crate::clock::DAY_MS;
 use crate::orders::eligibility::StudyLevel;
+use crate::passwords::hash_password;
 use crate::pesel::Pesel;
 use crate::registry::{self, NewStudent};
 use crate::state::AppState;

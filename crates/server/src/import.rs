@@ -129,9 +129,8 @@ fn check(row: Row, passwords: Passwords) -> Result<NewStudent, String> {
     }
     let password_hash = opt(row.password_hash).unwrap_or_default();
     match passwords {
-        Passwords::Kept => {
-            crate::auth::hash_ok(&password_hash).map_err(|why| format!("password_hash: {why}"))?
-        }
+        Passwords::Kept => crate::passwords::hash_ok(&password_hash)
+            .map_err(|why| format!("password_hash: {why}"))?,
         Passwords::Elsewhere if !password_hash.is_empty() => {
             return Err(
                 "password_hash: leave it empty: students sign in through the \

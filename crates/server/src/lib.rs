@@ -20,6 +20,7 @@ pub mod net;
 pub mod ops;
 pub mod orders;
 pub mod outbox;
+pub mod passwords;
 pub mod peers;
 pub mod pesel;
 pub mod push;

@@ -81,7 +81,7 @@ impl Application {
             None => None,
         };
         crate::ops::metrics::install();
-        crate::auth::set_password_checks_at_once(settings.password_checks_at_once);
+        crate::passwords::set_password_checks_at_once(settings.password_checks_at_once);
         let state = AppState::build(settings, clock).await?;
         let mut router = routes::router(state.clone());
         let bridge = state.settings.issuer.clone();

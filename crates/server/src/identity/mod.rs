@@ -72,7 +72,7 @@ pub async fn sign_in(
         Identity::Password => {
             let student = registry::by_username(pool, username).await?;
             let hash = student.as_ref().map(|s| s.password_hash.expose().clone());
-            if crate::auth::verify_password(password, hash).await? {
+            if crate::passwords::verify_password(password, hash).await? {
                 (Verdict::Known(username.to_owned()), student)
             } else {
                 (Verdict::Wrong, None)
