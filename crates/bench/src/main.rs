@@ -4,7 +4,10 @@
 //!
 //! 1. Status reads: `wrk` against `GET /api/v1/me` (auth, registry,
 //!    eligibility, current order) and, in the same run, against a bare axum
-//!    handler returning a JSON body of the same size class. Reports the ratio.
+//!    handler returning a JSON body of the same size class, interleaved
+//!    (ours, bare, ours, bare … `--pairs` times): the machine is shared and
+//!    noisy, so each pair gives a ratio and the median ratio is reported
+//!    with its spread. `--part reads` runs only this.
 //! 2. Order throughput: fresh students each place one order over HTTP.
 //! 3. The wave: N students order at once; the issuer emulator turns every
 //!    order ready; the clock stops when the last "ready" notice is published.
@@ -43,10 +46,13 @@ struct Args {
     /// Seconds per wrk run.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Status-read pairs (ours, then bare axum), interleaved.
+    #[arg(long, default_value_t = 5)]
+    pairs: usize,
     /// Concurrent HTTP clients for orders and the wave.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// all, backend, push, usos or signin.
+    /// all, backend, reads (the status-read ratio alone), push, usos or signin.
     #[arg(long, default_value = "all")]
     part: String,
     /// Orders watched at one USOS installation (`--part usos`).
@@ -66,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         one => vec![one],
     };
     let part = |p: &str| args.part == "all" || args.part == p;
-    if part("backend") {
+    if part("backend") || args.part == "reads" {
         backend(&args, &dbs).await?;
     }
     if part("usos") {
@@ -159,31 +165,88 @@ async fn main() -> anyhow::Result<()> {
 async fn backend(args: &Args, dbs: &[&str]) -> anyhow::Result<()> {
     let bare = bare_axum().await?;
     println!(
-        "| database | bare axum req/s | status read req/s | ratio | orders/s | wave: students | wave: seconds |"
+        "| database | bare axum req/s (median) | status read req/s (median) | ratio: median of {} pairs (min – max) | orders/s | wave: students | wave: seconds |",
+        args.pairs
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for db in dbs.iter().copied() {
         let r = run(db, args, &bare)
             .await
             .with_context(|| format!("benchmark on {db}"))?;
+        let (orders, wave) = r.wave.map_or_else(
+            || ("—".to_owned(), "—".to_owned()),
+            |(o, w)| (format!("{o:.0}"), format!("{w:.1}")),
+        );
         println!(
-            "| {db} | {:.0} | {:.0} | {:.0} % | {:.0} | {} | {:.1} |",
-            r.bare,
-            r.status,
-            100.0 * r.status / r.bare,
-            r.orders_per_sec,
+            "| {db} | {:.0} | {:.0} | {:.0} % ({:.0} – {:.0} %) | {orders} | {} | {wave} |",
+            r.reads.bare,
+            r.reads.status,
+            100.0 * r.reads.ratio,
+            100.0 * r.reads.ratio_min,
+            100.0 * r.reads.ratio_max,
             args.wave,
-            r.wave_secs
         );
     }
     Ok(())
 }
 
 struct Figures {
-    bare: f64,
+    reads: Reads,
+    /// Orders per second and the wave's seconds (not with `--part reads`).
+    wave: Option<(f64, f64)>,
+}
+
+/// Status reads against bare axum, interleaved pair by pair.
+struct Reads {
     status: f64,
-    orders_per_sec: f64,
-    wave_secs: f64,
+    bare: f64,
+    /// The median of the pairs' ratios, and their spread.
+    ratio: f64,
+    ratio_min: f64,
+    ratio_max: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        f64::midpoint(v[n / 2 - 1], v[n / 2])
+    }
+}
+
+/// Ours, then bare, `pairs` times: each pair runs under the same load of
+/// the shared machine, so their ratio is what is compared.
+fn interleaved(
+    ours: &str,
+    token: &str,
+    bare: &str,
+    pairs: usize,
+    seconds: u32,
+) -> anyhow::Result<Reads> {
+    let (mut status, mut reference, mut ratios) = (vec![], vec![], vec![]);
+    for i in 0..pairs.max(1) {
+        let s = wrk(ours, Some(token), seconds)?;
+        let b = wrk(bare, None, seconds)?;
+        eprintln!(
+            "  pair {}: status {s:.0} req/s, bare {b:.0} req/s, {:.0} %",
+            i + 1,
+            100.0 * s / b
+        );
+        status.push(s);
+        reference.push(b);
+        ratios.push(s / b);
+    }
+    let ratio_min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let ratio_max = ratios.iter().copied().fold(0.0, f64::max);
+    Ok(Reads {
+        status: median(status),
+        bare: median(reference),
+        ratio: median(ratios),
+        ratio_min,
+        ratio_max,
+    })
 }
 
 #[derive(Serialize)]
@@ -329,9 +392,22 @@ async fn run(db: &str, args: &Args, bare_url: &str) -> anyhow::Result<Figures> {
 
     // 1. Status reads, one student with an order in progress.
     let reader = students(&state, "reader", 1).await?;
-    let status = wrk(&format!("{base}/api/v1/me"), Some(&reader[0]), args.seconds)?;
-    let bare = wrk(bare_url, None, args.seconds)?;
-    eprintln!("[{db}] status {status:.0} req/s, bare {bare:.0} req/s");
+    let reads = interleaved(
+        &format!("{base}/api/v1/me"),
+        &reader[0],
+        bare_url,
+        args.pairs,
+        args.seconds,
+    )?;
+    eprintln!(
+        "[{db}] status/bare: median {:.0} % ({:.0} – {:.0} %)",
+        100.0 * reads.ratio,
+        100.0 * reads.ratio_min,
+        100.0 * reads.ratio_max
+    );
+    if args.part == "reads" {
+        return Ok(Figures { reads, wave: None });
+    }
 
     // 2. Order throughput.
     let orderers = students(&state, "orderer", args.orders).await?;
@@ -349,10 +425,8 @@ async fn run(db: &str, args: &Args, bare_url: &str) -> anyhow::Result<Figures> {
     wait_all_ready(&state, args.orders + args.wave).await?;
     let wave_secs = started.elapsed().as_secs_f64();
     Ok(Figures {
-        bare,
-        status,
-        orders_per_sec,
-        wave_secs,
+        reads,
+        wave: Some((orders_per_sec, wave_secs)),
     })
 }
 

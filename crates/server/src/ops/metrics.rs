@@ -50,9 +50,22 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Starts counting (idempotent); call before serving.
+/// Starts counting (idempotent); call before serving, inside the runtime.
+/// Histogram samples wait in the recorder until they are folded into their
+/// buckets: a task does that every few seconds, so a server nobody scrapes
+/// does not keep every request's latency in memory.
 pub fn install() {
-    handle();
+    static UPKEEP: std::sync::Once = std::sync::Once::new();
+    let h = handle();
+    UPKEEP.call_once(|| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                h.run_upkeep();
+            }
+        });
+    });
 }
 
 pub fn request_done(method: &str, route: &str, status: u16, latency: Duration) {
