@@ -355,21 +355,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let settings = Settings::load(config, false)?;
             let db = legitka_server::db::Db::connect_creating(&settings.database_url).await?;
-            let ran = db.migrate().await?;
+            let (ran, sealed) = legitka_server::state::migrate(&db, &settings.secrets()?).await?;
             let schema = db.schema().await?;
             println!(
                 "schema up to date: {ran} migration(s) applied now, {} of {} in all",
                 schema.applied, schema.known
             );
-            // The PESELs of a registry from before they were sealed are sealed now.
-            let sealed = legitka_server::registry::seal_plain_pesels(
-                &db,
-                &legitka_server::crypto::SecretBox::with_previous(
-                    &settings.activation_key,
-                    &settings.previous_activation_keys,
-                )?,
-            )
-            .await?;
             if sealed > 0 {
                 println!("{sealed} PESEL(s) sealed");
             }

@@ -126,16 +126,12 @@ fn insert_student<'q>(
     s: &'q NewStudent,
     secrets: &SecretBox,
 ) -> AppResult<Query<'q>> {
-    let sealed = s
-        .pesel
-        .as_ref()
-        .map(|p| secrets.seal(p.expose().as_bytes()))
-        .transpose()?;
-    let birth_date = s
-        .pesel
-        .as_ref()
-        .map(|p| p.birth_date().to_string())
-        .or_else(|| s.birth_date.clone());
+    let pesel = s.pesel.as_ref().map(|p| stored(p, secrets)).transpose()?;
+    let (sealed, masked, from_pesel) = match pesel {
+        Some(p) => (Some(p.sealed), Some(p.masked), Some(p.birth_date)),
+        None => (None, None, None),
+    };
+    let birth_date = from_pesel.or_else(|| s.birth_date.clone());
     Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
         "{INSERT_STUDENT}{on_conflict}"
     )))
@@ -156,7 +152,7 @@ fn insert_student<'q>(
     .bind(&s.email)
     .bind(&s.photo_ref)
     .bind(birth_date)
-    .bind(s.pesel.as_ref().map(|p| crate::pesel::masked(p.expose()))))
+    .bind(masked))
 }
 
 /// Inserts a student unless the username exists. Returns whether it was inserted.
@@ -273,6 +269,22 @@ pub async fn erase(tx: &mut crate::db::Tx, student_id: &str, now: i64) -> AppRes
     Ok(())
 }
 
+/// What the registry keeps of a PESEL: sealed (the issuer needs it
+/// whole), masked (what anyone is shown), and the birth date it carries.
+struct StoredPesel {
+    sealed: String,
+    masked: String,
+    birth_date: String,
+}
+
+fn stored(p: &crate::pesel::Pesel, secrets: &SecretBox) -> anyhow::Result<StoredPesel> {
+    Ok(StoredPesel {
+        sealed: secrets.seal(p.expose().as_bytes())?,
+        masked: crate::pesel::masked(p.expose()),
+        birth_date: p.birth_date().to_string(),
+    })
+}
+
 /// Seals the PESELs a registry from before sealing keeps in the clear
 /// (`migrate` runs it after the schema's migrations): each becomes its
 /// sealed form, its masked form and, where the registry had none, the
@@ -290,13 +302,14 @@ pub async fn seal_plain_pesels(db: &Db, secrets: &SecretBox) -> anyhow::Result<u
         let plain: String = row.try_get("pesel_sealed")?;
         let pesel = crate::pesel::Pesel::parse(&plain)
             .map_err(|e| anyhow::anyhow!("student {id}: the stored PESEL is not valid: {e}"))?;
+        let p = stored(&pesel, secrets)?;
         sqlx::query(
             "UPDATE students SET pesel_sealed = $1, pesel_masked = $2, \
              birth_date = COALESCE(birth_date, $3) WHERE id = $4",
         )
-        .bind(secrets.seal(pesel.expose().as_bytes())?)
-        .bind(crate::pesel::masked(pesel.expose()))
-        .bind(pesel.birth_date().to_string())
+        .bind(p.sealed)
+        .bind(p.masked)
+        .bind(p.birth_date)
         .bind(&id)
         .execute(&mut *tx)
         .await?;

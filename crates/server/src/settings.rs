@@ -600,6 +600,14 @@ impl Settings {
         })
     }
 
+    /// What seals with `activation_key` and opens with it or a previous key.
+    pub fn secrets(&self) -> anyhow::Result<crate::crypto::SecretBox> {
+        crate::crypto::SecretBox::with_previous(
+            &self.activation_key,
+            &self.previous_activation_keys,
+        )
+    }
+
     /// The settings as they take effect, for `check-config`: every secret
     /// masked (they are `Secret`s), the database URL's password too.
     pub fn effective(&self) -> String {

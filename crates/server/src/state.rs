@@ -10,6 +10,15 @@ use crate::usos::UsosSite;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// `migrate` (and `serve --migrate`): the schema brought up to this
+/// version's, then what an older version kept in the clear sealed.
+/// Returns how many migrations ran and how many PESELs were sealed.
+pub async fn migrate(db: &Db, secrets: &SecretBox) -> anyhow::Result<(usize, usize)> {
+    let ran = db.migrate().await?;
+    let sealed = crate::registry::seal_plain_pesels(db, secrets).await?;
+    Ok((ran, sealed))
+}
+
 /// Everything a handler (or an admin command) needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -41,19 +50,15 @@ impl AppState {
     /// a schema behind this version is refused) and wires the services; no
     /// listener, no background work.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let secrets = settings.secrets()?;
         let db = if settings.migrate_on_start {
             let db = Db::connect_creating(&settings.database_url).await?;
-            db.migrate().await?;
+            migrate(&db, &secrets).await?;
             db
         } else {
             Db::connect(&settings.database_url).await?
         };
         db.require_current().await?;
-        let secrets =
-            SecretBox::with_previous(&settings.activation_key, &settings.previous_activation_keys)?;
-        if settings.migrate_on_start {
-            crate::registry::seal_plain_pesels(&db, &secrets).await?;
-        }
         let validity =
             i64::try_from(settings.default_card_validity.as_millis()).unwrap_or(i64::MAX);
         let cache = Arc::new(ReadCache::new(settings.read_cache_ttl));

@@ -272,19 +272,12 @@ async fn behind_nginx_the_stream_flows_limits_see_the_client_and_links_ignore_ho
             .await
             .unwrap();
         assert!(!page.contains("evil.example"), "{path}: {page}");
+        if path == "/setup" {
+            let encoded: String = url::form_urlencoded::byte_serialize(public.as_bytes()).collect();
+            assert!(
+                page.contains(&public) || page.contains(&encoded),
+                "the setup link names {public}: {page}"
+            );
+        }
     }
-    let page = h1
-        .get(format!("{}/setup", nginx.base))
-        .header("host", "evil.example")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let encoded: String = url::form_urlencoded::byte_serialize(public.as_bytes()).collect();
-    assert!(
-        page.contains(&public) || page.contains(&encoded),
-        "the setup link names {public}: {page}"
-    );
 }

@@ -66,6 +66,17 @@ async fn count(app: &common::TestApp, sql: &str, student: &str) -> i64 {
         .unwrap()
 }
 
+/// Steps in the history of all the student's orders.
+async fn history_len(app: &common::TestApp, student: &str) -> i64 {
+    count(
+        app,
+        "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
+         WHERE o.student_id = $1",
+        student,
+    )
+    .await
+}
+
 async fn id_of(app: &common::TestApp, username: &str) -> String {
     sqlx::query_scalar("SELECT id FROM students WHERE username = $1")
         .bind(username)
@@ -205,16 +216,7 @@ async fn pruning_keeps_only_what_is_still_needed(db: Db) {
         app.me(&token).await.order.unwrap().status,
         OrderStatus::Received
     );
-    assert!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
-             WHERE o.student_id = $1",
-            &anna
-        )
-        .await
-            >= 4
-    );
+    assert!(history_len(&app, &anna).await >= 4);
 }
 
 async fn erasing_a_student_leaves_an_anonymous_history(db: Db) {
@@ -223,13 +225,7 @@ async fn erasing_a_student_leaves_an_anonymous_history(db: Db) {
     let (token, _) = app.ready_order("anna").await;
     register_device(&app, &token, "anna-phone").await;
     app.receive(&token).await;
-    let events = count(
-        &app,
-        "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
-         WHERE o.student_id = $1",
-        &anna,
-    )
-    .await;
+    let events = history_len(&app, &anna).await;
 
     // A card in use: refused, with the way to end it.
     let o = admin(&app, &["erase", "anna"], &[]);
@@ -297,14 +293,7 @@ async fn erasing_a_student_leaves_an_anonymous_history(db: Db) {
     }
     // Her orders' history stays, naming no one.
     assert!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
-             WHERE o.student_id = $1",
-            &anna
-        )
-        .await
-            > events,
+        history_len(&app, &anna).await > events,
         "her history, and its end"
     );
     // The action is on record by the operator's name, with her id only.
