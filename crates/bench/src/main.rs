@@ -9,10 +9,11 @@
 //!    noisy, so each pair gives a ratio and the median ratio is reported
 //!    with its spread. `--part reads` runs only this.
 //! 2. Order throughput: fresh students each place one order over HTTP.
-//! 3. The wave: N students order at once; the issuer emulator turns every
-//!    order ready; the clock stops when the last "ready" notice is published.
 //!
-//! `--part push` measures push delivery (`push.rs`), `--part usos` the USOS
+//! `--part wave` runs the semester wave with the server and the issuer
+//! stand-in as their own processes, and `--part memory` the server's memory
+//! with 10,000 live streams open (`processes.rs`); `--part push` measures
+//! push delivery (`push.rs`), `--part usos` the USOS
 //! watcher with 10,000 watched orders (`usos.rs`), `--part signin` the
 //! server's memory under 120 sign-ins at once (`signin.rs`).
 
@@ -28,6 +29,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod processes;
 mod push;
 mod signin;
 mod usos;
@@ -40,6 +42,9 @@ struct Args {
     /// Students in the wave.
     #[arg(long, default_value_t = 50_000)]
     wave: usize,
+    /// Live streams open at once (`--part memory`).
+    #[arg(long, default_value_t = 10_000)]
+    streams: usize,
     /// Students for the order-throughput run.
     #[arg(long, default_value_t = 5_000)]
     orders: usize,
@@ -52,7 +57,7 @@ struct Args {
     /// Concurrent HTTP clients for orders and the wave.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// all, backend, reads (the status-read ratio alone), push, usos or signin.
+    /// all, backend, reads (the status-read ratio alone), wave, memory, push, usos or signin.
     #[arg(long, default_value = "all")]
     part: String,
     /// Orders watched at one USOS installation (`--part usos`).
@@ -74,6 +79,38 @@ async fn main() -> anyhow::Result<()> {
     let part = |p: &str| args.part == "all" || args.part == p;
     if part("backend") || args.part == "reads" {
         backend(&args, &dbs).await?;
+    }
+    if part("wave") {
+        println!();
+        println!(
+            "| database | wave: students | seconds | server RSS idle | after the wave | peak |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for db in &dbs {
+            let w = processes::wave(db, args.wave)
+                .await
+                .with_context(|| format!("the wave on {db}"))?;
+            println!(
+                "| {db} | {} | {:.1} | {:.0} MiB | {:.0} MiB | {:.0} MiB |",
+                w.students, w.secs, w.idle_mib, w.after_mib, w.peak_mib
+            );
+        }
+    }
+    if part("memory") {
+        println!();
+        println!(
+            "| database | live streams | server RSS idle | with the streams open | per stream |"
+        );
+        println!("| --- | --- | --- | --- | --- |");
+        for db in &dbs {
+            let m = processes::streams(db, args.streams)
+                .await
+                .with_context(|| format!("live streams on {db}"))?;
+            println!(
+                "| {db} | {} | {:.1} MiB | {:.1} MiB | {:.1} KiB |",
+                m.streams, m.idle_mib, m.open_mib, m.per_stream_kib
+            );
+        }
     }
     if part("usos") {
         println!();
@@ -165,26 +202,24 @@ async fn main() -> anyhow::Result<()> {
 async fn backend(args: &Args, dbs: &[&str]) -> anyhow::Result<()> {
     let bare = bare_axum().await?;
     println!(
-        "| database | bare axum req/s (median) | status read req/s (median) | ratio: median of {} pairs (min – max) | orders/s | wave: students | wave: seconds |",
+        "| database | bare axum req/s (median) | status read req/s (median) | ratio: median of {} pairs (min – max) | orders/s |",
         args.pairs
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- |");
     for db in dbs.iter().copied() {
         let r = run(db, args, &bare)
             .await
             .with_context(|| format!("benchmark on {db}"))?;
-        let (orders, wave) = r.wave.map_or_else(
-            || ("—".to_owned(), "—".to_owned()),
-            |(o, w)| (format!("{o:.0}"), format!("{w:.1}")),
-        );
+        let orders = r
+            .orders_per_sec
+            .map_or_else(|| "—".to_owned(), |o| format!("{o:.0}"));
         println!(
-            "| {db} | {:.0} | {:.0} | {:.0} % ({:.0} – {:.0} %) | {orders} | {} | {wave} |",
+            "| {db} | {:.0} | {:.0} | {:.0} % ({:.0} – {:.0} %) | {orders} |",
             r.reads.bare,
             r.reads.status,
             100.0 * r.reads.ratio,
             100.0 * r.reads.ratio_min,
             100.0 * r.reads.ratio_max,
-            args.wave,
         );
     }
     Ok(())
@@ -192,8 +227,8 @@ async fn backend(args: &Args, dbs: &[&str]) -> anyhow::Result<()> {
 
 struct Figures {
     reads: Reads,
-    /// Orders per second and the wave's seconds (not with `--part reads`).
-    wave: Option<(f64, f64)>,
+    /// Orders per second (not with `--part reads`).
+    orders_per_sec: Option<f64>,
 }
 
 /// Status reads against bare axum, interleaved pair by pair.
@@ -406,7 +441,10 @@ async fn run(db: &str, args: &Args, bare_url: &str) -> anyhow::Result<Figures> {
         100.0 * reads.ratio_max
     );
     if args.part == "reads" {
-        return Ok(Figures { reads, wave: None });
+        return Ok(Figures {
+            reads,
+            orders_per_sec: None,
+        });
     }
 
     // 2. Order throughput.
@@ -416,17 +454,9 @@ async fn run(db: &str, args: &Args, bare_url: &str) -> anyhow::Result<Figures> {
     let orders_per_sec = orderers.len() as f64 / took.as_secs_f64();
     eprintln!("[{db}] {orders_per_sec:.0} orders/s");
     wait_all_ready(&state, args.orders).await?;
-
-    // 3. The wave: order → ready → notice published, for every student.
-    let wave = students(&state, "wave", args.wave).await?;
-    eprintln!("[{db}] wave of {}", wave.len());
-    let started = Instant::now();
-    place_all(&base, &wave, args.concurrency).await?;
-    wait_all_ready(&state, args.orders + args.wave).await?;
-    let wave_secs = started.elapsed().as_secs_f64();
     Ok(Figures {
         reads,
-        wave: Some((orders_per_sec, wave_secs)),
+        orders_per_sec: Some(orders_per_sec),
     })
 }
 

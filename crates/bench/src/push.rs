@@ -1,7 +1,9 @@
 //! Push figures: (1) single orders, one at a time — latency from the
 //! issuer's "ready" commit to the request arriving at the FCM emulator;
-//! (2) a 10,000-notice wave queued while no dispatcher runs, then drained by
-//! one instance's dispatcher (its `workers` loops), and again by two
+//! (2) live waves of orders on one and two instances, the same latency;
+//! (3) a 10,000-notice wave queued while no dispatcher runs (3,334
+//! students with three devices each), then drained by one instance's
+//! dispatcher (its `workers` loops, a batch each), and again by two
 //! instances sharing the outbox.
 
 use anyhow::Context;
@@ -65,13 +67,22 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 }
 
 pub(crate) async fn devices(base: &str, tokens: &[String]) -> anyhow::Result<()> {
+    devices_each(base, tokens, 1).await
+}
+
+/// `each` FCM devices per student.
+async fn devices_each(base: &str, tokens: &[String], each: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
+    let all = tokens
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| (0..each).map(move |k| (i, k, t)));
     futures_util::StreamExt::collect::<Vec<_>>(futures_util::StreamExt::buffer_unordered(
-        futures_util::stream::iter(tokens.iter().enumerate().map(|(i, t)| {
+        futures_util::stream::iter(all.map(|(i, k, t)| {
             let req = http
                 .post(format!("{base}/api/v1/devices"))
                 .bearer_auth(t)
-                .json(&serde_json::json!({"platform": "fcm", "token": format!("bench-{i}"), "locale": "pl"}));
+                .json(&serde_json::json!({"platform": "fcm", "token": format!("bench-{i}-{k}"), "locale": "pl"}));
             async move { req.send().await }
         })),
         64,
@@ -101,14 +112,18 @@ async fn drain_with(
         } else {
             first.clone_as_another_process()
         };
-        // Each instance runs its workers, as `Dispatcher::run` does.
+        // Each instance runs its workers, a batch at a time, as
+        // `Dispatcher::run` does.
         for _ in 0..instance.workers {
             let d = instance.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
-                    match d.try_execute_task().await {
-                        Ok(ExecutionOutcome::Empty) => return Ok(()),
-                        Ok(_) => {}
+                    match d.try_execute_batch(d.batch).await {
+                        Ok(done) if done.is_empty() => return Ok(()),
+                        Ok(done) => anyhow::ensure!(
+                            done.iter().all(|o| *o == ExecutionOutcome::Delivered),
+                            "not all delivered: {done:?}"
+                        ),
                         Err(e) => return Err(anyhow::anyhow!("{e}")),
                     }
                 }
@@ -194,15 +209,14 @@ pub async fn run(
         .await
         .context("registering devices")?;
     let http = reqwest::Client::new();
-    for t in &tokens {
-        let before = emu.receipt_times().len();
+    for (i, t) in tokens.iter().enumerate() {
         http.post(format!("{base}/api/v1/orders"))
             .bearer_auth(t)
             .send()
             .await?;
-        // pending, in progress, ready: three notices, then the next order.
+        // This order's "ready" arrived, then the next order.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while emu.receipt_times().len() < before + 3 {
+        while ready_latencies(&state, &emu).await?.1.len() <= i {
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "a single order's notices never arrived"
@@ -273,7 +287,9 @@ pub async fn run(
         let tokens = crate::students(&state, "wave", 3_334)
             .await
             .context("seeding wave students")?;
-        devices(&base, &tokens)
+        // Three devices each: each order's "ready" is 3 deliveries (the
+        // pending and in-progress ones before it are superseded unsent).
+        devices_each(&base, &tokens, 3)
             .await
             .context("registering wave devices")?;
         crate::place_all(&base, &tokens, 64)

@@ -7,8 +7,9 @@
 //! memory 5 s after it, the answers (200 or 503 busy) and the time until
 //! the last answer.
 
+use crate::processes::{Killed, free_port, status_kib, target, wait_for};
 use anyhow::{Context, bail};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Round {
@@ -19,50 +20,6 @@ pub struct Round {
     pub ok: usize,
     pub busy: usize,
     pub secs: f64,
-}
-
-fn target(bin: &str) -> std::path::PathBuf {
-    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    std::path::Path::new(&dir).join("release").join(bin)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn status_kib(pid: u32, field: &str) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .with_context(|| format!("{field} in /proc/{pid}/status"))?;
-    let kib: f64 = line
-        .split_whitespace()
-        .nth(1)
-        .context("a number")?
-        .parse()?;
-    Ok(kib)
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_for(url: &str) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if reqwest::get(url).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{url} did not answer")
 }
 
 async fn round(

@@ -1,9 +1,12 @@
 //! The outbox engine every call to another system leaves through. A change
 //! writes its job rows (a push delivery, an issuer command) in its own
-//! transaction; an [`Outbox`] drains one table of them: one job at a time
-//! per worker, under a lease, so several server processes share the work
-//! without doing anything twice (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on
-//! SQLite the lease column, taken in a single conditional UPDATE). Retries
+//! transaction; an [`Outbox`] drains one table of them. Each worker claims
+//! a batch of due jobs in one statement, under a lease, so several server
+//! processes share the work without doing anything twice (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL; on SQLite the lease column, taken in a single
+//! conditional UPDATE); it runs the batch's jobs at once and removes the
+//! finished ones in one statement. Jobs that call for action (`priority`
+//! 1) are claimed before routine ones, then the longest due first. Retries
 //! back off exponentially and honour `Retry-After`; poison jobs and spent
 //! retries move to the queue's dead-letter table. A [`Handler`] knows what
 //! one job means; this module knows none of that.
@@ -18,8 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// One outbox table and its dead letters. Both have `id`, the `columns`,
-/// and: the live one `attempts`, `next_attempt_at`, `lease_owner`,
-/// `lease_until`, `last_error`; the dead one `attempts`, `last_error`,
+/// and: the live one `attempts`, `next_attempt_at`, `priority`,
+/// `lease_owner`, `lease_until`, `last_error` (and an index on `priority
+/// DESC, next_attempt_at`); the dead one `attempts`, `last_error`,
 /// `dead_at`.
 pub struct Queue {
     /// For logs: "push", "issuer".
@@ -110,8 +114,10 @@ pub struct Outbox<H> {
     /// other processes' jobs, the outbox looks again every `idle`.
     wakeup: Option<Arc<tokio::sync::Notify>>,
     pub idle: Duration,
-    /// Jobs in flight at once in this process (leases keep them apart).
+    /// Claiming loops in this process (leases keep them apart).
     pub workers: usize,
+    /// The most jobs one loop claims at once (and has in flight).
+    pub batch: usize,
 }
 
 impl<H> Clone for Outbox<H> {
@@ -128,6 +134,7 @@ impl<H> Clone for Outbox<H> {
             wakeup: self.wakeup.clone(),
             idle: self.idle,
             workers: self.workers,
+            batch: self.batch,
         }
     }
 }
@@ -167,7 +174,8 @@ impl<H: Handler> Outbox<H> {
             max_backoff: Duration::from_secs(3600),
             wakeup: None,
             idle: Duration::from_millis(250),
-            workers: 4,
+            workers: 2,
+            batch: 32,
         }
     }
 
@@ -188,8 +196,9 @@ impl<H: Handler> Outbox<H> {
         }
     }
 
-    /// Takes the oldest due job nobody holds, under a lease.
-    async fn claim(&self, now: i64) -> AppResult<Option<Job>> {
+    /// Takes up to `limit` due jobs nobody holds, under a lease: those
+    /// that call for action first, then the longest due.
+    async fn claim(&self, now: i64, limit: usize) -> AppResult<Vec<Job>> {
         let q = self.handler.queue();
         let lock = match self.db.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -197,63 +206,111 @@ impl<H: Handler> Outbox<H> {
         };
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE {t} SET lease_owner = $1, lease_until = $2 \
-             WHERE id = (SELECT id FROM {t} WHERE next_attempt_at <= $3 \
-                         AND (lease_until IS NULL OR lease_until < $3) \
-                         ORDER BY next_attempt_at LIMIT 1{lock}) \
+             WHERE id IN (SELECT id FROM {t} WHERE next_attempt_at <= $3 \
+                          AND (lease_until IS NULL OR lease_until < $3) \
+                          ORDER BY priority DESC, next_attempt_at LIMIT $4{lock}) \
              AND (lease_until IS NULL OR lease_until < $3) \
-             RETURNING id, attempts, {c}",
+             RETURNING id, attempts, priority, next_attempt_at, {c}",
             t = q.table,
             c = q.columns,
         ));
-        let row = sqlx::query(sql)
+        let rows = sqlx::query(sql)
             .bind(&self.owner)
             .bind(now + ms(self.lease))
             .bind(now)
-            .fetch_optional(&self.db.pool)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.db.pool)
             .await?;
-        row.map(|row| {
-            Ok(Job {
-                id: row.try_get("id")?,
-                attempts: row.try_get("attempts")?,
-                row,
+        let mut jobs = rows
+            .into_iter()
+            .map(|row| {
+                let order: (i64, i64) = (row.try_get("priority")?, row.try_get("next_attempt_at")?);
+                Ok((
+                    order,
+                    Job {
+                        id: row.try_get("id")?,
+                        attempts: row.try_get("attempts")?,
+                        row,
+                    },
+                ))
             })
-        })
-        .transpose()
+            .collect::<AppResult<Vec<_>>>()?;
+        // RETURNING keeps no order: the batch starts with what matters most.
+        jobs.sort_by_key(|((priority, due), _)| (-priority, *due));
+        Ok(jobs.into_iter().map(|(_, job)| job).collect())
     }
 
     /// One job, start to end. Returns what happened (and counts it in
     /// the metrics, by queue and outcome).
     pub async fn try_execute_task(&self) -> AppResult<ExecutionOutcome> {
-        let outcome = self.execute().await?;
-        if outcome != ExecutionOutcome::Empty {
+        Ok(self
+            .try_execute_batch(1)
+            .await?
+            .pop()
+            .unwrap_or(ExecutionOutcome::Empty))
+    }
+
+    /// Up to `limit` jobs at once, start to end; what happened to each
+    /// (nothing when none was due).
+    pub async fn try_execute_batch(&self, limit: usize) -> AppResult<Vec<ExecutionOutcome>> {
+        let now = self.clock.now_ms();
+        let jobs = self.claim(now, limit.max(1)).await?;
+        let steps =
+            futures_util::future::join_all(jobs.iter().map(|job| self.handler.handle(job))).await;
+        let mut finished = Vec::new();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut failed = None;
+        for (job, step) in jobs.iter().zip(steps) {
+            // One failed step leaves its job leased: it is tried again
+            // when the lease runs out, and the others still finish.
+            let outcome = match step {
+                Ok(Step::Finished(outcome)) => {
+                    finished.push(job.id.as_str());
+                    outcome
+                }
+                Ok(step) => match self.settle(job, step, now).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        failed = Some(e);
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    failed = Some(e);
+                    continue;
+                }
+            };
             metrics::counter!(
                 STEPS_METRIC,
                 "queue" => self.handler.queue().name,
                 "outcome" => outcome.name()
             )
             .increment(1);
+            outcomes.push(outcome);
         }
-        Ok(outcome)
+        self.delete(&finished).await?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
     }
 
-    async fn execute(&self) -> AppResult<ExecutionOutcome> {
-        let now = self.clock.now_ms();
-        let Some(job) = self.claim(now).await? else {
-            return Ok(ExecutionOutcome::Empty);
-        };
-        match self.handler.handle(&job).await? {
+    /// A step that did not finish its job: retried, rescheduled or buried.
+    async fn settle(&self, job: &Job, step: Step, now: i64) -> AppResult<ExecutionOutcome> {
+        match step {
             Step::Finished(outcome) => {
-                self.delete(&job.id).await?;
+                self.delete(&[job.id.as_str()]).await?;
                 Ok(outcome)
             }
             Step::Dead(error) => {
-                self.bury(&job, &error, now).await?;
+                self.bury(job, &error, now).await?;
                 Ok(ExecutionOutcome::DeadLettered)
             }
             Step::Later(after) => {
+                // A next look is routine, whatever brought this one forward.
                 let next = now + ms(after);
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "UPDATE {} SET next_attempt_at = $1, last_error = NULL, \
+                    "UPDATE {} SET next_attempt_at = $1, last_error = NULL, priority = 0, \
                      lease_owner = NULL, lease_until = NULL WHERE id = $2",
                     self.handler.queue().table
                 ));
@@ -269,7 +326,7 @@ impl<H: Handler> Outbox<H> {
             Step::Retry { after, error } => {
                 let attempts = job.attempts + 1;
                 if attempts >= i64::from(self.max_attempts) {
-                    self.bury(&job, &error, now).await?;
+                    self.bury(job, &error, now).await?;
                     return Ok(ExecutionOutcome::DeadLettered);
                 }
                 let exp = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(16);
@@ -298,12 +355,24 @@ impl<H: Handler> Outbox<H> {
         }
     }
 
-    async fn delete(&self, id: &str) -> AppResult<()> {
+    /// Removes finished jobs, all in one statement.
+    async fn delete(&self, ids: &[&str]) -> AppResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let placeholders = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {} WHERE id = $1",
+            "DELETE FROM {} WHERE id IN ({placeholders})",
             self.handler.queue().table
         ));
-        sqlx::query(sql).bind(id).execute(&self.db.pool).await?;
+        let mut query = sqlx::query(sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(&self.db.pool).await?;
         Ok(())
     }
 
@@ -336,8 +405,8 @@ impl<H: Handler> Outbox<H> {
         Ok(())
     }
 
-    /// Works until stopped with `workers` loops, each draining what is due,
-    /// then waiting for a wake-up or the idle interval.
+    /// Works until stopped with `workers` loops, each draining what is due
+    /// a batch at a time, then waiting for a wake-up or the idle interval.
     pub async fn run(self) {
         let loops: Vec<_> = (0..self.workers.max(1))
             .map(|_| tokio::spawn(self.clone().work()))
@@ -349,14 +418,22 @@ impl<H: Handler> Outbox<H> {
 
     async fn work(self) {
         loop {
-            match self.try_execute_task().await {
-                Ok(ExecutionOutcome::Empty) => match &self.wakeup {
+            match self.try_execute_batch(self.batch).await {
+                Ok(done) if done.is_empty() => match &self.wakeup {
                     Some(w) => {
                         let _ = tokio::time::timeout(self.idle, w.notified()).await;
                     }
                     None => tokio::time::sleep(self.idle).await,
                 },
-                Ok(_) => {}
+                Ok(done) => {
+                    // A full batch: there may be more, so a resting
+                    // sibling joins in.
+                    if done.len() >= self.batch
+                        && let Some(w) = &self.wakeup
+                    {
+                        w.notify_one();
+                    }
+                }
                 Err(e) => {
                     tracing::error!(
                         queue = self.handler.queue().name,

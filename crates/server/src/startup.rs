@@ -120,6 +120,8 @@ impl Application {
             outbox.max_backoff = std::time::Duration::from_secs(600);
             outbox.base_backoff = std::time::Duration::from_millis(500);
             outbox.workers = state.settings.issuer_workers;
+            // Each loop has up to 16 commands at the issuer at once.
+            outbox.batch = 16;
             if outbox.workers > 0 {
                 tokio::spawn(outbox.run());
             }

@@ -316,7 +316,10 @@ pub fn watcher(gateway: Gateway, workers: usize, while_open: Duration) -> Watche
             while_open,
         },
     );
-    outbox.workers = workers;
+    // One loop claims up to `workers` students at once, so that many
+    // looks at USOS at most are in flight.
+    outbox.workers = 1;
+    outbox.batch = workers;
     // USOS trouble: keep trying within the day, at most every 15 minutes.
     outbox.max_attempts = 100;
     outbox.base_backoff = Duration::from_secs(30);

@@ -61,13 +61,19 @@ async fn every_status_change_leaves_a_notice_for_every_device(db: Db) {
     );
     app.post(&token, "/orders").send().await.unwrap();
     app.wait_for(&token, OrderStatus::Ready).await;
-    let mut statuses: Vec<String> = deliveries(&app, "anna")
+    let mut statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM notices")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    statuses.sort();
+    assert_eq!(statuses, ["in_progress", "pending", "ready"]);
+    // Nothing was sent yet: the newest notice supersedes the older two.
+    let waiting: Vec<String> = deliveries(&app, "anna")
         .await
         .into_iter()
         .map(|d| d.1)
         .collect();
-    statuses.sort();
-    assert_eq!(statuses, ["in_progress", "pending", "ready"]);
+    assert_eq!(waiting, ["ready"]);
 
     // A second device hears of the next change, under the same notice id.
     assert_eq!(
@@ -84,6 +90,11 @@ async fn every_status_change_leaves_a_notice_for_every_device(db: Db) {
         .filter(|d| d.1 == "cancelled")
         .collect();
     assert_eq!(cancelled.len(), 2);
+    assert_eq!(
+        deliveries(&app, "anna").await.len(),
+        2,
+        "ready is superseded"
+    );
     assert_eq!(cancelled[0].0, cancelled[1].0);
     assert_ne!(cancelled[0].2, cancelled[1].2);
     // Nothing for students without devices, nothing across students.
@@ -244,7 +255,8 @@ async fn activation_reminders_come_3_days_and_1_day_before_once_each(db: Db) {
     assert_eq!(
         reminders(&app, "anna").await,
         [
-            ("activation_expires_3d".to_owned(), 1),
+            // Never sent (no dispatcher runs here): the next one supersedes it.
+            ("activation_expires_3d".to_owned(), 0),
             ("activation_expires_1d".to_owned(), 1)
         ]
     );
@@ -269,7 +281,7 @@ async fn card_reminders_say_it_ends_soon_and_when_renewal_is_possible(db: Db) {
     assert_eq!(
         reminders(&app, "anna").await,
         [
-            ("card_ends_soon".to_owned(), 1),
+            ("card_ends_soon".to_owned(), 0),
             ("renewal_available".to_owned(), 1)
         ]
     );

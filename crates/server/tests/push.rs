@@ -20,7 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 both!(
-    each_device_gets_each_notice_exactly_once_and_never_a_code,
+    each_device_gets_the_newest_notice_exactly_once_and_never_a_code,
+    a_sent_notice_stays_sent_and_only_waiting_ones_are_superseded,
+    a_ready_notice_goes_before_older_routine_ones,
+    a_batch_is_claimed_and_finished_at_once,
     retry_after_is_honoured,
     failures_back_off_and_end_in_dead_letters,
     an_unregistered_token_is_removed,
@@ -99,7 +102,10 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
         .unwrap()
 }
 
-async fn each_device_gets_each_notice_exactly_once_and_never_a_code(db: Db) {
+/// The order went pending, in progress and ready before the dispatcher
+/// ran: only "ready" goes out (the older two would only be replaced on the
+/// phone), once per device; the notices themselves stay as history.
+async fn each_device_gets_the_newest_notice_exactly_once_and_never_a_code(db: Db) {
     let p = setup(db, false).await;
     let token = p.app.sign_in("anna").await;
     register(&p.app, &token, "phone-pl", "pl").await;
@@ -115,11 +121,12 @@ async fn each_device_gets_each_notice_exactly_once_and_never_a_code(db: Db) {
     let codes: ActivationData = r.json().await.unwrap();
 
     let outcomes = drain(&p.dispatcher).await;
-    assert_eq!(outcomes, vec![ExecutionOutcome::Delivered; 6]);
+    assert_eq!(outcomes, vec![ExecutionOutcome::Delivered; 2]);
     assert_eq!(drain(&p.dispatcher).await, [], "nothing is sent twice");
+    assert_eq!(count(&p.app, "SELECT COUNT(*) FROM notices").await, 3);
 
     let got = p.fcm.received();
-    assert_eq!(got.len(), 6);
+    assert_eq!(got.len(), 2);
     let mut per_device: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for m in &got {
         per_device
@@ -144,7 +151,7 @@ async fn each_device_gets_each_notice_exactly_once_and_never_a_code(db: Db) {
     for device in ["phone-pl", "tablet-en"] {
         let mut statuses: Vec<_> = per_device[device].iter().map(|(s, _)| *s).collect();
         statuses.sort_unstable();
-        assert_eq!(statuses, ["in_progress", "pending", "ready"], "{device}");
+        assert_eq!(statuses, ["ready"], "{device}");
     }
     // One notice id per change, the same on both devices.
     let mut ids: Vec<_> = per_device["phone-pl"].iter().map(|(_, id)| *id).collect();
@@ -166,6 +173,126 @@ async fn each_device_gets_each_notice_exactly_once_and_never_a_code(db: Db) {
         "Your mLegitymacja is ready"
     );
     assert_eq!(count(&p.app, "SELECT COUNT(*) FROM deliveries").await, 0);
+}
+
+/// What the dispatcher has sent is never undone; of what waits, only the
+/// newest notice per order goes.
+async fn a_sent_notice_stays_sent_and_only_waiting_ones_are_superseded(db: Db) {
+    let p = setup(db, true).await;
+    let token = p.app.sign_in("anna").await;
+    register(&p.app, &token, "phone", "pl").await;
+    p.app.post(&token, "/orders").send().await.unwrap();
+    assert_eq!(drain(&p.dispatcher).await, [ExecutionOutcome::Delivered]);
+    // Cancelled, then ordered again: the cancellation's notice waits and
+    // the new order's "pending" (another order) does not replace it.
+    p.app
+        .post(&token, "/orders/current/cancel")
+        .send()
+        .await
+        .unwrap();
+    p.app.post(&token, "/orders").send().await.unwrap();
+    assert_eq!(
+        drain(&p.dispatcher).await,
+        vec![ExecutionOutcome::Delivered; 2]
+    );
+    let statuses: Vec<String> = p
+        .fcm
+        .received()
+        .iter()
+        .map(|m| m["data"]["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(statuses[0], "pending");
+    let mut later = statuses[1..].to_vec();
+    later.sort();
+    assert_eq!(later, ["cancelled", "pending"]);
+}
+
+/// Another student whose order the issuer holds, and a device of theirs.
+async fn held_student(app: &TestApp) -> String {
+    let hash =
+        legitka_server::passwords::hash_password(legitka_server::demo::DEMO_PASSWORD.to_owned())
+            .await
+            .unwrap();
+    let csv = format!(
+        "{}\newa,\"{hash}\",Ewa,Nowak,{},77,true,true,ELS/77,2099-12-31,2020-01-01,,first_cycle\n",
+        legitka_server::import::COLUMNS,
+        legitka_server::pesel::Pesel::with_check_digit("0421080777")
+            .unwrap()
+            .expose()
+    );
+    legitka_server::import::import_students(&app.state, csv.as_bytes())
+        .await
+        .unwrap();
+    let token = app.sign_in("ewa").await;
+    register(app, &token, "ewa-phone", "pl").await;
+    app.hold_issuer();
+    let r = app.post(&token, "/orders").send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let order: legitka_wire::OrderView = r.json().await.unwrap();
+    // Held only once the issuer has it (the outbox sends it a moment later).
+    for _ in 0..500 {
+        if app.issuer.submits(&order.id).await.unwrap() > 0 {
+            return token;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the issuer never got Ewa's order");
+}
+
+/// Ewa's "pending" has waited longer, but Anna's "ready" asks her to act:
+/// it is sent first.
+async fn a_ready_notice_goes_before_older_routine_ones(db: Db) {
+    let p = setup(db, false).await;
+    held_student(&p.app).await;
+    p.app.clock.advance(60_000);
+    p.app
+        .issuer
+        .set_delays(Duration::from_millis(10), Duration::from_millis(10));
+    let anna = p.app.sign_in("anna").await;
+    register(&p.app, &anna, "anna-phone", "pl").await;
+    p.app.post(&anna, "/orders").send().await.unwrap();
+    p.app.wait_for(&anna, OrderStatus::Ready).await;
+    assert_eq!(drain(&p.dispatcher).await.len(), 2);
+    let sent: Vec<(String, String)> = p
+        .fcm
+        .received()
+        .iter()
+        .map(|m| {
+            (
+                m["token"].as_str().unwrap().to_owned(),
+                m["data"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("anna-phone".to_owned(), "ready".to_owned()),
+            ("ewa-phone".to_owned(), "pending".to_owned())
+        ]
+    );
+}
+
+/// One claim takes the whole batch, most urgent first; the sent ones go
+/// from the outbox together.
+async fn a_batch_is_claimed_and_finished_at_once(db: Db) {
+    let p = setup(db, false).await;
+    held_student(&p.app).await;
+    p.app
+        .issuer
+        .set_delays(Duration::from_millis(10), Duration::from_millis(10));
+    let anna = p.app.sign_in("anna").await;
+    for i in 0..3 {
+        register(&p.app, &anna, &format!("anna-{i}"), "pl").await;
+    }
+    p.app.post(&anna, "/orders").send().await.unwrap();
+    p.app.wait_for(&anna, OrderStatus::Ready).await;
+    let outcomes = p.dispatcher.try_execute_batch(10).await.unwrap();
+    assert_eq!(outcomes, vec![ExecutionOutcome::Delivered; 4]);
+    assert_eq!(count(&p.app, "SELECT COUNT(*) FROM deliveries").await, 0);
+    assert_eq!(p.fcm.received().len(), 4);
+    assert_eq!(p.dispatcher.try_execute_batch(10).await.unwrap(), []);
 }
 
 async fn retry_after_is_honoured(db: Db) {
@@ -245,7 +372,8 @@ async fn an_unregistered_token_is_removed(db: Db) {
             .iter()
             .filter(|o| **o == ExecutionOutcome::Delivered)
             .count(),
-        3
+        1,
+        "ready, to the device still there"
     );
     let left: Vec<String> = sqlx::query_scalar("SELECT token FROM devices")
         .fetch_all(&p.app.state.db.pool)
@@ -360,10 +488,8 @@ async fn apns_gets_signed_http2_pushes_with_the_right_headers(db: Db) {
     register_apns(&app, &token, IPHONE).await;
     app.post(&token, "/orders").send().await.unwrap();
     app.wait_for(&token, OrderStatus::Ready).await;
-    assert_eq!(
-        drain(&dispatcher).await,
-        vec![ExecutionOutcome::Delivered; 3]
-    );
+    // "ready" superseded "pending" and "in progress", unsent.
+    assert_eq!(drain(&dispatcher).await, [ExecutionOutcome::Delivered]);
     let got = apns.received();
     assert!(got.iter().all(|(t, _)| t == IPHONE));
     let ready = got.iter().find(|(_, p)| p["status"] == "ready").unwrap();
@@ -409,12 +535,12 @@ async fn apns_refusals_drop_dead_tokens_and_a_wrong_key_sends_nothing(db: Db) {
 async fn two_dispatchers_share_the_outbox_without_sending_twice(db: Db) {
     let p = setup(db, false).await;
     let token = p.app.sign_in("anna").await;
-    // As many devices as a student may have, three notices each.
+    // As many devices as a student may have, the newest notice each.
     let devices = legitka_server::push::store::MAX_DEVICES;
     for i in 0..devices {
         register(&p.app, &token, &format!("device-{i:02}"), "pl").await;
     }
-    let want = usize::try_from(devices * 3).unwrap();
+    let want = usize::try_from(devices).unwrap();
     p.app.post(&token, "/orders").send().await.unwrap();
     p.app.wait_for(&token, OrderStatus::Ready).await;
     let second = p.dispatcher.clone_as_another_process();

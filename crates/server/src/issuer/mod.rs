@@ -43,6 +43,8 @@ impl Command {
 }
 
 /// Queues a command inside the transaction of the change that causes it.
+/// An invalidation goes before submits: a void card must stop working as
+/// soon as it can, while a submit only starts a wait.
 pub async fn enqueue(
     tx: &mut Tx,
     order_id: &str,
@@ -51,14 +53,16 @@ pub async fn enqueue(
     now: i64,
 ) -> AppResult<()> {
     sqlx::query(
-        "INSERT INTO issuer_commands (id, order_id, command, reason, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO issuer_commands \
+         (id, order_id, command, reason, created_at, next_attempt_at, priority) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(order_id)
     .bind(command.as_str())
     .bind(reason.map(Reason::as_str))
     .bind(now)
+    .bind(i64::from(command == Command::Invalidate))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -68,18 +68,71 @@ pub fn install() {
     });
 }
 
+/// One route's series, registered the first time they are seen: a request
+/// then costs two atomic updates instead of new label strings and two
+/// registry look-ups (routes are templates and `unmatched`, so the map
+/// stays as small as the router).
+#[derive(Default)]
+struct Route {
+    /// Latency by method; requests by method and status.
+    latency: Vec<(String, metrics::Histogram)>,
+    requests: Vec<(String, u16, metrics::Counter)>,
+}
+
+fn routes() -> &'static std::sync::RwLock<std::collections::HashMap<Box<str>, Route>> {
+    static ROUTES: OnceLock<std::sync::RwLock<std::collections::HashMap<Box<str>, Route>>> =
+        OnceLock::new();
+    ROUTES.get_or_init(Default::default)
+}
+
 pub fn request_done(method: &str, route: &str, status: u16, latency: Duration) {
-    let labels = [("method", method.to_owned()), ("route", route.to_owned())];
-    metrics::counter!(
-        REQUESTS,
-        &[
-            labels[0].clone(),
-            labels[1].clone(),
-            ("status", status.to_string())
-        ]
-    )
-    .increment(1);
-    metrics::histogram!(LATENCY, &labels).record(latency.as_secs_f64());
+    let seconds = latency.as_secs_f64();
+    let recorded = routes().read().ok().is_some_and(|routes| {
+        let Some(r) = routes.get(route) else {
+            return false;
+        };
+        let latency = r.latency.iter().find(|(m, _)| m == method);
+        let requests = r
+            .requests
+            .iter()
+            .find(|(m, s, _)| m == method && *s == status);
+        match (latency, requests) {
+            (Some((_, h)), Some((_, _, c))) => {
+                h.record(seconds);
+                c.increment(1);
+                true
+            }
+            _ => false,
+        }
+    });
+    if !recorded && let Ok(mut routes) = routes().write() {
+        // The handles belong to the recorder they were made with: ours.
+        let _ = handle();
+        let r = routes.entry(route.into()).or_default();
+        let labels = [("method", method.to_owned()), ("route", route.to_owned())];
+        if !r.latency.iter().any(|(m, _)| m == method) {
+            r.latency
+                .push((method.to_owned(), metrics::histogram!(LATENCY, &labels)));
+        }
+        if !r
+            .requests
+            .iter()
+            .any(|(m, s, _)| m == method && *s == status)
+        {
+            let counter = metrics::counter!(
+                REQUESTS,
+                &[
+                    labels[0].clone(),
+                    labels[1].clone(),
+                    ("status", status.to_string())
+                ]
+            );
+            r.requests.push((method.to_owned(), status, counter));
+        }
+        drop(routes);
+        request_done(method, route, status, latency);
+        return;
+    }
     if status == 429 {
         metrics::counter!(RATE_LIMITED, "route" => route.to_owned()).increment(1);
     }

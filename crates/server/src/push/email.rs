@@ -128,7 +128,9 @@ pub fn outbox(
         transport: smtp.transport()?,
     };
     let mut outbox = Outbox::with_handler(db, clock, mailer);
+    // Two messages at once over the SMTP transport's pool.
     outbox.workers = 2;
+    outbox.batch = 1;
     outbox.base_backoff = Duration::from_secs(30);
     outbox.max_backoff = Duration::from_secs(1800);
     outbox.max_attempts = 20;

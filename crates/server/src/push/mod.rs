@@ -62,6 +62,22 @@ pub trait Sender: Send + Sync + 'static {
     fn send<'a>(&'a self, device: &'a Device, message: &'a Message) -> BoxFuture<'a, SendOutcome>;
 }
 
+/// Whether a notice asks the student to do something (fetch the codes,
+/// correct the order, try again, activate before it expires, sign in
+/// again, renew): its deliveries are claimed before those that only tell
+/// how an order is getting on (pending, in progress, received, cancelled).
+pub fn calls_for_action(kind: NoticeKind, status: OrderStatus) -> bool {
+    kind.is_reminder()
+        || matches!(
+            status,
+            OrderStatus::Ready
+                | OrderStatus::ReturnedForCorrection
+                | OrderStatus::Error
+                | OrderStatus::Revoked
+                | OrderStatus::Expired
+        )
+}
+
 /// The localized signal for a notice: a status change or a reminder
 /// (texts in `legitka_wire::notice`, shared with the app's local notices).
 pub fn message(

@@ -122,6 +122,9 @@ pub async fn forget_device(db: &Db, device_id: &str) -> AppResult<()> {
 /// The push outbox: a notice of `kind` about `order` and one delivery per
 /// device of the student, in the transaction of the change that causes it.
 /// The notice id is the same on every device, so the app drops duplicates.
+/// It supersedes the order's older notices still waiting to be pushed (a
+/// push service would only replace them: the collapse key is the order),
+/// and goes first when it calls for action ([`super::calls_for_action`]).
 /// Returns the notice's id.
 pub async fn queue_notice(
     tx: &mut Tx,
@@ -145,26 +148,40 @@ pub async fn queue_notice(
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    // Stale once this one exists; those in flight (leased) are let be.
+    sqlx::query(
+        "DELETE FROM deliveries WHERE notice_id IN \
+         (SELECT id FROM notices WHERE order_id = $1 AND id <> $2) \
+         AND (lease_until IS NULL OR lease_until < $3)",
+    )
+    .bind(&order.id)
+    .bind(&notice_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let priority = i64::from(super::calls_for_action(kind, order.status));
     // Delivery ids: the notice id plus the device id, unique per pair.
     sqlx::query(
-        "INSERT INTO deliveries (id, notice_id, device_id, next_attempt_at) \
-         SELECT $1 || ':' || d.id, $1, d.id, $2 FROM devices d WHERE d.student_id = $3",
+        "INSERT INTO deliveries (id, notice_id, device_id, next_attempt_at, priority) \
+         SELECT $1 || ':' || d.id, $1, d.id, $2, $4 FROM devices d WHERE d.student_id = $3",
     )
     .bind(&notice_id)
     .bind(now)
     .bind(student_id)
+    .bind(priority)
     .execute(&mut **tx)
     .await?;
     // And an e-mail to the university address, when SMTP is configured.
     if email {
         sqlx::query(
-            "INSERT INTO email_deliveries (id, notice_id, student_id, next_attempt_at) \
-             SELECT $1 || ':email', $1, s.id, $2 FROM students s \
+            "INSERT INTO email_deliveries (id, notice_id, student_id, next_attempt_at, priority) \
+             SELECT $1 || ':email', $1, s.id, $2, $4 FROM students s \
              WHERE s.id = $3 AND s.email IS NOT NULL",
         )
         .bind(&notice_id)
         .bind(now)
         .bind(student_id)
+        .bind(priority)
         .execute(&mut **tx)
         .await?;
     }

@@ -124,12 +124,13 @@ pub async fn watch(tx: &mut Tx, student_id: &str, now: i64) -> AppResult<()> {
 /// the app was closed before. A student USOS last refused is looked at
 /// once as the app opens, so a reason they have since put right (a photo
 /// added in USOSweb) does not keep them from ordering. Only USOS students
-/// (who have a state row) are marked.
+/// (who have a state row) are marked. A look brought forward this way goes
+/// before routine ones: the student is waiting for it.
 pub async fn app_open(db: &Db, student_id: &str, now: i64, until: i64) -> AppResult<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO usos_polls (id, student_id, started_at, next_attempt_at) \
-         SELECT $3, $1, $2, $2 WHERE EXISTS (SELECT 1 FROM usos_state WHERE student_id = $1 \
+        "INSERT INTO usos_polls (id, student_id, started_at, next_attempt_at, priority) \
+         SELECT $3, $1, $2, $2, 1 WHERE EXISTS (SELECT 1 FROM usos_state WHERE student_id = $1 \
          AND app_open_until < $2 AND why_cannot_order IS NOT NULL) \
          ON CONFLICT (student_id) DO NOTHING",
     )
@@ -139,7 +140,7 @@ pub async fn app_open(db: &Db, student_id: &str, now: i64, until: i64) -> AppRes
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE usos_polls SET next_attempt_at = $2 \
+        "UPDATE usos_polls SET next_attempt_at = $2, priority = 1 \
          WHERE student_id = $1 AND next_attempt_at > $2 AND EXISTS \
          (SELECT 1 FROM usos_state WHERE student_id = $1 AND app_open_until < $2)",
     )
