@@ -29,9 +29,42 @@ pub struct Schema {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite has one writer at a time: this process's write transactions
+    /// take turns here, first come first served, instead of on SQLite's
+    /// busy timeout (which sleeps and tries again, longer each time).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction; on SQLite it also holds this process's turn to
+/// write until it ends. It reads and writes as the connection it derefs to.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 impl Db {
     /// Opens an existing database (a missing SQLite file is an error, so a
@@ -98,7 +131,11 @@ impl Db {
             })
             .await
             .with_context(|| format!("connecting to {}", redact(url)))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: std::sync::Arc::default(),
+        })
     }
 
     /// Brings the schema up to this version's (`migrate`, `serve --migrate`).
@@ -153,14 +190,25 @@ impl Db {
         Ok(())
     }
 
-    /// Begins a write transaction. On SQLite it takes the write lock up
-    /// front (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy
-    /// timeout instead of failing when a read lock cannot be upgraded.
+    /// Begins a write transaction. On SQLite it waits for this process's
+    /// turn to write (before taking a connection), then takes the write
+    /// lock up front (`BEGIN IMMEDIATE`), so a writer never fails when a
+    /// read lock cannot be upgraded; other processes' writers (a second
+    /// instance, the admin tools) still wait on the busy timeout.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let turn = std::sync::Arc::clone(&self.writer).lock_owned().await;
+                Tx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => Tx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            },
+        })
     }
 }
 

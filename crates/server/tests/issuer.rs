@@ -25,6 +25,7 @@ both!(
     the_submit_carries_what_the_card_shows,
     an_issuer_outage_is_ridden_out,
     the_event_endpoint_keeps_to_the_contract,
+    events_heard_together_apply_each_on_its_own,
 );
 
 /// Sends `POST path` and hangs up after a random moment, before the answer.
@@ -301,4 +302,69 @@ async fn the_event_endpoint_keeps_to_the_contract(db: Db) {
         app.me(&token).await.order.unwrap().status,
         OrderStatus::Ready
     );
+}
+
+/// Events applied in one transaction (as a wave's are): each that applies
+/// counts, one that does not (a move the order cannot make, an unknown
+/// order) changes nothing and takes nothing of the others with it.
+async fn events_heard_together_apply_each_on_its_own(db: Db) {
+    use legitka_server::orders::activation::IssuedActivation;
+    use legitka_server::orders::{Applied, IssuerUpdate};
+    let app = spawn_app(db).await;
+    app.hold_issuer();
+    let token = app.sign_in("anna").await;
+    let r = app.post(&token, "/orders").send().await.unwrap();
+    let order: legitka_wire::OrderView = r.json().await.unwrap();
+    let update = |order_id: &str, to| IssuerUpdate {
+        order_id: order_id.to_owned(),
+        to,
+        reason: None,
+        activation: (to == OrderStatus::Ready).then(|| IssuedActivation {
+            qr_payload: "MLEG1.batch".into(),
+            manual_code: "BATCH-0001".into(),
+            activation_code: legitka_server::crypto::Secret::new("12345678".into()),
+        }),
+    };
+    let answers = app
+        .state
+        .orders
+        .issuer_updates(vec![
+            update(&order.id, OrderStatus::InProgress),
+            update(&order.id, OrderStatus::Received),
+            update("no-such-order", OrderStatus::InProgress),
+            update(&order.id, OrderStatus::Ready),
+            update(&order.id, OrderStatus::Ready),
+        ])
+        .await
+        .unwrap();
+    let codes: Vec<String> = answers
+        .iter()
+        .map(|a| match a {
+            Ok(applied) => format!("{applied:?}"),
+            Err(e) => e.code().as_str().to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        ["Changed", "invalid_transition", "no_order", "Changed", "AlreadySo"]
+    );
+    assert!(matches!(answers[0], Ok(Applied::Changed)));
+    let ready = app.wait_for(&token, OrderStatus::Ready).await;
+    assert_eq!(ready.id, order.id);
+    let history: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM order_events WHERE order_id = $1 ORDER BY seq")
+            .bind(&order.id)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(history, ["pending", "in_progress", "ready"]);
+    let codes: ActivationData = app
+        .post(&token, "/orders/current/reveal")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes.manual_code, "BATCH-0001");
 }

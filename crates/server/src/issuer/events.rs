@@ -1,11 +1,12 @@
 //! The issuer's events, heard at `POST /issuer/v1/events` (the bridge
 //! contract's callback): authenticated with the shared secret, applied
-//! through the order service, harmless when repeated.
+//! through the order service, harmless when repeated. Events heard at
+//! about the same time are applied together ([`Applier`]).
 
 use crate::crypto::{Secret, sha256_hex};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::orders::activation::IssuedActivation;
-use crate::orders::{Applied, Orders};
+use crate::orders::{Applied, IssuerUpdate, Orders};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +15,11 @@ use axum::{Json, Router};
 use legitka_wire::bridge::{BridgeError, BridgeErrorCode, EVENTS_PATH, IssuerEvent, IssuerStatus};
 use legitka_wire::{ErrorCode, OrderStatus};
 use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone)]
 pub(super) struct Hearing {
-    orders: Orders,
+    applier: Applier,
     /// SHA-256 of the shared secret: compared without keeping it twice.
     secret_hash: Arc<String>,
 }
@@ -27,7 +29,7 @@ pub fn router(orders: Orders, secret: &Secret<String>) -> Router {
     Router::new()
         .route(EVENTS_PATH, post(hear))
         .with_state(Hearing {
-            orders,
+            applier: Applier::start(orders),
             secret_hash: Arc::new(sha256_hex(secret.expose())),
         })
 }
@@ -74,7 +76,7 @@ pub(super) async fn hear(
             );
         }
     };
-    match apply(&h.orders, event).await {
+    match apply(&h.applier, event).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(Refusal(status, code, message)) => refuse(status, code, message),
     }
@@ -82,7 +84,58 @@ pub(super) async fn hear(
 
 struct Refusal(StatusCode, BridgeErrorCode, String);
 
-async fn apply(orders: &Orders, e: IssuerEvent) -> Result<(), Refusal> {
+/// One task applies the events: every event waiting when it is free (up
+/// to 64) goes into one transaction (`Orders::issuer_updates`), so a wave
+/// of events costs a commit per batch, not per event; an event that comes
+/// alone goes at once. It runs apart from the requests, so an event whose
+/// caller hung up is still applied to the end.
+#[derive(Clone)]
+struct Applier {
+    queue: mpsc::Sender<(IssuerUpdate, oneshot::Sender<AppResult<Applied>>)>,
+}
+
+impl Applier {
+    const BATCH: usize = 64;
+
+    fn start(orders: Orders) -> Self {
+        let (queue, mut waiting) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(Self::BATCH);
+            while waiting.recv_many(&mut batch, Self::BATCH).await > 0 {
+                let (updates, replies): (Vec<_>, Vec<oneshot::Sender<AppResult<Applied>>>) =
+                    batch.drain(..).unzip();
+                match orders.issuer_updates(updates).await {
+                    Ok(answers) => {
+                        for (reply, answer) in replies.into_iter().zip(answers) {
+                            let _ = reply.send(answer);
+                        }
+                    }
+                    Err(e) => {
+                        let why = format!("{e:#}");
+                        for reply in replies {
+                            let _ = reply.send(Err(AppError::Unexpected(anyhow::anyhow!(
+                                "applying issuer events: {why}"
+                            ))));
+                        }
+                    }
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    async fn apply(&self, update: IssuerUpdate) -> AppResult<Applied> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || AppError::Unexpected(anyhow::anyhow!("the issuer event applier stopped"));
+        self.queue
+            .send((update, reply))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn apply(applier: &Applier, e: IssuerEvent) -> Result<(), Refusal> {
     let to = match e.status {
         IssuerStatus::InProgress => OrderStatus::InProgress,
         IssuerStatus::Ready => OrderStatus::Ready,
@@ -105,10 +158,13 @@ async fn apply(orders: &Orders, e: IssuerEvent) -> Result<(), Refusal> {
         }
         _ => None,
     };
-    match orders
-        .issuer_update(&e.order_id, to, e.reason, activation)
-        .await
-    {
+    let update = IssuerUpdate {
+        order_id: e.order_id.clone(),
+        to,
+        reason: e.reason,
+        activation,
+    };
+    match applier.apply(update).await {
         // A repeat of an event already applied is fine.
         Ok(Applied::Changed | Applied::AlreadySo) => Ok(()),
         Err(err) if err.code() == ErrorCode::NoOrder => Err(Refusal(

@@ -72,6 +72,16 @@ pub struct Terms {
     pub photos: bool,
 }
 
+/// What the issuer says happened to an order (an event of its). No
+/// `Debug`: it may carry activation data.
+pub struct IssuerUpdate {
+    pub order_id: String,
+    pub to: OrderStatus,
+    pub reason: Option<Reason>,
+    /// With "ready": the activation data.
+    pub activation: Option<IssuedActivation>,
+}
+
 /// How an issuer update went.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -526,32 +536,82 @@ impl Orders {
         Ok(view)
     }
 
-    /// What the issuer reports about an order: in progress, ready with the
+    /// What the issuer reports about orders: in progress, ready with the
     /// activation data (sealed before it is stored; its 30 days start and
     /// the card's validity becomes the ELS's), received, an error or a
     /// return for correction. A repeat of what already happened is
     /// [`Applied::AlreadySo`]; an update that no longer applies is
     /// `invalid_transition`.
-    pub async fn issuer_update(
+    ///
+    /// Updates heard at about the same time go in one transaction:
+    /// each in a savepoint of its own, so one that does not apply leaves
+    /// the others be; one commit, then every change told. An answer per
+    /// update, in order; `Err` as a whole only when the transaction failed.
+    pub async fn issuer_updates(
         &self,
-        order_id: &str,
-        to: OrderStatus,
-        reason: Option<Reason>,
-        activation: Option<IssuedActivation>,
-    ) -> AppResult<Applied> {
-        let sealed = activation
-            .map(|a| activation::seal(&self.secrets, &a))
+        updates: Vec<IssuerUpdate>,
+    ) -> AppResult<Vec<AppResult<Applied>>> {
+        let mut changes = Changes::default();
+        let mut answers = Vec::with_capacity(updates.len());
+        let mut tx = self.db.begin().await?;
+        for update in &updates {
+            sqlx::query("SAVEPOINT issuer_update")
+                .execute(&mut *tx)
+                .await?;
+            let mut these = Changes::default();
+            match self.issuer_update_in(&mut tx, &mut these, update).await {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT issuer_update")
+                        .execute(&mut *tx)
+                        .await?;
+                    changes.told.append(&mut these.told);
+                    answers.push(Ok(Applied::Changed));
+                }
+                Err(e) => {
+                    for undo in [
+                        "ROLLBACK TO SAVEPOINT issuer_update",
+                        "RELEASE SAVEPOINT issuer_update",
+                    ] {
+                        sqlx::query(undo).execute(&mut *tx).await?;
+                    }
+                    answers.push(Err(e));
+                }
+            }
+        }
+        self.commit(tx, changes).await?;
+        // An update refused as a move the order cannot make may be a
+        // repeat: the order already is where it would go.
+        for (update, answer) in updates.iter().zip(answers.iter_mut()) {
+            if let Err(e) = answer
+                && e.code() == ErrorCode::InvalidTransition
+                && store::status_of(&self.db, &update.order_id).await? == Some(update.to)
+            {
+                *answer = Ok(Applied::AlreadySo);
+            }
+        }
+        Ok(answers)
+    }
+
+    async fn issuer_update_in(
+        &self,
+        tx: &mut Tx,
+        changes: &mut Changes,
+        update: &IssuerUpdate,
+    ) -> AppResult<()> {
+        let order_id = update.order_id.as_str();
+        let sealed = update
+            .activation
+            .as_ref()
+            .map(|a| activation::seal(&self.secrets, a))
             .transpose()?;
-        let reason = match to {
-            OrderStatus::Error => reason.or(Some(Reason::IssuerError)),
-            _ => reason,
+        let reason = match update.to {
+            OrderStatus::Error => update.reason.or(Some(Reason::IssuerError)),
+            _ => update.reason,
         };
         let now = self.now();
-        let mut changes = Changes::default();
-        let mut tx = self.db.begin().await?;
         if let Some(sealed) = &sealed {
             store::store_activation(
-                &mut tx,
+                tx,
                 order_id,
                 sealed,
                 now + rules::ACTIVATION_VALIDITY_MS,
@@ -559,30 +619,15 @@ impl Orders {
             )
             .await?;
         }
-        let applied = self
-            .apply(&mut tx, &mut changes, order_id, to, Actor::Issuer, reason)
-            .await;
-        if applied.is_ok()
-            && let (true, Some(sealed), Some(notice)) =
-                (self.codes_by_email, &sealed, changes.ready_notice.take())
+        self.apply(tx, changes, order_id, update.to, Actor::Issuer, reason)
+            .await?;
+        if let (true, Some(sealed), Some(notice)) =
+            (self.codes_by_email, &sealed, changes.ready_notice.take())
         {
-            self.email_codes(&mut tx, &mut changes, order_id, &notice, sealed)
+            self.email_codes(tx, changes, order_id, &notice, sealed)
                 .await?;
         }
-        if let Err(e) = applied {
-            // The transaction goes first: it holds a pooled connection, and
-            // the look below needs one (many repeats at once would otherwise
-            // hold the whole pool and wait for each other).
-            drop(tx);
-            if e.code() == ErrorCode::InvalidTransition
-                && store::status_of(&self.db, order_id).await? == Some(to)
-            {
-                return Ok(Applied::AlreadySo);
-            }
-            return Err(e);
-        }
-        self.commit(tx, changes).await?;
-        Ok(Applied::Changed)
+        Ok(())
     }
 
     /// The university mails the codes with the "ready" notice (UP's
