@@ -19,9 +19,22 @@ pub async fn migrate(db: &Db, secrets: &SecretBox) -> anyhow::Result<(usize, usi
     Ok((ran, sealed))
 }
 
-/// Everything a handler (or an admin command) needs; cheap to clone.
+/// Everything a handler (or an admin command) needs. One shared value:
+/// the router hands a clone to every request (and every extractor takes
+/// its own), so a clone is one reference count, not one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Services {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub orders: Orders,
@@ -82,7 +95,7 @@ impl AppState {
         );
         let limits = Arc::new(Limits::new(settings.rates));
         let identity = Arc::new(crate::identity::Identity::new(&settings.identity)?);
-        let state = Self {
+        let state = Self(Arc::new(Services {
             db,
             clock,
             orders,
@@ -96,7 +109,7 @@ impl AppState {
             session_ends: tokio::sync::broadcast::channel(1024).0,
             streams: Arc::default(),
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
-        };
+        }));
         Ok(state)
     }
 }

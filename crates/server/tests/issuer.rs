@@ -346,7 +346,13 @@ async fn events_heard_together_apply_each_on_its_own(db: Db) {
         .collect();
     assert_eq!(
         codes,
-        ["Changed", "invalid_transition", "no_order", "Changed", "AlreadySo"]
+        [
+            "Changed",
+            "invalid_transition",
+            "no_order",
+            "Changed",
+            "AlreadySo"
+        ]
     );
     assert!(matches!(answers[0], Ok(Applied::Changed)));
     let ready = app.wait_for(&token, OrderStatus::Ready).await;

@@ -240,19 +240,45 @@ async fn held_student(app: &TestApp) -> String {
     panic!("the issuer never got Ewa's order");
 }
 
+/// Orders (the issuer holds every order) and makes the order ready as
+/// the issuer's events would.
+async fn issued(app: &TestApp, token: &str) {
+    use legitka_server::orders::IssuerUpdate;
+    let r = app.post(token, "/orders").send().await.unwrap();
+    let order: legitka_wire::OrderView = r.json().await.unwrap();
+    let update = |to| IssuerUpdate {
+        order_id: order.id.clone(),
+        to,
+        reason: None,
+        activation: (to == OrderStatus::Ready).then(|| {
+            legitka_server::orders::activation::IssuedActivation {
+                qr_payload: "MLEG1.push".into(),
+                manual_code: "PUSH-0001".into(),
+                activation_code: Secret::new("87654321".into()),
+            }
+        }),
+    };
+    let answers = app
+        .state
+        .orders
+        .issuer_updates(vec![
+            update(OrderStatus::InProgress),
+            update(OrderStatus::Ready),
+        ])
+        .await
+        .unwrap();
+    assert!(answers.iter().all(Result::is_ok));
+}
+
 /// Ewa's "pending" has waited longer, but Anna's "ready" asks her to act:
 /// it is sent first.
 async fn a_ready_notice_goes_before_older_routine_ones(db: Db) {
     let p = setup(db, false).await;
     held_student(&p.app).await;
     p.app.clock.advance(60_000);
-    p.app
-        .issuer
-        .set_delays(Duration::from_millis(10), Duration::from_millis(10));
     let anna = p.app.sign_in("anna").await;
     register(&p.app, &anna, "anna-phone", "pl").await;
-    p.app.post(&anna, "/orders").send().await.unwrap();
-    p.app.wait_for(&anna, OrderStatus::Ready).await;
+    issued(&p.app, &anna).await;
     assert_eq!(drain(&p.dispatcher).await.len(), 2);
     let sent: Vec<(String, String)> = p
         .fcm
@@ -279,15 +305,11 @@ async fn a_ready_notice_goes_before_older_routine_ones(db: Db) {
 async fn a_batch_is_claimed_and_finished_at_once(db: Db) {
     let p = setup(db, false).await;
     held_student(&p.app).await;
-    p.app
-        .issuer
-        .set_delays(Duration::from_millis(10), Duration::from_millis(10));
     let anna = p.app.sign_in("anna").await;
     for i in 0..3 {
         register(&p.app, &anna, &format!("anna-{i}"), "pl").await;
     }
-    p.app.post(&anna, "/orders").send().await.unwrap();
-    p.app.wait_for(&anna, OrderStatus::Ready).await;
+    issued(&p.app, &anna).await;
     let outcomes = p.dispatcher.try_execute_batch(10).await.unwrap();
     assert_eq!(outcomes, vec![ExecutionOutcome::Delivered; 4]);
     assert_eq!(count(&p.app, "SELECT COUNT(*) FROM deliveries").await, 0);
