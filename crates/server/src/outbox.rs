@@ -5,8 +5,8 @@
 //! processes share the work without doing anything twice (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; on SQLite the lease column, taken in a single
 //! conditional UPDATE); it runs the batch's jobs at once and removes the
-//! finished ones in one statement. Jobs that call for action (`priority`
-//! 1) are claimed before routine ones, then the longest due first. Retries
+//! finished ones in one statement. Jobs that call for action (priority
+//! one) are claimed before routine ones, then the longest due first. Retries
 //! back off exponentially and honour `Retry-After`; poison jobs and spent
 //! retries move to the queue's dead-letter table. A [`Handler`] knows what
 //! one job means; this module knows none of that.
