@@ -13,12 +13,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub(crate) fn target(bin: &str) -> std::path::PathBuf {
+fn target(bin: &str) -> std::path::PathBuf {
     let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     std::path::Path::new(&dir).join("release").join(bin)
 }
 
-pub(crate) fn free_port() -> anyhow::Result<u16> {
+fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -47,7 +47,7 @@ impl Drop for Killed {
     }
 }
 
-pub(crate) async fn wait_for(url: &str) -> anyhow::Result<()> {
+async fn wait_for(url: &str) -> anyhow::Result<()> {
     for _ in 0..300 {
         if reqwest::get(url).await.is_ok() {
             return Ok(());
@@ -93,15 +93,15 @@ impl Running {
     }
 }
 
-async fn start(url: &str, dir: &std::path::Path) -> anyhow::Result<Running> {
+/// The issuer stand-in as its own process (100 ms to accept, 100 ms to
+/// issue; its records and the bridge's secret in `dir`); its address.
+pub(crate) async fn issuer_stand_in(dir: &std::path::Path) -> anyhow::Result<(Killed, String)> {
     let secret = dir.join("bridge.secret");
     std::fs::write(&secret, "b".repeat(64))?;
-    let key = dir.join("activation.key");
-    std::fs::write(&key, KEY_HEX)?;
-    let issuer_port = free_port()?;
+    let port = free_port()?;
     let issuer = Killed(
         Command::new(target("legitka-emulators"))
-            .args(["--issuer-port", &issuer_port.to_string()])
+            .args(["--issuer-port", &port.to_string()])
             .args(["--accept-ms", "100", "--ready-ms", "100"])
             .arg("--secret-file")
             .arg(&secret)
@@ -112,27 +112,61 @@ async fn start(url: &str, dir: &std::path::Path) -> anyhow::Result<Running> {
             .spawn()
             .context("starting the issuer stand-in (cargo build --release -p legitka-emulators)")?,
     );
-    let issuer_url = format!("http://127.0.0.1:{issuer_port}");
-    wait_for(&format!("{issuer_url}/")).await.ok();
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{url}/")).await.ok();
+    Ok((issuer, url))
+}
+
+/// The release server (`serve`, then `args`) on a free loopback port,
+/// reaching the issuer stand-in at `issuer` (its secret in `dir`), with
+/// `env` besides; once it answers, its address.
+pub(crate) async fn server(
+    dir: &std::path::Path,
+    issuer: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> anyhow::Result<(Killed, String)> {
     let port = free_port()?;
+    let mut command = Command::new(target("legitka-server"));
+    command
+        .arg("serve")
+        .args(args)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .env("APP_ISSUER_URL", issuer)
+        .env("APP_ISSUER_SECRET_FILE", dir.join("bridge.secret"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
     let server = Killed(
-        Command::new(target("legitka-server"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("APP_DATABASE_URL", url)
-            .env("APP_ACTIVATION_KEY_FILE", &key)
-            .env("APP_ISSUER_URL", &issuer_url)
-            .env("APP_ISSUER_SECRET_FILE", &secret)
-            .env("APP_ACCESS_TTL_MINUTES", "120")
-            .env("APP_MAX_CONNECTIONS", "30000")
-            .env("APP_METRICS_BIND", "off")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        command
             .spawn()
             .context("starting the release server (cargo build --release -p legitka-server)")?,
     );
     let base = format!("http://127.0.0.1:{port}");
     wait_for(&format!("{base}/health")).await?;
+    Ok((server, base))
+}
+
+async fn start(url: &str, dir: &std::path::Path) -> anyhow::Result<Running> {
+    let key = dir.join("activation.key");
+    std::fs::write(&key, KEY_HEX)?;
+    let (issuer, issuer_url) = issuer_stand_in(dir).await?;
+    let (server, base) = server(
+        dir,
+        &issuer_url,
+        &[],
+        &[
+            ("APP_DATABASE_URL", url.to_owned()),
+            ("APP_ACTIVATION_KEY_FILE", key.display().to_string()),
+            ("APP_ACCESS_TTL_MINUTES", "120".to_owned()),
+            ("APP_MAX_CONNECTIONS", "30000".to_owned()),
+            ("APP_METRICS_BIND", "off".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
+    )
+    .await?;
     Ok(Running {
         base,
         server,

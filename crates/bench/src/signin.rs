@@ -7,9 +7,8 @@
 //! memory 5 s after it, the answers (200 or 503 busy) and the time until
 //! the last answer.
 
-use crate::processes::{Killed, free_port, status_kib, target, wait_for};
-use anyhow::{Context, bail};
-use std::process::{Command, Stdio};
+use crate::processes::status_kib;
+use anyhow::bail;
 use std::time::{Duration, Instant};
 
 pub struct Round {
@@ -28,30 +27,25 @@ async fn round(
     checks_at_once: usize,
     n: usize,
 ) -> anyhow::Result<Round> {
-    let port = free_port()?;
     let db = dir.join(format!(
         "signin-{checks_at_once}-{}.db",
         uuid::Uuid::new_v4().simple()
     ));
-    let server = Killed(
-        Command::new(target("legitka-server"))
-            .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
-            .env("APP_DATABASE_URL", format!("sqlite://{}", db.display()))
-            .env("APP_ISSUER_URL", issuer)
-            .env("APP_ISSUER_SECRET_FILE", dir.join("bridge.secret"))
-            .env("APP_TRUSTED_PROXIES", "127.0.0.1")
-            .env("APP_RATE_SIGN_IN_PER_ADDRESS", "1000")
-            .env("APP_RATE_SIGN_IN_PER_ACCOUNT", "1000")
-            .env("APP_PASSWORD_CHECKS_AT_ONCE", checks_at_once.to_string())
-            .env("APP_METRICS_BIND", "127.0.0.1:0")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the release server (cargo build --release -p legitka-server)")?,
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for(&format!("{base}/health")).await?;
+    let (server, base) = crate::processes::server(
+        dir,
+        issuer,
+        &["--demo"],
+        &[
+            ("APP_DATABASE_URL", format!("sqlite://{}", db.display())),
+            ("APP_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+            ("APP_RATE_SIGN_IN_PER_ADDRESS", "1000".to_owned()),
+            ("APP_RATE_SIGN_IN_PER_ACCOUNT", "1000".to_owned()),
+            ("APP_PASSWORD_CHECKS_AT_ONCE", checks_at_once.to_string()),
+            ("APP_METRICS_BIND", "127.0.0.1:0".to_owned()),
+            ("RUST_LOG", "error".to_owned()),
+        ],
+    )
+    .await?;
     let pid = server.0.id();
     let before_mib = status_kib(pid, "VmHWM:")? / 1024.0;
     let http = reqwest::Client::new();
@@ -89,22 +83,7 @@ async fn round(
 /// Five rounds each way, interleaved; returns every round.
 pub async fn run(n: usize) -> anyhow::Result<Vec<Round>> {
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("bridge.secret"), "b".repeat(64))?;
-    let issuer_port = free_port()?;
-    let _issuer = Killed(
-        Command::new(target("legitka-emulators"))
-            .args(["--issuer-port", &issuer_port.to_string()])
-            .arg("--secret-file")
-            .arg(dir.path().join("bridge.secret"))
-            .arg("--data")
-            .arg(dir.path().join("issuer.db"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the issuer stand-in (cargo build --release -p legitka-emulators)")?,
-    );
-    let issuer = format!("http://127.0.0.1:{issuer_port}");
-    wait_for(&format!("{issuer}/")).await.ok();
+    let (_issuer, issuer) = crate::processes::issuer_stand_in(dir.path()).await?;
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let mut rounds = Vec::new();
     for _ in 0..5 {
