@@ -46,10 +46,6 @@ impl Tx {
     pub async fn commit(self) -> sqlx::Result<()> {
         self.tx.commit().await
     }
-
-    pub async fn rollback(self) -> sqlx::Result<()> {
-        self.tx.rollback().await
-    }
 }
 
 impl std::ops::Deref for Tx {

@@ -263,18 +263,15 @@ impl<H: Handler> Outbox<H> {
         for (job, step) in jobs.iter().zip(steps) {
             // One failed step leaves its job leased: it is tried again
             // when the lease runs out, and the others still finish.
+            if let Ok(Step::Finished(_)) = step {
+                finished.push(job.id.as_str());
+            }
             let outcome = match step {
-                Ok(Step::Finished(outcome)) => {
-                    finished.push(job.id.as_str());
-                    outcome
-                }
-                Ok(step) => match self.settle(job, step, now).await {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        failed = Some(e);
-                        continue;
-                    }
-                },
+                Ok(step) => self.settle(job, step, now).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
                 Err(e) => {
                     failed = Some(e);
                     continue;
@@ -295,13 +292,11 @@ impl<H: Handler> Outbox<H> {
         }
     }
 
-    /// A step that did not finish its job: retried, rescheduled or buried.
+    /// What a step leaves of its job: retried, rescheduled or buried (a
+    /// finished job is removed with the rest of its batch, by the caller).
     async fn settle(&self, job: &Job, step: Step, now: i64) -> AppResult<ExecutionOutcome> {
         match step {
-            Step::Finished(outcome) => {
-                self.delete(&[job.id.as_str()]).await?;
-                Ok(outcome)
-            }
+            Step::Finished(outcome) => Ok(outcome),
             Step::Dead(error) => {
                 self.bury(job, &error, now).await?;
                 Ok(ExecutionOutcome::DeadLettered)
